@@ -1,0 +1,67 @@
+"""Periodic jobs: release pending points, expire old lots, re-evaluate tiers after their grace.
+
+Each member is settled in its own unit of work under the member lock, so several workers running
+the same job never write an entry twice: the second finds nothing due.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import or_, select
+
+from backend.db.tables import Lot, Member
+from backend.rewards.clock import add_months
+from backend.rewards.ledger import settle
+from backend.rewards.program import load_rules
+from backend.rewards.tiers.services import reevaluate
+from backend.rewards.uow import UnitOfWork, UnitOfWorkFactory
+
+
+@dataclass
+class SettleReport:
+    """What one run of the settle job did."""
+
+    members: int = 0
+    entries: int = 0
+    tier_changes: int = 0
+
+
+async def _due_member_ids(uow: UnitOfWork, limit: int) -> list[int]:
+    """Members with pending lots to release, lots to expire, or a tier whose grace has ended."""
+    program = await load_rules(uow.session)
+    grace_start = add_months(uow.now, -int(program.setting("tier_grace_months")))
+    lots = select(Lot.member_id).where(
+        or_(
+            (Lot.released.is_(False)) & (Lot.available_at <= uow.now),  # type: ignore[attr-defined]
+            (Lot.released.is_(True)) & (Lot.remaining > 0) & (Lot.expires_at <= uow.now),  # type: ignore[attr-defined]
+        )
+    )
+    tiers = select(Member.id).where(
+        Member.tier_code != program.tiers[0].code, Member.tier_reached_at <= grace_start
+    )
+    stmt = lots.union(tiers).limit(limit)
+    return sorted({int(row[0]) for row in (await uow.session.execute(stmt)).all()})
+
+
+async def _settle_member(uow: UnitOfWork, member_id: int, report: SettleReport) -> None:
+    """Settle one member's lots and tier in one transaction."""
+    program = await load_rules(uow.session)
+    member = await uow.lock_member(member_id)
+    report.entries += len(await settle(uow, member=member))
+    report.tier_changes += await reevaluate(uow, member=member, rules=program)
+    await uow.commit()
+
+
+async def settle_due(uows: UnitOfWorkFactory, *, batch: int = 500) -> SettleReport:
+    """Settle every member with something due, a batch at a time, until none is left."""
+    report = SettleReport()
+    while True:
+        async with uows() as uow:
+            member_ids = await _due_member_ids(uow, batch)
+        before = report.entries + report.tier_changes
+        for member_id in member_ids:
+            await uows.run(lambda uow, m=member_id: _settle_member(uow, m, report))  # type: ignore[misc]
+        report.members += len(member_ids)
+        if len(member_ids) < batch or report.entries + report.tier_changes == before:
+            return report

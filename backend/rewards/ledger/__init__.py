@@ -1,0 +1,13 @@
+"""The points ledger: append-only entries, lots with expiry, pending points, FIFO spending."""
+
+from backend.rewards.ledger.services import (
+    EntryKind,
+    Posting,
+    Source,
+    credit,
+    debit,
+    reverse_credit,
+    settle,
+)
+
+__all__ = ["EntryKind", "Posting", "Source", "credit", "debit", "reverse_credit", "settle"]

@@ -1,0 +1,294 @@
+"""Ledger use cases. Callers hold the member row lock (`uow.lock_member`) before calling these."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+
+from backend.db.tables import LedgerEntry, Lot, LotAllocation, Member
+from backend.rewards.clock import add_months
+from backend.rewards.errors import DomainError, InsufficientPoints
+from backend.rewards.events import PointsChanged
+from backend.rewards.ledger.rules import OpenLot, allocate_fifo, split_reversal
+from backend.rewards.uow import UnitOfWork
+
+
+class EntryKind(enum.StrEnum):
+    """What an entry did: credit, release pending points, spend, expire, reverse or correct."""
+
+    EARN = "earn"
+    RELEASE = "release"
+    REDEEM = "redeem"
+    EXPIRE = "expire"
+    REVERSE = "reverse"
+    ADJUST = "adjust"
+
+
+class Source(enum.StrEnum):
+    """Where the points came from or went to."""
+
+    ORDER = "order"
+    GAME = "game"
+    CAMPAIGN = "campaign"
+    ACTION = "action"
+    STAFF = "staff"
+    OFFER = "offer"
+    CLUB = "club"
+    REFERRAL = "referral"
+    SYSTEM = "system"
+
+
+@dataclass(frozen=True)
+class Posting:
+    """Why an entry is written: reason text, source, the source's reference and who acted."""
+
+    reason: str
+    source: Source
+    source_ref: str | None = None
+    actor: str | None = None
+
+
+def _check_points(points: int) -> None:
+    """Refuse zero, negative or absurd amounts before anything is written."""
+    if not 0 < points <= 1_000_000_000:
+        raise DomainError(
+            "INVALID_POINTS", "Points must be a positive whole number.", field="points"
+        )
+
+
+async def _append(
+    uow: UnitOfWork,
+    member: Member,
+    *,
+    kind: EntryKind,
+    posting: Posting,
+    amount: int = 0,
+    pending_delta: int = 0,
+    related_entry_id: int | None = None,
+) -> LedgerEntry:
+    """Write one entry and move the cached balances with it, in the same transaction."""
+    member.balance += amount
+    member.pending += pending_delta
+    entry = LedgerEntry(
+        member_id=member.id,  # type: ignore[arg-type]
+        kind=kind,
+        amount=amount,
+        pending_delta=pending_delta,
+        balance_after=member.balance,
+        pending_after=member.pending,
+        reason=posting.reason[:200],
+        source=posting.source,
+        source_ref=posting.source_ref,
+        actor=posting.actor,
+        related_entry_id=related_entry_id,
+        created_at=uow.now,
+    )
+    uow.session.add(entry)
+    await uow.session.flush()
+    uow.emit(
+        PointsChanged(member_id=entry.member_id, entry_id=entry.id or 0, balance=member.balance)
+    )
+    return entry
+
+
+def _allocate(uow: UnitOfWork, entry: LedgerEntry, takes: list[tuple[int, int]]) -> None:
+    """Record which lots a debit took points from."""
+    for lot_id, amount in takes:
+        uow.session.add(LotAllocation(entry_id=entry.id, lot_id=lot_id, amount=amount))
+
+
+async def _spendable_lots(uow: UnitOfWork, member_id: int) -> list[Lot]:
+    """Released, unexpired lots with points left, oldest expiry first."""
+    stmt = (
+        select(Lot)
+        .where(
+            Lot.member_id == member_id,
+            Lot.released.is_(True),  # type: ignore[attr-defined]
+            Lot.remaining > 0,
+            Lot.expires_at > uow.now,
+        )
+        .order_by(Lot.expires_at, Lot.id)  # type: ignore[arg-type]
+    )
+    return list((await uow.session.execute(stmt)).scalars())
+
+
+async def _take_from_lots(
+    uow: UnitOfWork, member_id: int, points: int
+) -> tuple[list[tuple[int, int]], int]:
+    """Consume up to `points` oldest-first; return the takes and the shortfall."""
+    lots = await _spendable_lots(uow, member_id)
+    takes, left = allocate_fifo([OpenLot(lot.id or 0, lot.remaining) for lot in lots], points)
+    by_id = {lot.id: lot for lot in lots}
+    for lot_id, amount in takes:
+        by_id[lot_id].remaining -= amount
+    return takes, left
+
+
+def _pay_debt(member: Member, lot: Lot) -> int:
+    """Let a newly spendable lot pay off points a reversal clawed back beyond the balance."""
+    paid = min(member.debt, lot.remaining)
+    member.debt -= paid
+    lot.remaining -= paid
+    return paid
+
+
+async def credit(
+    uow: UnitOfWork,
+    *,
+    member: Member,
+    points: int,
+    posting: Posting,
+    lifetime_months: int = 12,
+    available_at: datetime | None = None,
+) -> LedgerEntry:
+    """Earn a lot of points, spendable now or (pending) from `available_at`."""
+    _check_points(points)
+    pending = available_at is not None and available_at > uow.now
+    entry = await _append(
+        uow,
+        member,
+        kind=EntryKind.EARN,
+        posting=posting,
+        amount=0 if pending else points,
+        pending_delta=points if pending else 0,
+    )
+    lot = Lot(
+        member_id=member.id,  # type: ignore[arg-type]
+        entry_id=entry.id,  # type: ignore[arg-type]
+        amount=points,
+        remaining=points,
+        earned_at=uow.now,
+        available_at=available_at if pending else uow.now,  # type: ignore[arg-type]
+        expires_at=add_months(uow.now, lifetime_months),
+        released=not pending,
+    )
+    paid = 0 if pending else _pay_debt(member, lot)
+    uow.session.add(lot)
+    await uow.session.flush()
+    if paid:
+        _allocate(uow, entry, [(lot.id or 0, paid)])
+    return entry
+
+
+async def debit(
+    uow: UnitOfWork,
+    *,
+    member: Member,
+    points: int,
+    posting: Posting,
+    kind: EntryKind = EntryKind.REDEEM,
+) -> LedgerEntry:
+    """Spend points oldest lot first; never below zero, expired and pending points excluded."""
+    _check_points(points)
+    await settle(uow, member=member)
+    if member.balance < points:
+        raise InsufficientPoints(needed=points, available=max(member.balance, 0))
+    takes, left = await _take_from_lots(uow, member.id or 0, points)
+    if left:  # the cached balance and the lots disagree: refuse rather than lose points
+        raise AssertionError(f"ledger out of balance for member {member.id}")
+    entry = await _append(uow, member, kind=kind, posting=posting, amount=-points)
+    _allocate(uow, entry, takes)
+    return entry
+
+
+async def reverse_credit(
+    uow: UnitOfWork, *, member: Member, earn_entry_id: int, points: int, posting: Posting
+) -> LedgerEntry:
+    """Take back `points` of an earn (refund): unspent first, spent ones may push the balance below zero."""
+    _check_points(points)
+    await settle(uow, member=member)
+    lot = (await uow.session.execute(select(Lot).where(Lot.entry_id == earn_entry_id))).scalar_one()
+    if lot.member_id != member.id:
+        raise AssertionError("reversal of another member's lot")
+    split = split_reversal(points=points, remaining=lot.remaining, expired=lot.expired)
+    lot.remaining -= split.from_lot
+    lot.expired -= split.from_expired
+    if not lot.released:
+        entry = await _append(
+            uow,
+            member,
+            kind=EntryKind.REVERSE,
+            posting=posting,
+            pending_delta=-split.from_lot,
+            related_entry_id=earn_entry_id,
+        )
+        _allocate(uow, entry, [(lot.id or 0, split.from_lot)])
+        return entry
+    takes, shortfall = await _take_from_lots(uow, member.id or 0, split.from_elsewhere)
+    member.debt += shortfall
+    entry = await _append(
+        uow,
+        member,
+        kind=EntryKind.REVERSE,
+        posting=posting,
+        amount=-split.balance_effect,
+        related_entry_id=earn_entry_id,
+    )
+    _allocate(uow, entry, [(lot.id or 0, split.from_lot), *takes] if split.from_lot else takes)
+    return entry
+
+
+async def settle(uow: UnitOfWork, *, member: Member) -> list[LedgerEntry]:
+    """Release pending lots whose return window has passed, then expire lots past their date."""
+    written = [await _release(uow, member, lot) for lot in await _due_pending(uow, member.id or 0)]
+    written += [await _expire(uow, member, lot) for lot in await _due_expiry(uow, member.id or 0)]
+    return written
+
+
+async def _due_pending(uow: UnitOfWork, member_id: int) -> list[Lot]:
+    """Pending lots whose return window is over."""
+    stmt = select(Lot).where(
+        Lot.member_id == member_id,
+        Lot.released.is_(False),  # type: ignore[attr-defined]
+        Lot.available_at <= uow.now,
+    )
+    return list((await uow.session.execute(stmt.order_by(Lot.id))).scalars())  # type: ignore[arg-type]
+
+
+async def _due_expiry(uow: UnitOfWork, member_id: int) -> list[Lot]:
+    """Spendable lots past their expiry with points left."""
+    stmt = select(Lot).where(
+        Lot.member_id == member_id,
+        Lot.released.is_(True),  # type: ignore[attr-defined]
+        Lot.remaining > 0,
+        Lot.expires_at <= uow.now,
+    )
+    return list((await uow.session.execute(stmt.order_by(Lot.id))).scalars())  # type: ignore[arg-type]
+
+
+async def _release(uow: UnitOfWork, member: Member, lot: Lot) -> LedgerEntry:
+    """Move a lot's points from pending to spendable."""
+    lot.released = True
+    entry = await _append(
+        uow,
+        member,
+        kind=EntryKind.RELEASE,
+        posting=Posting("Return window over: points are now spendable", Source.SYSTEM),
+        amount=lot.remaining,
+        pending_delta=-lot.remaining,
+        related_entry_id=lot.entry_id,
+    )
+    paid = _pay_debt(member, lot)
+    if paid:
+        _allocate(uow, entry, [(lot.id or 0, paid)])
+    return entry
+
+
+async def _expire(uow: UnitOfWork, member: Member, lot: Lot) -> LedgerEntry:
+    """Write off what is left of an expired lot."""
+    points = lot.remaining
+    lot.remaining = 0
+    lot.expired += points
+    entry = await _append(
+        uow,
+        member,
+        kind=EntryKind.EXPIRE,
+        posting=Posting("Points expired", Source.SYSTEM),
+        amount=-points,
+        related_entry_id=lot.entry_id,
+    )
+    _allocate(uow, entry, [(lot.id or 0, points)])
+    return entry

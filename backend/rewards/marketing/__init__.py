@@ -1,0 +1,1 @@
+"""Staff use cases: audited point adjustments (segments, surprises and stats come later)."""

@@ -1,0 +1,1 @@
+"""Membership: enrolment (18+), profile, membership card and referral code."""

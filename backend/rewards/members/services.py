@@ -1,0 +1,113 @@
+"""Membership use cases."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import select
+
+from backend.db.tables import Member
+from backend.rewards.errors import DomainError
+from backend.rewards.members import rules
+from backend.rewards.program import load_rules
+from backend.rewards.uow import UnitOfWork
+
+
+@dataclass(frozen=True)
+class EnrollInput:
+    """What the app sends on first sign-in."""
+
+    birth_date: date | None
+    display_name: str | None = None
+    locale: str = "en"
+    time_zone: str = "UTC"
+    marketing_consent: bool = False
+    referral_code: str | None = None
+
+
+@dataclass(frozen=True)
+class ProfileChanges:
+    """Profile fields to change; None leaves a field as it is."""
+
+    display_name: str | None = None
+    locale: str | None = None
+    time_zone: str | None = None
+    marketing_consent: bool | None = None
+
+
+async def member_by_uid(uow: UnitOfWork, uid: str) -> Member | None:
+    """The active or suspended member of a Firebase user, if enrolled."""
+    return (await uow.session.execute(select(Member).where(Member.uid == uid))).scalar()
+
+
+async def enroll(uow: UnitOfWork, *, uid: str, email: str | None, data: EnrollInput) -> Member:
+    """Make a Firebase user a member; an already enrolled user gets their membership back."""
+    existing = await member_by_uid(uow, uid)
+    if existing is not None:
+        return existing
+    if data.birth_date is None:
+        raise DomainError(
+            "BIRTH_DATE_REQUIRED", "A birth date is needed to enrol.", field="birthDate"
+        )
+    program = await load_rules(uow.session)
+    rules.zone(data.time_zone)
+    rules.check_birth_date(
+        data.birth_date,
+        now=uow.now,
+        time_zone=data.time_zone,
+        minimum_age=int(program.setting("minimum_age")),
+    )
+    referrer = await _referrer(uow, data.referral_code)
+    member = Member(
+        uid=uid,
+        email=email,
+        card_number=rules.new_card_number(),
+        referral_code=rules.new_referral_code(),
+        referred_by_id=referrer.id if referrer else None,
+        display_name=rules.clean_display_name(data.display_name),
+        birth_date=data.birth_date,
+        locale=rules.check_locale(data.locale),
+        time_zone=data.time_zone,
+        marketing_consent=data.marketing_consent,
+        enrolled_at=uow.now,
+        tier_code=program.tiers[0].code,
+        tier_reached_at=uow.now,
+    )
+    uow.session.add(member)
+    await uow.session.flush()
+    await uow.commit()
+    return member
+
+
+async def _referrer(uow: UnitOfWork, code: str | None) -> Member | None:
+    """The member whose referral code was given, or a typed error for an unknown code."""
+    if not code:
+        return None
+    stmt = select(Member).where(
+        Member.referral_code == code.strip().upper(), Member.status == "active"
+    )
+    referrer = (await uow.session.execute(stmt)).scalar()
+    if referrer is None:
+        raise DomainError(
+            "INVALID_REFERRAL_CODE", "No member has that referral code.", field="referralCode"
+        )
+    return referrer
+
+
+async def update_profile(uow: UnitOfWork, *, uid: str, changes: ProfileChanges) -> Member:
+    """Change the caller's own profile fields after validating all of them."""
+    member = await member_by_uid(uow, uid)
+    if member is None:
+        raise DomainError("NOT_ENROLLED", "Enrol before changing your profile.")
+    if changes.display_name is not None:
+        member.display_name = rules.clean_display_name(changes.display_name)
+    if changes.locale is not None:
+        member.locale = rules.check_locale(changes.locale)
+    if changes.time_zone is not None:
+        rules.zone(changes.time_zone)
+        member.time_zone = changes.time_zone
+    if changes.marketing_consent is not None:
+        member.marketing_consent = changes.marketing_consent
+    await uow.commit()
+    return member

@@ -1,0 +1,71 @@
+"""Ports: the small protocols the domain and the API depend on, implemented by adapters and fakes."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+
+class Role(enum.StrEnum):
+    """Who is calling: a member (the default), a store system, or marketing staff."""
+
+    MEMBER = "member"
+    INTEGRATION = "integration"
+    MARKETING = "marketing"
+    ADMIN = "admin"
+
+    @classmethod
+    def from_claim(cls, value: object) -> Role | None:
+        """Map the `role` custom claim to a role; no claim means member, an unknown one None."""
+        if value is None:
+            return cls.MEMBER
+        try:
+            return cls(str(value))
+        except ValueError:
+            return None
+
+    @property
+    def is_staff(self) -> bool:
+        """Marketing and admin may steer the program."""
+        return self in (Role.MARKETING, Role.ADMIN)
+
+
+@dataclass(frozen=True)
+class Principal:
+    """A verified caller: the Firebase uid, its role and the token's claims."""
+
+    uid: str
+    role: Role
+    email: str | None = None
+    claims: dict[str, Any] = field(default_factory=dict)
+
+
+class AuthenticationError(Exception):
+    """A token was missing, malformed, expired, revoked or otherwise not acceptable."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class TokenVerifier(Protocol):
+    """Verifies bearer ID tokens and, for sensitive actions, that the user is still active."""
+
+    async def verify(self, token: str) -> Principal:
+        """Return the principal of a valid token or raise AuthenticationError."""
+        ...
+
+    async def ensure_active(self, principal: Principal, token: str) -> None:
+        """Raise AuthenticationError if the token was revoked or the user disabled."""
+        ...
+
+
+class Clock(Protocol):
+    """The time source; tests move it, production reads the system clock."""
+
+    def now(self) -> datetime:
+        """Return the current time, timezone-aware in UTC."""
+        ...

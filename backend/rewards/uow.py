@@ -1,0 +1,125 @@
+"""The unit of work: one transaction per use case, committed once, events handled after commit."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from types import TracebackType
+from typing import Any, TypeVar
+
+from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from backend.db.tables import Member
+from backend.rewards.errors import NotFound
+from backend.rewards.ports import Clock
+
+T = TypeVar("T")
+log = logging.getLogger(__name__)
+AfterCommit = Callable[[], Awaitable[None]]
+
+
+class UnitOfWork:
+    """A session in one transaction; rolls back unless `commit` was called."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], clock: Clock) -> None:
+        self._sessions = sessions
+        self.clock = clock
+        self.events: list[Any] = []
+        self._after_commit: list[AfterCommit] = []
+        self._session: AsyncSession | None = None
+
+    @property
+    def session(self) -> AsyncSession:
+        """The open session."""
+        assert self._session is not None, "unit of work used outside `async with`"
+        return self._session
+
+    async def __aenter__(self) -> UnitOfWork:
+        """Open the session and its transaction."""
+        self._session = self._sessions()
+        await self._session.begin()
+        self.now = self.clock.now()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Roll back whatever was not committed and close the session."""
+        assert self._session is not None
+        try:
+            if self._session.in_transaction():
+                self._session.expunge_all()  # objects read here stay readable after the rollback
+                await self._session.rollback()
+        finally:
+            await self._session.close()
+            self._session = None
+
+    def emit(self, event: Any) -> None:
+        """Record a domain event to publish after commit."""
+        self.events.append(event)
+
+    def after_commit(self, hook: AfterCommit) -> None:
+        """Run `hook` once the transaction has committed (never if it rolls back)."""
+        self._after_commit.append(hook)
+
+    async def commit(self) -> None:
+        """Commit, then run the after-commit hooks; a failing hook never undoes the commit."""
+        await self.session.commit()
+        for hook in self._after_commit:
+            try:
+                await hook()
+            except Exception:  # a side effect must not turn a committed write into an error
+                log.exception("after-commit hook failed")
+
+    async def lock_member(self, member_id: int) -> Member:
+        """Load a member row for update: every balance change of one member is serialised."""
+        stmt = select(Member).where(Member.id == member_id).with_for_update()  # type: ignore[arg-type]
+        member = (
+            await self.session.execute(stmt.execution_options(populate_existing=True))
+        ).scalar()
+        if member is None:
+            raise NotFound("MEMBER_NOT_FOUND", "No such member.")
+        return member
+
+
+def _retriable(error: DBAPIError) -> bool:
+    """Tell whether a database error is a lost race worth running the use case again for."""
+    if isinstance(error, IntegrityError):
+        return True
+    text = str(error.orig).lower()
+    return (
+        (isinstance(error, OperationalError)
+        and "locked" in text)
+        or any(word in text for word in ("deadlock", "could not serialize", "serialization"))
+    )
+
+
+class UnitOfWorkFactory:
+    """Makes units of work and runs use cases with retries on lost races."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], clock: Clock) -> None:
+        self.sessions = sessions
+        self.clock = clock
+
+    def __call__(self) -> UnitOfWork:
+        """Return a fresh unit of work."""
+        return UnitOfWork(self.sessions, self.clock)
+
+    async def run(self, use_case: Callable[[UnitOfWork], Awaitable[T]], *, attempts: int = 4) -> T:
+        """Run `use_case` in its own unit of work, again from scratch if it lost a race."""
+        for attempt in range(1, attempts + 1):
+            try:
+                async with self() as uow:
+                    return await use_case(uow)
+            except DBAPIError as error:
+                if attempt == attempts or not _retriable(error):
+                    raise
+                log.info("retrying a unit of work after %s", type(error).__name__)
+                await asyncio.sleep(0.01 * attempt)
+        raise AssertionError("unreachable")

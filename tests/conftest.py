@@ -1,0 +1,111 @@
+"""Shared fixtures: a migrated database per test on SQLite, and on PostgreSQL when TEST_DATABASE_URL is set."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import asyncpg
+import pytest
+from sqlalchemy.engine import make_url
+
+from backend.db.engine import Database, open_database
+from backend.db.migrate import upgrade_to_head
+from backend.rewards.clock import ManualClock
+from backend.rewards.uow import UnitOfWorkFactory
+
+PG_URL = os.environ.get("TEST_DATABASE_URL")
+BACKENDS = ["sqlite", *(["postgresql"] if PG_URL else [])]
+START = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+
+
+def asyncpg_url(url: str, database: str | None = None) -> str:
+    """Normalise a PostgreSQL URL to the asyncpg driver, optionally naming another database."""
+    parsed = make_url(url).set(drivername="postgresql+asyncpg")
+    if database:
+        parsed = parsed.set(database=database)
+    return parsed.render_as_string(hide_password=False)
+
+
+async def _migrate(url: str) -> None:
+    """Apply all migrations to an empty database."""
+    db = open_database(url)
+    try:
+        await upgrade_to_head(db.writer)
+    finally:
+        await db.dispose()
+
+
+async def _pg_admin(sql: str) -> None:
+    """Run one statement on the PostgreSQL maintenance connection."""
+    assert PG_URL is not None
+    url = make_url(asyncpg_url(PG_URL))
+    conn = await asyncpg.connect(
+        host=url.host, port=url.port or 5432, user=url.username, password=url.password,
+        database=url.database,
+    )
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite file that each test copies."""
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    asyncio.run(_migrate(f"sqlite+aiosqlite:///{path}"))
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_template() -> Iterator[str | None]:
+    """A migrated PostgreSQL template database each test clones (None without PostgreSQL)."""
+    if not PG_URL:
+        yield None
+        return
+    name = f"rewards_tpl_{uuid.uuid4().hex[:8]}"
+    asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
+    asyncio.run(_migrate(asyncpg_url(PG_URL, name)))
+    yield name
+    asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(params=BACKENDS)
+async def database(
+    request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path, pg_template: str | None
+) -> AsyncIterator[Database]:
+    """A freshly migrated, private database for one test."""
+    if request.param == "sqlite":
+        path = tmp_path / "rewards.db"
+        shutil.copy(sqlite_template, path)
+        db = open_database(f"sqlite+aiosqlite:///{path}")
+        yield db
+        await db.dispose()
+        return
+    assert PG_URL is not None
+    name = f"rewards_t_{uuid.uuid4().hex[:12]}"
+    await _pg_admin(f'CREATE DATABASE "{name}" TEMPLATE "{pg_template}"')
+    db = open_database(asyncpg_url(PG_URL, name), pool_size=60)
+    yield db
+    await db.dispose()
+    await _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    """A clock fixed at the start of June 2026 that tests move by hand."""
+    return ManualClock(START)
+
+
+@pytest.fixture
+def uows(database: Database, clock: ManualClock) -> UnitOfWorkFactory:
+    """Units of work over the test database and the manual clock."""
+    return UnitOfWorkFactory(database.session_factory(), clock)
+
+
