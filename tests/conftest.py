@@ -46,7 +46,10 @@ async def _pg_admin(sql: str) -> None:
     assert PG_URL is not None
     url = make_url(asyncpg_url(PG_URL))
     conn = await asyncpg.connect(
-        host=url.host, port=url.port or 5432, user=url.username, password=url.password,
+        host=url.host,
+        port=url.port or 5432,
+        user=url.username,
+        password=url.password,
         database=url.database,
     )
     try:
@@ -107,5 +110,3 @@ def clock() -> ManualClock:
 def uows(database: Database, clock: ManualClock) -> UnitOfWorkFactory:
     """Units of work over the test database and the manual clock."""
     return UnitOfWorkFactory(database.session_factory(), clock)
-
-

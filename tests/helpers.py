@@ -27,7 +27,9 @@ async def give(uows: UnitOfWorkFactory, member_id: int, points: int, **kw: objec
 
     async def use_case(uow: UnitOfWork) -> LedgerEntry:
         member = await uow.lock_member(member_id)
-        entry = await credit(uow, member=member, points=points, posting=Posting("test", Source.STAFF), **kw)  # type: ignore[arg-type]
+        entry = await credit(
+            uow, member=member, points=points, posting=Posting("test", Source.STAFF), **kw
+        )  # type: ignore[arg-type]
         await uow.commit()
         return entry
 
@@ -39,7 +41,9 @@ async def spend(uows: UnitOfWorkFactory, member_id: int, points: int) -> LedgerE
 
     async def use_case(uow: UnitOfWork) -> LedgerEntry:
         member = await uow.lock_member(member_id)
-        entry = await debit(uow, member=member, points=points, posting=Posting("test", Source.OFFER))
+        entry = await debit(
+            uow, member=member, points=points, posting=Posting("test", Source.OFFER)
+        )
         await uow.commit()
         return entry
 
@@ -57,10 +61,29 @@ async def assert_consistent(uows: UnitOfWorkFactory, member_id: int) -> Member:
     async with uows() as uow:
         s = uow.session
         member = await s.get_one(Member, member_id)
-        total = (await s.execute(select(func.coalesce(func.sum(LedgerEntry.amount), 0)).where(LedgerEntry.member_id == member_id))).scalar_one()
-        pending = (await s.execute(select(func.coalesce(func.sum(LedgerEntry.pending_delta), 0)).where(LedgerEntry.member_id == member_id))).scalar_one()
+        total = (
+            await s.execute(
+                select(func.coalesce(func.sum(LedgerEntry.amount), 0)).where(
+                    LedgerEntry.member_id == member_id
+                )
+            )
+        ).scalar_one()
+        pending = (
+            await s.execute(
+                select(func.coalesce(func.sum(LedgerEntry.pending_delta), 0)).where(
+                    LedgerEntry.member_id == member_id
+                )
+            )
+        ).scalar_one()
         lots = list((await s.execute(select(Lot).where(Lot.member_id == member_id))).scalars())
-        last = (await s.execute(select(LedgerEntry).where(LedgerEntry.member_id == member_id).order_by(LedgerEntry.id.desc()).limit(1))).scalar()  # type: ignore[union-attr]
+        last = (
+            await s.execute(
+                select(LedgerEntry)
+                .where(LedgerEntry.member_id == member_id)
+                .order_by(LedgerEntry.id.desc())
+                .limit(1)
+            )
+        ).scalar()  # type: ignore[union-attr]
     assert member.balance == total, "cached balance differs from the sum of entries"
     assert member.pending == pending, "cached pending differs from the sum of entries"
     assert all(0 <= lot.remaining <= lot.amount and lot.expired >= 0 for lot in lots)
@@ -73,10 +96,14 @@ async def assert_consistent(uows: UnitOfWorkFactory, member_id: int) -> Member:
     return member
 
 
-def purchase(order_id: str, card: str, amount: str = "100", currency: str = "EUR", **kw: object) -> PurchaseInput:
+def purchase(
+    order_id: str, card: str, amount: str = "100", currency: str = "EUR", **kw: object
+) -> PurchaseInput:
     """An order paid now in a store."""
     from tests.conftest import START
 
     fields: dict[str, object] = {"channel": "store-ams-01", "occurred_at": START}
     fields.update(kw)
-    return PurchaseInput(order_id=order_id, card_number=card, amount=Decimal(amount), currency=currency, **fields)  # type: ignore[arg-type]
+    return PurchaseInput(
+        order_id=order_id, card_number=card, amount=Decimal(amount), currency=currency, **fields
+    )  # type: ignore[arg-type]

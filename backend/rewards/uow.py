@@ -93,10 +93,8 @@ def _retriable(error: DBAPIError) -> bool:
     if isinstance(error, IntegrityError):
         return True
     text = str(error.orig).lower()
-    return (
-        (isinstance(error, OperationalError)
-        and "locked" in text)
-        or any(word in text for word in ("deadlock", "could not serialize", "serialization"))
+    return (isinstance(error, OperationalError) and "locked" in text) or any(
+        word in text for word in ("deadlock", "could not serialize", "serialization")
     )
 
 

@@ -21,7 +21,10 @@ async def test_spending_takes_the_oldest_lots_first(uows, clock):
     second = await give(uows, member.id, 50)
     await spend(uows, member.id, 120)
     async with uows() as uow:
-        lots = {lot.entry_id: lot.remaining for lot in (await uow.session.execute(select(Lot))).scalars()}
+        lots = {
+            lot.entry_id: lot.remaining
+            for lot in (await uow.session.execute(select(Lot))).scalars()
+        }
     assert lots == {first.id: 0, second.id: 30}
     assert (await assert_consistent(uows, member.id)).balance == 30
 
@@ -35,7 +38,9 @@ async def test_overspending_is_refused_and_changes_nothing(uows):
     after = await assert_consistent(uows, member.id)
     assert after.balance == 100
     async with uows() as uow:
-        count = (await uow.session.execute(select(func.count()).select_from(LedgerEntry))).scalar_one()
+        count = (
+            await uow.session.execute(select(func.count()).select_from(LedgerEntry))
+        ).scalar_one()
     assert count == 1
 
 
@@ -61,7 +66,12 @@ async def test_points_expire_twelve_months_after_earning_and_are_never_spendable
     after = await assert_consistent(uows, member.id)
     assert after.balance == 40
     async with uows() as uow:
-        kinds = [e.kind for e in (await uow.session.execute(select(LedgerEntry).order_by(LedgerEntry.id))).scalars()]
+        kinds = [
+            e.kind
+            for e in (
+                await uow.session.execute(select(LedgerEntry).order_by(LedgerEntry.id))
+            ).scalars()
+        ]
     assert kinds == ["earn", "earn", "expire"]
     assert (await settle_due(uows)).entries == 0  # running the job again finds nothing to do
 
@@ -79,19 +89,31 @@ async def test_pending_points_are_not_spendable_until_released(uows, clock):
     assert (after.balance, after.pending) == (50, 0)
 
 
-async def test_reversing_spent_points_drives_the_balance_negative_then_new_points_repay(uows, clock):
+async def test_reversing_spent_points_drives_the_balance_negative_then_new_points_repay(
+    uows, clock
+):
     member = await new_member(uows)
     earned = await give(uows, member.id, 100)
     await spend(uows, member.id, 90)
 
     async def reverse(uow):
         m = await uow.lock_member(member.id)
-        entry = await reverse_credit(uow, member=m, earn_entry_id=earned.id, points=100, posting=Posting("refund", Source.ORDER))
+        entry = await reverse_credit(
+            uow,
+            member=m,
+            earn_entry_id=earned.id,
+            points=100,
+            posting=Posting("refund", Source.ORDER),
+        )
         await uow.commit()
         return entry
 
     entry = await uows.run(reverse)
-    assert (entry.kind, entry.amount, entry.related_entry_id) == (EntryKind.REVERSE, -100, earned.id)
+    assert (entry.kind, entry.amount, entry.related_entry_id) == (
+        EntryKind.REVERSE,
+        -100,
+        earned.id,
+    )
     after = await assert_consistent(uows, member.id)
     assert (after.balance, after.debt) == (-90, 90)
     with pytest.raises(InsufficientPoints):
@@ -106,12 +128,18 @@ async def test_reversing_spent_points_drives_the_balance_negative_then_new_point
 async def test_fifty_concurrent_spends_of_the_whole_balance_let_exactly_one_through(uows):
     member = await new_member(uows)
     await give(uows, member.id, 100)
-    results = await asyncio.gather(*(spend(uows, member.id, 100) for _ in range(50)), return_exceptions=True)
+    results = await asyncio.gather(
+        *(spend(uows, member.id, 100) for _ in range(50)), return_exceptions=True
+    )
     succeeded = [r for r in results if isinstance(r, LedgerEntry)]
     refused = [r for r in results if isinstance(r, InsufficientPoints)]
-    assert (len(succeeded), len(refused)) == (1, 49), [r for r in results if not isinstance(r, LedgerEntry | InsufficientPoints)]
+    assert (len(succeeded), len(refused)) == (1, 49), [
+        r for r in results if not isinstance(r, LedgerEntry | InsufficientPoints)
+    ]
     after = await assert_consistent(uows, member.id)
     assert after.balance == 0
     async with uows() as uow:
-        minimum = (await uow.session.execute(select(func.min(LedgerEntry.balance_after)))).scalar_one()
+        minimum = (
+            await uow.session.execute(select(func.min(LedgerEntry.balance_after)))
+        ).scalar_one()
     assert minimum == 0

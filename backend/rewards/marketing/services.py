@@ -55,7 +55,10 @@ async def adjust_points(uow: UnitOfWork, *, data: Adjustment, staff: Principal) 
     posting = Posting(data.reason.strip(), Source.STAFF, data.idempotency_key, staff.uid)
     if data.points > 0:
         entry = await credit(
-            uow, member=member, points=data.points, posting=posting,
+            uow,
+            member=member,
+            points=data.points,
+            posting=posting,
             lifetime_months=int(program.setting("lot_lifetime_months")),
         )
         entry.kind = EntryKind.ADJUST
@@ -65,13 +68,21 @@ async def adjust_points(uow: UnitOfWork, *, data: Adjustment, staff: Principal) 
         )
     uow.session.add(
         AuditLog(
-            actor_uid=staff.uid, actor_role=staff.role, action="adjust_points",
-            member_id=member.id, entry_id=entry.id, reason=data.reason.strip(),
-            details={"points": data.points}, created_at=uow.now,
+            actor_uid=staff.uid,
+            actor_role=staff.role,
+            action="adjust_points",
+            member_id=member.id,
+            entry_id=entry.id,
+            reason=data.reason.strip(),
+            details={"points": data.points},
+            created_at=uow.now,
         )
     )
     idempotency.remember(
-        uow, scope=scope, key=data.idempotency_key, payload=data.payload(),
+        uow,
+        scope=scope,
+        key=data.idempotency_key,
+        payload=data.payload(),
         result={"entry_id": entry.id},
     )
     await uow.commit()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
@@ -26,13 +26,26 @@ def qualifying_window_start(now: datetime, rules: ProgramRules) -> datetime:
 async def qualifying_points(
     db: AsyncSession | AsyncConnection, *, member_id: int, since: datetime
 ) -> int:
-    """Spendable points earned since `since`, net of reversals (pending and adjustments excluded)."""
-    stmt = select(func.coalesce(func.sum(LedgerEntry.amount), 0)).where(
+    """Spendable points earned since `since`, net of reversals (no pending, no adjustments)."""
+    return (await qualifying_summary(db, member_id=member_id, since=since))[0]
+
+
+async def qualifying_summary(
+    db: AsyncSession | AsyncConnection, *, member_id: int, since: datetime
+) -> tuple[int, datetime | None]:
+    """Qualifying points since `since` and when the oldest of them was earned."""
+    stmt = select(
+        func.coalesce(func.sum(LedgerEntry.amount), 0), func.min(LedgerEntry.created_at)
+    ).where(
         LedgerEntry.member_id == member_id,
         LedgerEntry.kind.in_(QUALIFYING_KINDS),  # type: ignore[attr-defined]
         LedgerEntry.created_at > since,
+        LedgerEntry.amount != 0,
     )
-    return max(0, int((await db.execute(stmt)).scalar_one()))
+    points, oldest = (await db.execute(stmt)).one()
+    if isinstance(oldest, str):  # SQLite hands back the aggregate untyped
+        oldest = datetime.fromisoformat(oldest).replace(tzinfo=UTC)
+    return max(0, int(points)), oldest
 
 
 async def reevaluate(uow: UnitOfWork, *, member: Member, rules: ProgramRules) -> bool:

@@ -1,0 +1,64 @@
+"""Per-request DataLoaders: every object edge is batched, each batch on its own pooled connection."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row
+from strawberry.dataloader import DataLoader
+
+from backend.db.engine import Database
+from backend.rewards import queries
+from backend.rewards.program import ProgramRules, load_rules
+from backend.rewards.tiers.services import qualifying_summary, qualifying_window_start
+
+
+class Loaders:
+    """The loaders of one request; created fresh for every request so nothing leaks between users."""
+
+    def __init__(self, database: Database, now: datetime) -> None:
+        self._db = database
+        self.now = now
+        self.member = DataLoader(self._members)
+        self.entry = DataLoader(self._entries)
+        self.purchase = DataLoader(self._purchases)
+        self.qualifying = DataLoader(self._qualifying)
+        self.member_by_uid = DataLoader(self._members_by_uid)
+        self._rules: ProgramRules | None = None
+
+    async def rules(self) -> ProgramRules:
+        """The program rules, read once per request."""
+        if self._rules is None:
+            async with self._db.reader.connect() as conn:
+                self._rules = await load_rules(conn)
+        return self._rules
+
+    async def _by_ids(self, table: Any, ids: Sequence[int]) -> list[Row[Any] | None]:
+        """Load rows of one table by id on a short-lived connection."""
+        async with self._db.reader.connect() as conn:
+            return await queries.by_ids(conn, table, ids)
+
+    async def _members(self, ids: Sequence[int]) -> list[Row[Any] | None]:
+        """Members by id."""
+        return await self._by_ids(queries.MEMBER, ids)
+
+    async def _entries(self, ids: Sequence[int]) -> list[Row[Any] | None]:
+        """Ledger entries by id."""
+        return await self._by_ids(queries.ENTRY, ids)
+
+    async def _purchases(self, ids: Sequence[int]) -> list[Row[Any] | None]:
+        """Purchases by id."""
+        return await self._by_ids(queries.PURCHASE, ids)
+
+    async def _members_by_uid(self, uids: Sequence[str]) -> list[Row[Any] | None]:
+        """Members by Firebase uid."""
+        async with self._db.reader.connect() as conn:
+            return [await queries.member_by_uid(conn, uid) for uid in uids]
+
+    async def _qualifying(self, member_ids: Sequence[int]) -> list[tuple[int, datetime | None]]:
+        """Tier-qualifying points per member and when the oldest of them was earned."""
+        since = qualifying_window_start(self.now, await self.rules())
+        async with self._db.reader.connect() as conn:
+            return [await qualifying_summary(conn, member_id=m, since=since) for m in member_ids]

@@ -1,0 +1,327 @@
+"""Mutations: parse input, run one use case in one unit of work, return a payload with typed errors."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+import strawberry
+from strawberry import relay
+
+from backend.api.context import Info
+from backend.api.errors import payload_error
+from backend.api.permissions import IsIntegration, IsMember, IsStaff
+from backend.api.types import LedgerEntry, Member, Purchase
+from backend.rewards import queries
+from backend.rewards.errors import DomainError
+from backend.rewards.marketing.services import Adjustment, adjust_points
+from backend.rewards.members.services import EnrollInput, ProfileChanges, enroll, update_profile
+from backend.rewards.purchases.rules import Line, PurchaseInput
+from backend.rewards.purchases.services import RefundInput, record_purchase, refund_purchase
+
+EnrollError = payload_error(
+    "Enroll",
+    [
+        "BIRTH_DATE_REQUIRED",
+        "AGE_RESTRICTED",
+        "INVALID_BIRTH_DATE",
+        "INVALID_TIME_ZONE",
+        "INVALID_LOCALE",
+        "INVALID_DISPLAY_NAME",
+        "INVALID_REFERRAL_CODE",
+    ],
+    "enrolment",
+)
+UpdateProfileError = payload_error(
+    "UpdateProfile",
+    ["NOT_ENROLLED", "INVALID_TIME_ZONE", "INVALID_LOCALE", "INVALID_DISPLAY_NAME"],
+    "the profile change",
+)
+RecordPurchaseError = payload_error(
+    "RecordPurchase",
+    [
+        "INVALID_ORDER_ID",
+        "INVALID_CHANNEL",
+        "INVALID_AMOUNT",
+        "UNKNOWN_CURRENCY",
+        "INVALID_TIME",
+        "INVALID_LINE",
+        "INVALID_MEMBER_REFERENCE",
+        "MEMBER_NOT_FOUND",
+        "MEMBER_INACTIVE",
+        "IDEMPOTENCY_CONFLICT",
+    ],
+    "the purchase",
+)
+RefundPurchaseError = payload_error(
+    "RefundPurchase",
+    [
+        "INVALID_AMOUNT",
+        "INVALID_REFUND_ID",
+        "PURCHASE_NOT_FOUND",
+        "CURRENCY_MISMATCH",
+        "REFUND_EXCEEDS_PURCHASE",
+        "IDEMPOTENCY_CONFLICT",
+    ],
+    "the refund",
+)
+AdjustPointsError = payload_error(
+    "AdjustPoints",
+    [
+        "INVALID_ID",
+        "MEMBER_NOT_FOUND",
+        "REASON_REQUIRED",
+        "INVALID_POINTS",
+        "INVALID_IDEMPOTENCY_KEY",
+        "INSUFFICIENT_POINTS",
+        "IDEMPOTENCY_CONFLICT",
+    ],
+    "the adjustment",
+)
+
+
+async def _member_of(info: Info, member_id: int) -> Member:
+    """Read a member afresh for a payload, after the commit."""
+    async with info.context.services.database.reader.connect() as conn:
+        (row,) = await queries.by_ids(conn, queries.MEMBER, [member_id])
+    return Member.of(row)
+
+
+@strawberry.input(name="EnrollInput", description="What a new member tells us on first sign-in.")
+class EnrollInputGql:
+    birth_date: date | None = strawberry.field(description="Required; members must be 18+.")
+    display_name: str | None = strawberry.field(default=None, description="Name shown in the app.")
+    locale: str = strawberry.field(default="en", description="Language tag, e.g. `nl-NL`.")
+    time_zone: str = strawberry.field(default="UTC", description="IANA time zone.")
+    marketing_consent: bool = strawberry.field(
+        default=False, description="Opt in to marketing pushes."
+    )
+    referral_code: str | None = strawberry.field(default=None, description="A friend's code.")
+
+
+@strawberry.type(description="Result of `enroll`.")
+class EnrollPayload:
+    member: Member | None = strawberry.field(description="The membership, new or existing.")
+    errors: list[EnrollError] = strawberry.field(
+        description="Why it was refused; empty on success."
+    )  # type: ignore[valid-type]
+
+
+@strawberry.input(description="Profile fields to change; omitted fields stay as they are.")
+class UpdateProfileInput:
+    display_name: str | None = strawberry.field(default=None, description="Name shown in the app.")
+    locale: str | None = strawberry.field(default=None, description="Language tag.")
+    time_zone: str | None = strawberry.field(default=None, description="IANA time zone.")
+    marketing_consent: bool | None = strawberry.field(
+        default=None, description="Marketing pushes on or off."
+    )
+
+
+@strawberry.type(description="Result of `updateProfile`.")
+class UpdateProfilePayload:
+    member: Member | None = strawberry.field(description="The updated membership.")
+    errors: list[UpdateProfileError] = strawberry.field(
+        description="Why it was refused; empty on success."
+    )  # type: ignore[valid-type]
+
+
+@strawberry.input(description="One line of an order.")
+class PurchaseLineInput:
+    sku: str = strawberry.field(description="Stock keeping unit.")
+    category: str | None = strawberry.field(default=None, description="Product category.")
+    unit_price: Decimal = strawberry.field(description="Price of one unit.")
+    quantity: int = strawberry.field(default=1, description="Units bought.")
+
+
+@strawberry.input(
+    description="An order to credit points for. Replaying the same order id credits nothing more."
+)
+class RecordPurchaseInput:
+    order_id: str = strawberry.field(description="Unique order id; the idempotency key.")
+    member_reference: str = strawberry.field(description="The member's card number.")
+    amount: Decimal = strawberry.field(description="Amount paid, in `currency`.")
+    currency: str = strawberry.field(description="ISO 4217 code, e.g. `EUR`.")
+    channel: str = strawberry.field(description="Store id or online channel.")
+    occurred_at: datetime = strawberry.field(description="When the purchase happened.")
+    lines: list[PurchaseLineInput] = strawberry.field(
+        default_factory=list, description="Order lines."
+    )
+
+
+@strawberry.type(description="Result of `recordPurchase`.")
+class RecordPurchasePayload:
+    purchase: Purchase | None = strawberry.field(
+        description="The recorded purchase (the first one on replays)."
+    )
+    errors: list[RecordPurchaseError] = strawberry.field(
+        description="Why it was refused; empty on success."
+    )  # type: ignore[valid-type]
+
+
+@strawberry.input(
+    description="A full or partial refund. Replaying the same refund id reverses nothing more."
+)
+class RefundPurchaseInput:
+    order_id: str = strawberry.field(description="The refunded order.")
+    refund_id: str = strawberry.field(description="Unique id of this refund; the idempotency key.")
+    amount: Decimal = strawberry.field(description="Amount refunded now.")
+    currency: str = strawberry.field(description="Currency of the order.")
+
+
+@strawberry.type(description="Result of `refundPurchase`.")
+class RefundPurchasePayload:
+    purchase: Purchase | None = strawberry.field(description="The purchase after the refund.")
+    errors: list[RefundPurchaseError] = strawberry.field(
+        description="Why it was refused; empty on success."
+    )  # type: ignore[valid-type]
+
+
+@strawberry.input(description="A staff correction of a member's points, audited.")
+class AdjustPointsInput:
+    member_id: strawberry.ID = strawberry.field(description="Global id of the member.")
+    points: int = strawberry.field(description="Points to add (positive) or remove (negative).")
+    reason: str = strawberry.field(description="Why; kept in the audit trail.")
+    idempotency_key: str = strawberry.field(description="Client key that makes retries safe.")
+
+
+@strawberry.type(description="Result of `adjustPoints`.")
+class AdjustPointsPayload:
+    entry: LedgerEntry | None = strawberry.field(description="The adjustment entry written.")
+    member: Member | None = strawberry.field(description="The member after the adjustment.")
+    errors: list[AdjustPointsError] = strawberry.field(
+        description="Why it was refused; empty on success."
+    )  # type: ignore[valid-type]
+
+
+def _member_pk(global_id: str) -> int:
+    """Decode a Member global id or refuse it as a typed error."""
+    try:
+        parsed = relay.GlobalID.from_id(global_id)
+    except Exception:
+        raise DomainError("INVALID_ID", "That is not a member id.", field="memberId") from None
+    if parsed.type_name != "Member" or not parsed.node_id.isdigit() or len(parsed.node_id) > 18:
+        raise DomainError("INVALID_ID", "That is not a member id.", field="memberId")
+    return int(parsed.node_id)
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(
+        description="Become a member (first sign-in). Idempotent per user.",
+        permission_classes=[IsMember],
+    )
+    async def enroll(self, info: Info, input: EnrollInputGql) -> EnrollPayload:
+        """Enrol the signed-in Firebase user."""
+        principal = info.context.principal
+        assert principal is not None
+        data = EnrollInput(**vars(input))
+        try:
+            row = await info.context.uows.run(
+                lambda uow: enroll(uow, uid=principal.uid, email=principal.email, data=data)
+            )
+        except DomainError as error:
+            return EnrollPayload(member=None, errors=[EnrollError.of(error)])
+        return EnrollPayload(member=await _member_of(info, row.id or 0), errors=[])
+
+    @strawberry.mutation(description="Change your own profile.", permission_classes=[IsMember])
+    async def update_profile(self, info: Info, input: UpdateProfileInput) -> UpdateProfilePayload:
+        """Update the signed-in member's profile."""
+        principal = info.context.principal
+        assert principal is not None
+        changes = ProfileChanges(**vars(input))
+        try:
+            row = await info.context.uows.run(
+                lambda uow: update_profile(uow, uid=principal.uid, changes=changes)
+            )
+        except DomainError as error:
+            return UpdateProfilePayload(member=None, errors=[UpdateProfileError.of(error)])
+        return UpdateProfilePayload(member=await _member_of(info, row.id or 0), errors=[])
+
+    @strawberry.mutation(
+        description="Integration: credit points for an order.", permission_classes=[IsIntegration]
+    )
+    async def record_purchase(
+        self, info: Info, input: RecordPurchaseInput
+    ) -> RecordPurchasePayload:
+        """Record an order reported by a store system."""
+        principal = info.context.principal
+        assert principal is not None
+        data = PurchaseInput(
+            order_id=input.order_id,
+            card_number=input.member_reference.strip(),
+            amount=input.amount,
+            currency=input.currency,
+            channel=input.channel,
+            occurred_at=_aware(input.occurred_at),
+            lines=tuple(
+                Line(ln.sku, ln.category, ln.unit_price, ln.quantity) for ln in input.lines
+            ),
+        )
+        try:
+            row = await info.context.uows.run(
+                lambda uow: record_purchase(uow, data=data, actor=principal.uid)
+            )
+        except DomainError as error:
+            return RecordPurchasePayload(purchase=None, errors=[RecordPurchaseError.of(error)])
+        return RecordPurchasePayload(purchase=Purchase.of(row), errors=[])
+
+    @strawberry.mutation(
+        description="Integration: refund an order, fully or partly.",
+        permission_classes=[IsIntegration],
+    )
+    async def refund_purchase(
+        self, info: Info, input: RefundPurchaseInput
+    ) -> RefundPurchasePayload:
+        """Reverse the points of a refunded share of an order."""
+        principal = info.context.principal
+        assert principal is not None
+        data = RefundInput(
+            order_id=input.order_id,
+            refund_id=input.refund_id,
+            amount=input.amount,
+            currency=input.currency,
+        )
+        try:
+            row = await info.context.uows.run(
+                lambda uow: refund_purchase(uow, data=data, actor=principal.uid)
+            )
+        except DomainError as error:
+            return RefundPurchasePayload(purchase=None, errors=[RefundPurchaseError.of(error)])
+        return RefundPurchasePayload(purchase=Purchase.of(row), errors=[])
+
+    @strawberry.mutation(
+        description="Staff: add or remove points by hand, with a reason (audited).",
+        permission_classes=[IsStaff],
+    )
+    async def adjust_points(self, info: Info, input: AdjustPointsInput) -> AdjustPointsPayload:
+        """Adjust a member's points."""
+        principal = info.context.principal
+        assert principal is not None
+        try:
+            data = Adjustment(
+                member_id=_member_pk(str(input.member_id)),
+                points=input.points,
+                reason=input.reason,
+                idempotency_key=input.idempotency_key,
+            )
+            entry = await info.context.uows.run(
+                lambda uow: adjust_points(uow, data=data, staff=principal)
+            )
+        except DomainError as error:
+            return AdjustPointsPayload(
+                entry=None, member=None, errors=[AdjustPointsError.of(error)]
+            )
+        return AdjustPointsPayload(
+            entry=LedgerEntry.of(entry), member=await _member_of(info, entry.member_id), errors=[]
+        )
+
+
+def _aware(moment: datetime) -> datetime:
+    """Refuse naive datetimes by reading them as UTC, the only safe guess."""
+    from datetime import UTC
+
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+__all__: list[Any] = ["Mutation"]

@@ -1,0 +1,66 @@
+"""Field permissions: members reach only their own data; roles guard staff and integration fields."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from strawberry.permission import BasePermission
+
+from backend.api.context import Info
+from backend.api.errors import PublicError
+from backend.rewards.ports import AuthenticationError, Role
+
+
+class _RolePermission(BasePermission):
+    """Allow the listed roles; anonymous callers get UNAUTHENTICATED, others FORBIDDEN."""
+
+    roles: ClassVar[tuple[Role, ...]] = ()
+    recheck_revocation: ClassVar[bool] = False
+
+    async def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        """Check the caller's role, and for sensitive fields that the token is still valid."""
+        principal = info.context.principal
+        if principal is None:
+            raise PublicError("UNAUTHENTICATED", "Sign in first.")
+        if principal.role not in self.roles:
+            raise PublicError("FORBIDDEN", f"The {principal.role} role may not use this field.")
+        if self.recheck_revocation and not info.context.active_checked:
+            try:
+                await info.context.services.verifier.ensure_active(
+                    principal, info.context.token or ""
+                )
+            except AuthenticationError as error:
+                raise PublicError(error.code, error.message) from None
+            info.context.active_checked = True
+        return True
+
+
+class IsMember(_RolePermission):
+    """A signed-in member (staff and integrations cannot act as members)."""
+
+    roles = (Role.MEMBER,)
+
+
+class IsMemberSpending(IsMember):
+    """A member doing something that spends points: the token must not be revoked."""
+
+    recheck_revocation = True
+
+
+class IsIntegration(_RolePermission):
+    """A store or e-commerce system."""
+
+    roles = (Role.INTEGRATION,)
+
+
+class IsStaff(_RolePermission):
+    """Marketing or admin staff, with a token that has not been revoked."""
+
+    roles = (Role.MARKETING, Role.ADMIN)
+    recheck_revocation = True
+
+
+class IsSignedIn(_RolePermission):
+    """Anyone with a valid token."""
+
+    roles = tuple(Role)

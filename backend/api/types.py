@@ -1,0 +1,355 @@
+"""GraphQL object types, converted explicitly from database rows."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterable
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Any
+
+import strawberry
+from strawberry import relay
+
+from backend.api.context import Info
+from backend.api.errors import PublicError
+from backend.rewards import queries
+from backend.rewards.clock import add_months
+from backend.rewards.ledger import EntryKind, Source
+from backend.rewards.ports import Principal
+from backend.rewards.program import TierRule
+from backend.rewards.tiers.rules import progress
+
+LedgerEntryKind = strawberry.enum(
+    EntryKind,
+    name="LedgerEntryKind",
+    description="What an entry did: EARN credits, RELEASE makes pending points spendable, "
+    "REDEEM spends, EXPIRE writes off old points, REVERSE takes back (refunds), ADJUST is staff's.",
+)
+PointsSource = strawberry.enum(
+    Source, name="PointsSource", description="Where points came from or went to."
+)
+MAX_PAGE = 100
+
+
+def owns(principal: Principal | None, member_uid: str | None) -> bool:
+    """Tell whether the caller is this member, or staff."""
+    if principal is None:
+        return False
+    return principal.role.is_staff or (member_uid is not None and principal.uid == member_uid)
+
+
+@strawberry.type(description="A rung of the VIP ladder.")
+class Tier:
+    code: str = strawberry.field(description="Stable identifier, e.g. `gold`.")
+    name: str = strawberry.field(description="Display name.")
+    position: int = strawberry.field(description="Order on the ladder, 0 for the entry tier.")
+    threshold: int = strawberry.field(
+        description="Points to earn within the rolling window to reach this tier."
+    )
+    multiplier: Decimal = strawberry.field(description="Purchase points are multiplied by this.")
+    perks: list[str] = strawberry.field(description="What members of this tier enjoy.")
+
+    @classmethod
+    def of(cls, rule: TierRule) -> Tier:
+        """Convert a tier rule."""
+        return cls(
+            code=rule.code,
+            name=rule.name,
+            position=rule.position,
+            threshold=rule.threshold,
+            multiplier=rule.multiplier,
+            perks=list(rule.perks),
+        )
+
+
+@strawberry.type(description="Where the member stands on the VIP ladder.")
+class TierStatus:
+    current: Tier = strawberry.field(description="The tier the member has now.")
+    next: Tier | None = strawberry.field(description="The next tier up, null at the top.")
+    qualifying_points: int = strawberry.field(
+        description="Points earned (not spent or pending) in the rolling window."
+    )
+    points_to_next: int = strawberry.field(description="Points still to earn for the next tier.")
+    reached_at: datetime = strawberry.field(description="When the current tier was reached.")
+    retained_until: datetime = strawberry.field(
+        description="The current tier is kept at least until then, whatever is earned."
+    )
+    next_tier_by: datetime | None = strawberry.field(
+        description="Earn `pointsToNext` before this moment: then the oldest qualifying points "
+        "leave the rolling window. Null when no points count yet."
+    )
+
+
+@strawberry.type(description="Points that will expire soon unless spent.")
+class ExpiringPoints:
+    points: int = strawberry.field(description="Points expiring within the warning window.")
+    first_date: datetime | None = strawberry.field(
+        description="When the first of them expire; null when none do."
+    )
+    window_days: int = strawberry.field(description="How far ahead this looks, in days.")
+
+
+@strawberry.type(description="The member's points at a glance.")
+class Points:
+    balance: int = strawberry.field(
+        description="Spendable points. Negative only after a refund took back spent points."
+    )
+    pending: int = strawberry.field(
+        description="Points from recent purchases, spendable once their return window ends."
+    )
+    expiring_soon: ExpiringPoints = strawberry.field(description="Points about to expire.")
+
+
+@strawberry.type(description="One append-only movement of points in the member's history.")
+class LedgerEntry(relay.Node):
+    id: relay.NodeID[int]
+    kind: LedgerEntryKind = strawberry.field(description="What the entry did.")  # type: ignore[valid-type]
+    points: int = strawberry.field(description="Change of the spendable balance (signed).")
+    pending_points: int = strawberry.field(description="Change of the pending points (signed).")
+    balance_after: int = strawberry.field(description="Spendable balance right after this entry.")
+    pending_after: int = strawberry.field(description="Pending points right after this entry.")
+    reason: str = strawberry.field(description="Why, in words.")
+    source: PointsSource = strawberry.field(description="Where the points came from or went.")  # type: ignore[valid-type]
+    source_ref: str | None = strawberry.field(
+        description="The source's reference: order id, game session, campaign or key."
+    )
+    created_at: datetime = strawberry.field(description="When it was written.")
+    member_id: strawberry.Private[int]
+    related_entry_id: strawberry.Private[int | None]
+
+    @strawberry.field(description="The entry this one corrects or completes, if any.")
+    async def related_entry(self, info: Info) -> LedgerEntry | None:
+        """Load the linked entry through the request's loader."""
+        if self.related_entry_id is None:
+            return None
+        row = await info.context.loaders.entry.load(self.related_entry_id)
+        return LedgerEntry.of(row) if row else None
+
+    @classmethod
+    def of(cls, row: Any) -> LedgerEntry:
+        """Convert an entry row."""
+        return cls(
+            id=row.id,
+            kind=EntryKind(row.kind),
+            points=row.amount,
+            pending_points=row.pending_delta,
+            balance_after=row.balance_after,
+            pending_after=row.pending_after,
+            reason=row.reason,
+            source=Source(row.source),
+            source_ref=row.source_ref,
+            created_at=row.created_at,
+            member_id=row.member_id,
+            related_entry_id=row.related_entry_id,
+        )
+
+    @classmethod
+    async def resolve_nodes(
+        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[LedgerEntry | None]:
+        """Entries by id, only the caller's own (or any for staff)."""
+        rows = await info.context.loaders.entry.load_many([_int_id(i) for i in node_ids])
+        members = await info.context.loaders.member.load_many(
+            [r.member_id if r else 0 for r in rows]
+        )
+        return [
+            cls.of(r) if r and m and owns(info.context.principal, m.uid) else None
+            for r, m in zip(rows, members, strict=True)
+        ]
+
+
+def _int_id(node_id: str) -> int:
+    """Parse the numeric part of a global id; malformed ones match nothing."""
+    return int(node_id) if node_id.isdigit() and len(node_id) < 19 else 0
+
+
+def encode_cursor(entry_id: int) -> str:
+    """An opaque cursor for a position in a list ordered by id."""
+    return base64.urlsafe_b64encode(f"entry:{entry_id}".encode()).decode()
+
+
+def decode_cursor(cursor: str | None) -> int | None:
+    """Read a cursor made by encode_cursor; refuse anything else."""
+    if cursor is None:
+        return None
+    try:
+        kind, _, value = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
+        if kind == "entry" and value.isdigit():
+            return int(value)
+    except (ValueError, UnicodeDecodeError):
+        pass
+    raise PublicError("BAD_USER_INPUT", "That cursor is not one this API gave out.")
+
+
+@strawberry.type(description="A loyalty member. Members only ever see their own membership.")
+class Member(relay.Node):
+    id: relay.NodeID[int]
+    card_number: str = strawberry.field(
+        description="Membership card number: shown as a barcode, scanned in store, used by integrations."
+    )
+    referral_code: str = strawberry.field(description="Code a friend enters when enrolling.")
+    display_name: str | None = strawberry.field(description="Name shown in the app.")
+    email: str | None = strawberry.field(description="E-mail address from the sign-in.")
+    birth_date: date | None = strawberry.field(description="Birth date (members are 18+).")
+    locale: str = strawberry.field(description="Language tag for texts, e.g. `nl-NL`, `uk`, `ar`.")
+    time_zone: str = strawberry.field(description="IANA time zone, e.g. `Europe/Amsterdam`.")
+    marketing_consent: bool = strawberry.field(
+        description="Whether marketing pushes may be sent (off by default)."
+    )
+    status: str = strawberry.field(description="`active`, `suspended` or `erased`.")
+    enrolled_at: datetime = strawberry.field(description="When the membership began.")
+    tier_code: strawberry.Private[str]
+    tier_reached_at: strawberry.Private[datetime]
+    balance: strawberry.Private[int]
+    pending: strawberry.Private[int]
+    uid: strawberry.Private[str | None]
+
+    @classmethod
+    def of(cls, row: Any) -> Member:
+        """Convert a member row."""
+        return cls(
+            id=row.id,
+            card_number=row.card_number,
+            referral_code=row.referral_code,
+            display_name=row.display_name,
+            email=row.email,
+            birth_date=row.birth_date,
+            locale=row.locale,
+            time_zone=row.time_zone,
+            marketing_consent=row.marketing_consent,
+            status=row.status,
+            enrolled_at=row.enrolled_at,
+            tier_code=row.tier_code,
+            tier_reached_at=row.tier_reached_at,
+            balance=row.balance,
+            pending=row.pending,
+            uid=row.uid,
+        )
+
+    @strawberry.field(description="Spendable, pending and soon-expiring points.")
+    async def points(self, info: Info) -> Points:
+        """Read the cached balances and the lots expiring soon."""
+        rules = await info.context.loaders.rules()
+        days = int(rules.setting("expiry_warning_days"))
+        async with info.context.services.database.reader.connect() as conn:
+            expiring = await queries.expiring_soon(
+                conn, member_id=self.id, now=info.context.loaders.now, days=days
+            )
+        return Points(
+            balance=self.balance,
+            pending=self.pending,
+            expiring_soon=ExpiringPoints(
+                points=expiring.points, first_date=expiring.first_date, window_days=days
+            ),
+        )
+
+    @strawberry.field(description="Current tier and progress to the next one.")
+    async def tier(self, info: Info) -> TierStatus:
+        """Combine the ladder with the member's qualifying points."""
+        rules = await info.context.loaders.rules()
+        qualifying, oldest = await info.context.loaders.qualifying.load(self.id)
+        state = progress(
+            ladder=rules.tiers,
+            current=rules.tier(self.tier_code),
+            reached_at=self.tier_reached_at,
+            qualifying=qualifying,
+            grace_months=int(rules.setting("tier_grace_months")),
+        )
+        window = int(rules.setting("tier_window_months"))
+        return TierStatus(
+            current=Tier.of(state.current),
+            next=Tier.of(state.next) if state.next else None,
+            qualifying_points=state.qualifying_points,
+            points_to_next=state.points_to_next,
+            reached_at=self.tier_reached_at,
+            retained_until=state.retained_until,
+            next_tier_by=add_months(oldest, window) if oldest else None,
+        )
+
+    @strawberry.field(description="Points history, newest first (Relay connection).")
+    async def history(
+        self,
+        info: Info,
+        first: Annotated[int, strawberry.argument(description="Page size, 1 to 100.")] = 20,
+        after: Annotated[
+            str | None, strawberry.argument(description="Cursor of the last entry already seen.")
+        ] = None,
+    ) -> relay.Connection[LedgerEntry]:
+        """Keyset-paginate the member's entries."""
+        if not 1 <= first <= MAX_PAGE:
+            raise PublicError("BAD_USER_INPUT", f"`first` must be between 1 and {MAX_PAGE}.")
+        async with info.context.services.database.reader.connect() as conn:
+            rows, more = await queries.entries_page(
+                conn, member_id=self.id, first=first, before_id=decode_cursor(after)
+            )
+        edges = [relay.Edge(cursor=encode_cursor(r.id), node=LedgerEntry.of(r)) for r in rows]
+        return relay.Connection(
+            edges=edges,
+            page_info=relay.PageInfo(
+                has_next_page=more,
+                has_previous_page=after is not None,
+                start_cursor=edges[0].cursor if edges else None,
+                end_cursor=edges[-1].cursor if edges else None,
+            ),
+        )
+
+    @classmethod
+    async def resolve_nodes(
+        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[Member | None]:
+        """Members by id: a member gets only themself, staff anyone."""
+        rows = await info.context.loaders.member.load_many([_int_id(i) for i in node_ids])
+        return [cls.of(r) if r and owns(info.context.principal, r.uid) else None for r in rows]
+
+
+@strawberry.type(description="An order reported by a store or e-commerce system.")
+class Purchase(relay.Node):
+    id: relay.NodeID[int]
+    order_id: str = strawberry.field(description="The reporting system's order id.")
+    amount: Decimal = strawberry.field(description="Amount paid.")
+    currency: str = strawberry.field(description="ISO 4217 currency of the amount.")
+    channel: str = strawberry.field(description="Store or channel that sold it.")
+    occurred_at: datetime = strawberry.field(description="When the purchase happened.")
+    points: int = strawberry.field(description="Points the order earned.")
+    refunded_amount: Decimal = strawberry.field(description="Amount refunded so far.")
+    reversed_points: int = strawberry.field(description="Points taken back by refunds so far.")
+    member_id: strawberry.Private[int]
+
+    @strawberry.field(description="Card number of the member who bought.")
+    async def member_reference(self, info: Info) -> str:
+        """Load the member's card number."""
+        row = await info.context.loaders.member.load(self.member_id)
+        return str(row.card_number)
+
+    @classmethod
+    def of(cls, row: Any) -> Purchase:
+        """Convert a purchase row (or ORM object)."""
+        return cls(
+            id=row.id,
+            order_id=row.order_id,
+            amount=Decimal(row.amount),
+            currency=row.currency,
+            channel=row.channel,
+            occurred_at=row.occurred_at,
+            points=row.points,
+            refunded_amount=Decimal(row.refunded_amount),
+            reversed_points=row.reversed_points,
+            member_id=row.member_id,
+        )
+
+    @classmethod
+    async def resolve_nodes(
+        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[Purchase | None]:
+        """Purchases by id, for integrations, staff and the buyer."""
+        rows = await info.context.loaders.purchase.load_many([_int_id(i) for i in node_ids])
+        principal = info.context.principal
+        out: list[Purchase | None] = []
+        for row in rows:
+            member = await info.context.loaders.member.load(row.member_id) if row else None
+            allowed = principal is not None and (
+                principal.role == "integration" or owns(principal, member.uid if member else None)
+            )
+            out.append(cls.of(row) if row and allowed else None)
+        return out

@@ -1,0 +1,148 @@
+"""Wiring: settings → database, auth adapter, schema, jobs → one Starlette app."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route, WebSocketRoute
+
+from backend.api.context import Services
+from backend.api.schema import build_schema
+from backend.api.view import RewardsGraphQL
+from backend.db.engine import Database, open_database
+from backend.db.migrate import upgrade_to_head
+from backend.rewards.clock import SystemClock
+from backend.rewards.jobs import settle_due
+from backend.rewards.ports import Clock, TokenVerifier
+from backend.rewards.uow import UnitOfWorkFactory
+from backend.settings import Settings
+
+log = logging.getLogger("rewards")
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def make_verifier(settings: Settings) -> TokenVerifier:
+    """The Firebase ID-token verifier for the configured mode."""
+    from backend.adapters.firebase_auth import FirebaseTokenVerifier
+
+    explicit_emulator = settings.firebase_auth_emulator_host
+    return FirebaseTokenVerifier(
+        project_id=settings.firebase_project_id,
+        mode=settings.mode,
+        emulator_host=explicit_emulator,
+        check_revoked=settings.mode == "production" or bool(explicit_emulator),
+    )
+
+
+async def run_jobs_forever(uows: UnitOfWorkFactory, interval: float) -> None:
+    """Release, expire and re-evaluate tiers on a schedule inside the server process."""
+    while True:
+        try:
+            report = await settle_due(uows)
+            if report.entries or report.tier_changes:
+                log.info("settle job: %s", report)
+        except Exception:
+            log.exception("settle job failed; will retry")
+        await asyncio.sleep(interval)
+
+
+def create_app(
+    settings: Settings,
+    *,
+    verifier: TokenVerifier | None = None,
+    clock: Clock | None = None,
+    database: Database | None = None,
+) -> Starlette:
+    """Build the service; tests pass fakes for the verifier, the clock and the database."""
+    db = database or open_database(settings.database_url, pool_size=settings.database_pool_size)
+    the_clock = clock or SystemClock()
+    services = Services(
+        database=db,
+        uows=UnitOfWorkFactory(db.session_factory(), the_clock),
+        verifier=verifier or make_verifier(settings),
+        clock=the_clock,
+        local_mode=settings.is_local,
+    )
+    schema = build_schema(
+        local_mode=settings.is_local,
+        max_depth=settings.max_query_depth,
+        max_aliases=settings.max_aliases,
+        max_tokens=settings.max_tokens,
+    )
+    graphiql_page, extra_routes = _graphiql(settings)
+    graphql = RewardsGraphQL(schema, services, render_ide=graphiql_page)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        """Migrate, optionally seed, run jobs; close the pools on the way out."""
+        await upgrade_to_head(db.writer)
+        if settings.seed_demo:
+            from backend.demo import seed_demo
+
+            await seed_demo(services.uows)
+        jobs = (
+            asyncio.create_task(run_jobs_forever(services.uows, settings.jobs_interval_seconds))
+            if settings.jobs_enabled
+            else None
+        )
+        try:
+            yield
+        finally:
+            if jobs:
+                jobs.cancel()
+            if database is None:
+                await db.dispose()
+
+    async def healthz(_request: Request) -> JSONResponse:
+        """Liveness and database reachability."""
+        from sqlalchemy import text
+
+        async with db.reader.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+        return JSONResponse({"status": "ok"})
+
+    routes: list[Any] = [
+        Route("/graphql", graphql, methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", graphql),
+        Route("/healthz", healthz),
+        *extra_routes,
+    ]
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.services = services
+    return app
+
+
+def _graphiql(settings: Settings) -> tuple[Any, list[Any]]:
+    """The offline GraphiQL page and its asset route, in local mode only."""
+    if not settings.is_local:
+        return None, []
+    from backend.api import graphiql
+
+    node_modules = graphiql.find_node_modules(REPO_ROOT)
+
+    def page() -> str:
+        """Render the page with a first query to try."""
+        return graphiql.render_graphiql_page(
+            title="Rewards API", default_query=graphiql_default_query(), example_headers=""
+        )
+
+    return page, [graphiql.graphiql_asset_mount(node_modules)] if node_modules else []
+
+
+def graphiql_default_query() -> str:
+    """The query GraphiQL opens with."""
+    return (
+        "# Paste a token from `rewards dev-token --uid demo-member` into Headers, then run.\n"
+        "query Dashboard {\n  me {\n    displayName\n    cardNumber\n"
+        "    points { balance pending expiringSoon { points firstDate } }\n"
+        "    tier { current { name } next { name } pointsToNext }\n"
+        "    history(first: 5) { edges { node { kind points reason createdAt } } }\n  }\n}\n"
+    )

@@ -1,0 +1,79 @@
+"""API fixtures: the real app over the test database, a fake verifier and a GraphQL client."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import event
+
+from backend.main import create_app
+from backend.settings import Settings
+from tests.fakes import FakeVerifier
+
+
+class Api:
+    """Posts GraphQL operations as a given caller."""
+
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self.client = client
+
+    async def raw(
+        self, query: str, variables: dict[str, Any] | None = None, token: str | None = None
+    ) -> httpx.Response:
+        """Post an operation and return the HTTP response."""
+        headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
+        return await self.client.post(
+            "/graphql", json={"query": query, "variables": variables or {}}, headers=headers
+        )
+
+    async def __call__(
+        self, query: str, variables: dict[str, Any] | None = None, token: str | None = None
+    ) -> dict[str, Any]:
+        """Post an operation and return the decoded body."""
+        return (await self.raw(query, variables, token)).json()
+
+
+@pytest.fixture
+def verifier() -> FakeVerifier:
+    """The fake token verifier."""
+    return FakeVerifier()
+
+
+@pytest.fixture
+async def api(database, clock, verifier) -> AsyncIterator[Api]:
+    """A client of the real app, in production mode (no suggestions), jobs off."""
+    app = create_app(
+        Settings(mode="production", jobs_enabled=False),
+        verifier=verifier,
+        clock=clock,
+        database=database,
+    )
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        yield Api(client)
+
+
+class StatementCounter:
+    """Counts SQL statements sent through an engine."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self, *args: Any) -> None:
+        """Count one statement."""
+        self.count += 1
+
+
+@pytest.fixture
+def count_queries(database):
+    """Count statements on the reader and writer engines while a block runs."""
+    counter = StatementCounter()
+    engines = {database.reader.sync_engine, database.writer.sync_engine}
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", counter)
+    yield counter
+    for engine in engines:
+        event.remove(engine, "before_cursor_execute", counter)

@@ -1,0 +1,27 @@
+"""Fakes for the ports: a token verifier that trusts `role:uid` tokens and can revoke them."""
+
+from __future__ import annotations
+
+from backend.rewards.ports import AuthenticationError, Principal, Role
+
+
+class FakeVerifier:
+    """Accepts tokens written `role:uid` (e.g. `member:alice`); anything else is refused."""
+
+    def __init__(self) -> None:
+        self.revoked: set[str] = set()
+        self.active_checks = 0
+
+    async def verify(self, token: str) -> Principal:
+        """Parse a fake token."""
+        role_name, _, uid = token.partition(":")
+        role = Role.from_claim(role_name)
+        if not uid or role is None:
+            raise AuthenticationError("INVALID_TOKEN", "The token is not valid.")
+        return Principal(uid=uid, role=role, email=f"{uid}@example.com")
+
+    async def ensure_active(self, principal: Principal, token: str) -> None:
+        """Refuse revoked users."""
+        self.active_checks += 1
+        if principal.uid in self.revoked:
+            raise AuthenticationError("TOKEN_REVOKED", "The token was revoked.")
