@@ -159,6 +159,13 @@ class LedgerEntry(relay.Node):
         ]
 
 
+def money(amount: Decimal | str) -> Decimal:
+    """Show money with two decimals, or more where the amount has them (120.50, 9.125)."""
+    value = Decimal(amount)
+    cents = value.quantize(Decimal("0.01"))
+    return cents if cents == value else value.normalize()
+
+
 def _int_id(node_id: str) -> int:
     """Parse the numeric part of a global id; malformed ones match nothing."""
     return int(node_id) if node_id.isdigit() and len(node_id) < 19 else 0
@@ -328,12 +335,12 @@ class Purchase(relay.Node):
         return cls(
             id=row.id,
             order_id=row.order_id,
-            amount=Decimal(row.amount),
+            amount=money(row.amount),
             currency=row.currency,
             channel=row.channel,
             occurred_at=row.occurred_at,
             points=row.points,
-            refunded_amount=Decimal(row.refunded_amount),
+            refunded_amount=money(row.refunded_amount),
             reversed_points=row.reversed_points,
             member_id=row.member_id,
         )
