@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 from strawberry import relay
@@ -205,13 +205,17 @@ def _member_pk(global_id: str) -> int:
     return int(parsed.node_id)
 
 
-@strawberry.type
+@strawberry.type(description="Everything that changes state. Each mutation is one transaction.")
 class Mutation:
     @strawberry.mutation(
         description="Become a member (first sign-in). Idempotent per user.",
         permission_classes=[IsMember],
     )
-    async def enroll(self, info: Info, input: EnrollInputGql) -> EnrollPayload:
+    async def enroll(
+        self,
+        info: Info,
+        input: Annotated[EnrollInputGql, strawberry.argument(description="The request.")],
+    ) -> EnrollPayload:
         """Enrol the signed-in Firebase user."""
         principal = info.context.principal
         assert principal is not None
@@ -225,7 +229,11 @@ class Mutation:
         return EnrollPayload(member=await _member_of(info, row.id or 0), errors=[])
 
     @strawberry.mutation(description="Change your own profile.", permission_classes=[IsMember])
-    async def update_profile(self, info: Info, input: UpdateProfileInput) -> UpdateProfilePayload:
+    async def update_profile(
+        self,
+        info: Info,
+        input: Annotated[UpdateProfileInput, strawberry.argument(description="The request.")],
+    ) -> UpdateProfilePayload:
         """Update the signed-in member's profile."""
         principal = info.context.principal
         assert principal is not None
@@ -242,7 +250,9 @@ class Mutation:
         description="Integration: credit points for an order.", permission_classes=[IsIntegration]
     )
     async def record_purchase(
-        self, info: Info, input: RecordPurchaseInput
+        self,
+        info: Info,
+        input: Annotated[RecordPurchaseInput, strawberry.argument(description="The order.")],
     ) -> RecordPurchasePayload:
         """Record an order reported by a store system."""
         principal = info.context.principal
@@ -271,7 +281,9 @@ class Mutation:
         permission_classes=[IsIntegration],
     )
     async def refund_purchase(
-        self, info: Info, input: RefundPurchaseInput
+        self,
+        info: Info,
+        input: Annotated[RefundPurchaseInput, strawberry.argument(description="The refund.")],
     ) -> RefundPurchasePayload:
         """Reverse the points of a refunded share of an order."""
         principal = info.context.principal
@@ -294,7 +306,11 @@ class Mutation:
         description="Staff: add or remove points by hand, with a reason (audited).",
         permission_classes=[IsStaff],
     )
-    async def adjust_points(self, info: Info, input: AdjustPointsInput) -> AdjustPointsPayload:
+    async def adjust_points(
+        self,
+        info: Info,
+        input: Annotated[AdjustPointsInput, strawberry.argument(description="The request.")],
+    ) -> AdjustPointsPayload:
         """Adjust a member's points."""
         principal = info.context.principal
         assert principal is not None

@@ -23,7 +23,7 @@ from backend.api.permissions import IsMember, IsSignedIn
 from backend.api.types import LedgerEntry, Member, Purchase, Tier
 
 
-@strawberry.type
+@strawberry.type(description="Everything that can be read.")
 class Query:
     @strawberry.field(
         description="The signed-in member; null until they `enroll`.", permission_classes=[IsMember]

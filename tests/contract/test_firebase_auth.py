@@ -1,0 +1,503 @@
+"""Contract tests: FirebaseTokenVerifier against the real Auth emulator and real RS256 tokens."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
+from google.auth import crypt, jwt
+from google.auth.credentials import AnonymousCredentials
+
+from backend.adapters.dev_tokens import make_dev_token
+from backend.adapters.firebase_auth import EMULATOR_HOST_ENV, FirebaseTokenVerifier
+from backend.rewards.ports import AuthenticationError, Role
+from scripts.firebase_emulator import AuthEmulator, free_port
+
+pytestmark = pytest.mark.emulator
+
+PROD_PROJECT = "rewards-prod-test"
+PASSWORD = "correct-horse-battery"
+
+
+def new_email() -> str:
+    """A unique address, so tests never collide in the shared emulator."""
+    return f"member-{uuid.uuid4().hex[:12]}@example.com"
+
+
+async def refused(call: Any) -> str:
+    """Await a verifier call that must fail and return its error code."""
+    with pytest.raises(AuthenticationError) as caught:
+        await call
+    assert caught.value.message  # always something a client can show
+    return caught.value.code
+
+
+# --- local mode, against the real emulator -------------------------------------------------
+
+
+@pytest.fixture
+def local_verifier(
+    firebase_emulator: AuthEmulator, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[FirebaseTokenVerifier]:
+    """A local-mode verifier pointed at the session's emulator."""
+    # The verifier switches firebase-admin to emulator mode process-wide; monkeypatch undoes it.
+    monkeypatch.setenv(EMULATOR_HOST_ENV, firebase_emulator.host)
+    verifier = FirebaseTokenVerifier(
+        firebase_emulator.project_id, "local", emulator_host=firebase_emulator.host
+    )
+    yield verifier
+    verifier.close()
+
+
+async def test_emulator_sign_up_token_is_a_member(
+    firebase_emulator: AuthEmulator, local_verifier: FirebaseTokenVerifier
+) -> None:
+    email = new_email()
+    uid, token = firebase_emulator.sign_up(email, PASSWORD)
+
+    principal = await local_verifier.verify(token)
+
+    assert (principal.uid, principal.role, principal.email) == (uid, Role.MEMBER, email)
+    assert principal.claims["firebase"]["sign_in_provider"] == "password"
+    assert local_verifier.check_revoked is True
+    await local_verifier.ensure_active(principal, token)  # a fresh, active user passes
+
+
+async def test_role_claim_arrives_with_the_next_sign_in(
+    firebase_emulator: AuthEmulator, local_verifier: FirebaseTokenVerifier
+) -> None:
+    email = new_email()
+    uid, first_token = firebase_emulator.sign_up(email, PASSWORD)
+
+    firebase_emulator.set_role(uid, "marketing")
+    second_token = firebase_emulator.sign_in(email, PASSWORD)
+
+    assert (await local_verifier.verify(first_token)).role is Role.MEMBER
+    principal = await local_verifier.verify(second_token)
+    assert (principal.uid, principal.role) == (uid, Role.MARKETING)
+    assert principal.role.is_staff
+
+
+async def test_unknown_role_claim_is_refused(
+    firebase_emulator: AuthEmulator, local_verifier: FirebaseTokenVerifier
+) -> None:
+    email = new_email()
+    uid, _ = firebase_emulator.sign_up(email, PASSWORD)
+    firebase_emulator.set_role(uid, "superuser")
+
+    token = firebase_emulator.sign_in(email, PASSWORD)
+
+    assert await refused(local_verifier.verify(token)) == "FORBIDDEN_ROLE"
+
+
+async def test_revoked_token_fails_the_active_check(
+    firebase_emulator: AuthEmulator, local_verifier: FirebaseTokenVerifier
+) -> None:
+    email = new_email()
+    uid, token = firebase_emulator.sign_up(email, PASSWORD)
+    principal = await local_verifier.verify(token)
+    await local_verifier.ensure_active(principal, token)
+    # Revocation is stored in whole seconds and compared with `iat`: revoke in a later second.
+    time.sleep(1.1)
+
+    firebase_emulator.revoke(uid)
+
+    assert await refused(local_verifier.ensure_active(principal, token)) == "TOKEN_REVOKED"
+    assert (await local_verifier.verify(token)).uid == uid  # verify alone stays offline
+    fresh = firebase_emulator.sign_in(email, PASSWORD)
+    await local_verifier.ensure_active(await local_verifier.verify(fresh), fresh)
+
+
+async def test_disabled_user_fails_the_active_check(
+    firebase_emulator: AuthEmulator, local_verifier: FirebaseTokenVerifier
+) -> None:
+    uid, token = firebase_emulator.sign_up(new_email(), PASSWORD)
+    principal = await local_verifier.verify(token)
+
+    firebase_emulator.disable(uid)
+
+    assert await refused(local_verifier.ensure_active(principal, token)) == "USER_DISABLED"
+
+
+async def test_deleted_user_fails_the_active_check(
+    firebase_emulator: AuthEmulator, local_verifier: FirebaseTokenVerifier
+) -> None:
+    uid, token = firebase_emulator.sign_up(new_email(), PASSWORD)
+    principal = await local_verifier.verify(token)
+
+    firebase_emulator.delete(uid)
+
+    assert await refused(local_verifier.ensure_active(principal, token)) == "USER_NOT_FOUND"
+
+
+async def test_active_check_refuses_a_token_of_another_user(
+    firebase_emulator: AuthEmulator, local_verifier: FirebaseTokenVerifier
+) -> None:
+    _, token_a = firebase_emulator.sign_up(new_email(), PASSWORD)
+    _, token_b = firebase_emulator.sign_up(new_email(), PASSWORD)
+    principal_a = await local_verifier.verify(token_a)
+
+    assert await refused(local_verifier.ensure_active(principal_a, token_b)) == "INVALID_TOKEN"
+
+
+def _decode_unverified(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Header and payload of a token, without verification (for format comparisons)."""
+    return jwt.decode_header(token), jwt.decode(token, verify=False)
+
+
+async def test_dev_token_has_the_emulator_format(firebase_emulator: AuthEmulator) -> None:
+    uid = f"dev-{uuid.uuid4().hex[:8]}"
+    emulator_token = firebase_emulator.sign_in_with_custom_token(uid, {"role": "marketing"})
+
+    dev_token = make_dev_token(uid, role="marketing", project_id=firebase_emulator.project_id)
+
+    emulator_header, emulator_claims = _decode_unverified(emulator_token)
+    dev_header, dev_claims = _decode_unverified(dev_token)
+    assert dev_header == emulator_header == {"alg": "none", "typ": "JWT"}
+    assert dev_claims.keys() == emulator_claims.keys()
+    for claim in ("aud", "iss", "sub", "user_id", "role", "firebase"):
+        assert dev_claims[claim] == emulator_claims[claim], claim
+    assert dev_token.endswith(".") and emulator_token.endswith(".")  # empty signature segment
+
+
+async def test_dev_token_is_accepted_in_local_mode(
+    firebase_emulator: AuthEmulator, local_verifier: FirebaseTokenVerifier
+) -> None:
+    token = make_dev_token(
+        "dev-marketer",
+        role="marketing",
+        project_id=firebase_emulator.project_id,
+        email="marketer@example.com",
+    )
+
+    principal = await local_verifier.verify(token)
+
+    assert (principal.uid, principal.role, principal.email) == (
+        "dev-marketer",
+        Role.MARKETING,
+        "marketer@example.com",
+    )
+    assert principal.claims["firebase"]["sign_in_provider"] == "custom"
+
+
+async def test_dev_token_of_a_user_unknown_to_the_emulator_fails_the_active_check(
+    firebase_emulator: AuthEmulator, local_verifier: FirebaseTokenVerifier
+) -> None:
+    token = make_dev_token(f"ghost-{uuid.uuid4().hex[:8]}", project_id=firebase_emulator.project_id)
+    principal = await local_verifier.verify(token)
+
+    assert await refused(local_verifier.ensure_active(principal, token)) == "USER_NOT_FOUND"
+
+
+async def test_expired_dev_token_is_refused(
+    firebase_emulator: AuthEmulator, local_verifier: FirebaseTokenVerifier
+) -> None:
+    eight_days_ago = time.time() - 8 * 24 * 3600
+    token = make_dev_token("dev-1", project_id=firebase_emulator.project_id, now=eight_days_ago)
+
+    assert await refused(local_verifier.verify(token)) == "TOKEN_EXPIRED"
+
+
+async def test_dev_token_expiring_a_minute_ago_is_refused(
+    firebase_emulator: AuthEmulator, local_verifier: FirebaseTokenVerifier
+) -> None:
+    token = make_dev_token(
+        "dev-1", project_id=firebase_emulator.project_id, ttl_seconds=3600, now=time.time() - 3660
+    )
+
+    assert await refused(local_verifier.verify(token)) == "TOKEN_EXPIRED"
+
+
+async def test_dev_token_issued_in_the_future_is_refused(
+    firebase_emulator: AuthEmulator, local_verifier: FirebaseTokenVerifier
+) -> None:
+    token = make_dev_token("dev-1", project_id=firebase_emulator.project_id, now=time.time() + 600)
+
+    assert await refused(local_verifier.verify(token)) == "INVALID_TOKEN"
+
+
+async def test_dev_token_for_another_project_is_refused(
+    local_verifier: FirebaseTokenVerifier,
+) -> None:
+    token = make_dev_token("dev-1", project_id="demo-someone-else")
+
+    assert await refused(local_verifier.verify(token)) == "INVALID_TOKEN"
+
+
+@pytest.mark.parametrize("token", ["", "not-a-token", "a.b.c", "e30.e30.", "x" * 9000])
+async def test_malformed_token_is_refused_in_local_mode(
+    local_verifier: FirebaseTokenVerifier, token: str
+) -> None:
+    assert await refused(local_verifier.verify(token)) == "INVALID_TOKEN"
+
+
+async def test_local_mode_without_emulator_host_skips_the_active_check(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv(EMULATOR_HOST_ENV, raising=False)
+    verifier = FirebaseTokenVerifier("demo-rewards", "local")
+    try:
+        token = make_dev_token("nobody-anywhere", project_id="demo-rewards")
+        principal = await verifier.verify(token)
+
+        await verifier.ensure_active(principal, token)  # no emulator to ask: must not fail
+
+        assert verifier.check_revoked is False
+        assert principal.uid == "nobody-anywhere"
+        assert os.environ[EMULATOR_HOST_ENV] == "127.0.0.1:9099"
+    finally:
+        verifier.close()
+
+
+def test_cert_url_is_refused_in_local_mode() -> None:
+    with pytest.raises(ValueError, match="production"):
+        FirebaseTokenVerifier("demo-rewards", "local", cert_url="http://127.0.0.1:1/certs")
+
+
+# --- production mode: real RS256 tokens, certificates served locally ----------------------
+
+
+@dataclass(frozen=True)
+class SigningKey:
+    """An RSA key with a self-signed certificate, standing in for one of Google's keys."""
+
+    kid: str
+    private_pem: bytes
+    cert_pem: str
+
+    def sign(self, claims: dict[str, Any], kid: str | None = None) -> str:
+        """Return an RS256 JWT of the claims, with this key's (or the given) key id."""
+        signer = crypt.RSASigner.from_string(self.private_pem, key_id=kid or self.kid)
+        return jwt.encode(signer, claims).decode()
+
+
+def make_signing_key(kid: str) -> SigningKey:
+    """Generate a 2048-bit RSA key and a self-signed X.509 certificate for it."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "securetoken.test")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+    private_pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    return SigningKey(kid, private_pem, cert.public_bytes(serialization.Encoding.PEM).decode())
+
+
+def id_token_claims(uid: str, **overrides: Any) -> dict[str, Any]:
+    """Claims shaped like a real Firebase ID token for PROD_PROJECT, valid for an hour."""
+    now = int(time.time())
+    claims: dict[str, Any] = {
+        "iss": f"https://securetoken.google.com/{PROD_PROJECT}",
+        "aud": PROD_PROJECT,
+        "auth_time": now,
+        "user_id": uid,
+        "sub": uid,
+        "iat": now,
+        "exp": now + 3600,
+        "email": f"{uid}@example.com",
+        "email_verified": True,
+        "firebase": {
+            "identities": {"email": [f"{uid}@example.com"]},
+            "sign_in_provider": "password",
+        },
+    }
+    claims.update(overrides)
+    return {key: value for key, value in claims.items() if value is not None}
+
+
+@pytest.fixture(scope="module")
+def google_key() -> SigningKey:
+    """The key the test certificate server publishes."""
+    return make_signing_key("test-key-1")
+
+
+@pytest.fixture(scope="module")
+def cert_url(google_key: SigningKey) -> Iterator[str]:
+    """Serve {kid: certificate} like Google's securetoken endpoint, on 127.0.0.1."""
+    body = json.dumps({google_key.kid: google_key.cert_pem}).encode()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Cache-Control", "public, max-age=3600")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/robot/v1/metadata/x509/securetoken"
+    server.shutdown()
+    server.server_close()
+
+
+def production_verifier(url: str) -> FirebaseTokenVerifier:
+    """A production verifier that fetches certificates from the given URL."""
+    return FirebaseTokenVerifier(
+        PROD_PROJECT,
+        "production",
+        credential=AnonymousCredentials(),
+        cert_url=url,
+        check_revoked=False,  # revocation needs Google's Auth server, unreachable here
+    )
+
+
+@pytest.fixture
+def prod_verifier(
+    cert_url: str, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[FirebaseTokenVerifier]:
+    """A production-mode verifier, with no emulator variable in the environment."""
+    monkeypatch.delenv(EMULATOR_HOST_ENV, raising=False)
+    verifier = production_verifier(cert_url)
+    yield verifier
+    verifier.close()
+
+
+@pytest.mark.parametrize(
+    ("role", "expected"),
+    [(None, Role.MEMBER), ("marketing", Role.MARKETING), ("integration", Role.INTEGRATION)],
+)
+async def test_production_accepts_a_valid_rs256_token(
+    prod_verifier: FirebaseTokenVerifier, google_key: SigningKey, role: str | None, expected: Role
+) -> None:
+    token = google_key.sign(id_token_claims("user-1", role=role))
+
+    principal = await prod_verifier.verify(token)
+
+    assert (principal.uid, principal.role, principal.email) == (
+        "user-1",
+        expected,
+        "user-1@example.com",
+    )
+    assert principal.claims["iss"] == f"https://securetoken.google.com/{PROD_PROJECT}"
+
+
+async def test_production_refuses_an_expired_token(
+    prod_verifier: FirebaseTokenVerifier, google_key: SigningKey
+) -> None:
+    now = int(time.time())
+    token = google_key.sign(id_token_claims("user-1", iat=now - 7200, exp=now - 3600))
+
+    assert await refused(prod_verifier.verify(token)) == "TOKEN_EXPIRED"
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"aud": "another-project"},
+        {"iss": "https://securetoken.google.com/another-project"},
+        {"iat": int(time.time()) + 600},
+        {"sub": None},
+    ],
+    ids=["wrong-audience", "wrong-issuer", "issued-in-the-future", "no-subject"],
+)
+async def test_production_refuses_wrong_claims(
+    prod_verifier: FirebaseTokenVerifier, google_key: SigningKey, overrides: dict[str, Any]
+) -> None:
+    token = google_key.sign(id_token_claims("user-1", **overrides))
+
+    assert await refused(prod_verifier.verify(token)) == "INVALID_TOKEN"
+
+
+@pytest.mark.parametrize("token", ["", "not-a-token", "a.b.c", "e30.e30.e30", "x" * 9000])
+async def test_production_refuses_malformed_tokens(
+    prod_verifier: FirebaseTokenVerifier, token: str
+) -> None:
+    assert await refused(prod_verifier.verify(token)) == "INVALID_TOKEN"
+
+
+async def test_production_refuses_unsigned_dev_tokens(prod_verifier: FirebaseTokenVerifier) -> None:
+    token = make_dev_token("user-1", role="admin", project_id=PROD_PROJECT)
+
+    assert await refused(prod_verifier.verify(token)) == "INVALID_TOKEN"
+
+
+async def test_production_refuses_a_token_signed_by_another_key(
+    prod_verifier: FirebaseTokenVerifier, google_key: SigningKey
+) -> None:
+    impostor = make_signing_key(google_key.kid)  # same key id, different key
+    stranger = make_signing_key("unknown-key")
+
+    forged = impostor.sign(id_token_claims("user-1"))
+    unknown_kid = stranger.sign(id_token_claims("user-1"))
+
+    assert await refused(prod_verifier.verify(forged)) == "INVALID_TOKEN"
+    assert await refused(prod_verifier.verify(unknown_kid)) == "INVALID_TOKEN"
+
+
+async def test_production_refuses_an_unknown_role(
+    prod_verifier: FirebaseTokenVerifier, google_key: SigningKey
+) -> None:
+    token = google_key.sign(id_token_claims("user-1", role="root"))
+
+    assert await refused(prod_verifier.verify(token)) == "FORBIDDEN_ROLE"
+
+
+async def test_production_reports_unreachable_certificates_as_unavailable(
+    google_key: SigningKey, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(EMULATOR_HOST_ENV, raising=False)
+    verifier = production_verifier(f"http://127.0.0.1:{free_port()}/certs")  # nothing listens
+    try:
+        token = google_key.sign(id_token_claims("user-1"))
+
+        assert await refused(verifier.verify(token)) == "AUTH_UNAVAILABLE"
+    finally:
+        verifier.close()
+
+
+@pytest.mark.parametrize("emulator_host", [None, "127.0.0.1:9099"])
+def test_production_refuses_to_start_in_emulator_mode(
+    monkeypatch: pytest.MonkeyPatch, emulator_host: str | None
+) -> None:
+    if emulator_host is None:
+        monkeypatch.setenv(EMULATOR_HOST_ENV, "127.0.0.1:9099")
+    else:
+        monkeypatch.delenv(EMULATOR_HOST_ENV, raising=False)
+
+    with pytest.raises(RuntimeError, match=EMULATOR_HOST_ENV):
+        FirebaseTokenVerifier(
+            PROD_PROJECT, "production", emulator_host, credential=AnonymousCredentials()
+        )
+
+
+async def test_production_fails_closed_if_emulator_mode_appears_later(
+    prod_verifier: FirebaseTokenVerifier, google_key: SigningKey, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    valid = google_key.sign(id_token_claims("user-1"))
+    assert (await prod_verifier.verify(valid)).uid == "user-1"
+
+    monkeypatch.setenv(EMULATOR_HOST_ENV, "127.0.0.1:9099")
+
+    unsigned = make_dev_token("user-1", role="admin", project_id=PROD_PROJECT)
+    assert await refused(prod_verifier.verify(unsigned)) == "AUTH_UNAVAILABLE"
+    assert await refused(prod_verifier.verify(valid)) == "AUTH_UNAVAILABLE"

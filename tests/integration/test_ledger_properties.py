@@ -1,0 +1,98 @@
+"""Property test: random earn/spend/refund/expire sequences keep every ledger invariant."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import timedelta
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import select
+
+from backend.db.tables import Lot, Member
+from backend.rewards.errors import InsufficientPoints
+from backend.rewards.ledger import Posting, Source, reverse_credit, settle
+from tests.helpers import assert_consistent, give, new_member, spend
+
+EXAMPLES = itertools.count()
+operation = st.one_of(
+    st.tuples(st.just("earn"), st.integers(1, 500), st.booleans()),
+    st.tuples(st.just("spend"), st.integers(1, 700)),
+    st.tuples(st.just("refund"), st.integers(0, 20), st.integers(1, 500)),
+    st.tuples(st.just("advance"), st.integers(1, 200)),
+    st.tuples(st.just("settle")),
+)
+
+
+async def spendable_now(uows, member_id: int) -> int:
+    """What the rules say may be spent now: released or matured, unexpired points, less any debt."""
+    async with uows() as uow:
+        now = uow.now
+        member = await uow.session.get_one(Member, member_id)
+        lots = (await uow.session.execute(select(Lot).where(Lot.member_id == member_id))).scalars()
+        usable = sum(
+            lot.remaining
+            for lot in lots
+            if (lot.released or lot.available_at <= now) and lot.expires_at > now
+        )
+    return max(0, usable - member.debt)
+
+
+async def run_steps(uows, clock, member_id: int, steps) -> None:
+    """Apply the operations, checking the invariants after each."""
+    earns: list[tuple[int, int]] = []  # (earn entry id, points still reversible)
+    for step in steps:
+        kind = step[0]
+        if kind == "earn":
+            available_at = clock.now() + timedelta(days=14) if step[2] else None
+            entry = await give(uows, member_id, step[1], available_at=available_at)
+            earns.append((entry.id, step[1]))
+        elif kind == "spend":
+            allowed = await spendable_now(uows, member_id)
+            before = await assert_consistent(uows, member_id)
+            try:
+                await spend(uows, member_id, step[1])
+                assert step[1] <= allowed
+            except InsufficientPoints:
+                assert step[1] > allowed
+                after = await assert_consistent(uows, member_id)
+                assert (after.balance, after.pending) == (before.balance, before.pending)
+        elif kind == "refund" and earns:
+            index = step[1] % len(earns)
+            entry_id, reversible = earns[index]
+            points = min(step[2], reversible)
+            if points:
+
+                async def use_case(uow, entry_id=entry_id, points=points):
+                    member = await uow.lock_member(member_id)
+                    await reverse_credit(
+                        uow,
+                        member=member,
+                        earn_entry_id=entry_id,
+                        points=points,
+                        posting=Posting("refund", Source.ORDER),
+                    )
+                    await uow.commit()
+
+                await uows.run(use_case)
+                earns[index] = (entry_id, reversible - points)
+        elif kind == "advance":
+            clock.advance(days=step[1])
+        elif kind == "settle":
+
+            async def settle_case(uow):
+                await settle(uow, member=await uow.lock_member(member_id))
+                await uow.commit()
+
+            await uows.run(settle_case)
+        member = await assert_consistent(uows, member_id)
+        assert member.balance >= 0 or member.debt > 0
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(steps=st.lists(operation, min_size=1, max_size=25))
+async def test_random_sequences_keep_the_ledger_balanced(uows, clock, steps):
+    member = await new_member(uows, uid=f"prop-{next(EXAMPLES)}")
+    await run_steps(uows, clock, member.id, steps)
