@@ -31,15 +31,9 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 
 def make_verifier(settings: Settings) -> TokenVerifier:
     """The Firebase ID-token verifier for the configured mode."""
-    from backend.adapters.firebase_auth import FirebaseTokenVerifier
+    from backend.adapters.firebase_auth import verifier_from_settings
 
-    explicit_emulator = settings.firebase_auth_emulator_host
-    return FirebaseTokenVerifier(
-        project_id=settings.firebase_project_id,
-        mode=settings.mode,
-        emulator_host=explicit_emulator,
-        check_revoked=settings.mode == "production" or bool(explicit_emulator),
-    )
+    return verifier_from_settings(settings)
 
 
 async def run_jobs_forever(uows: UnitOfWorkFactory, interval: float) -> None:

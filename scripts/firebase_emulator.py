@@ -136,7 +136,7 @@ class AuthEmulator:
             from google.auth.credentials import AnonymousCredentials
 
             app = firebase_admin.initialize_app(
-                AnonymousCredentials(),
+                AnonymousCredentials(),  # type: ignore[no-untyped-call]
                 options={"projectId": self.project_id},
                 name=f"auth-emulator-admin-{self.port}-{uuid.uuid4().hex}",
             )
@@ -240,7 +240,7 @@ def _config(port: int) -> dict[str, Any]:
     Hub and logging ports are pinned to free ones: their fixed defaults (4400, 4500) would make
     two emulators started at once (parallel test runs) race for the same ports.
     """
-    config = json.loads(CONFIG_FILE.read_text())
+    config: dict[str, Any] = json.loads(CONFIG_FILE.read_text())
     emulators = config.setdefault("emulators", {})
     emulators["auth"] = {"host": HOST, "port": port}
     emulators["hub"] = {"host": HOST, "port": free_port()}
@@ -370,7 +370,8 @@ def _request(
     request = urllib.request.Request(url, data=data, method=method, headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
-            return dict(json.load(response) or {})
+            reply: dict[str, Any] = json.load(response) or {}
+            return reply
     except urllib.error.HTTPError as error:
         detail = error.read().decode(errors="replace")
         raise EmulatorError(f"{method} {url} failed with {error.code}: {detail}") from error

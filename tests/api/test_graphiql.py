@@ -36,6 +36,11 @@ class Query:
         """A trivial field."""
         return "world"
 
+    @strawberry.field
+    def authorization(self, info: strawberry.Info) -> str | None:
+        """The Authorization header GraphiQL sent (used by the manual browser check)."""
+        return info.context["request"].headers.get("authorization")
+
 
 def build_app(node_modules: Path | None = None) -> Starlette:
     """A tiny app wired like the real one: GraphiQL on GET /graphql, the API on POST."""

@@ -125,7 +125,7 @@ async def test_only_integrations_record_purchases(api, database):
 
 
 async def test_partial_then_full_refunds_reverse_points_proportionally(api, uows, clock):
-    member_id, card = await enrolled(api)
+    _, card = await enrolled(api)
     await api(RECORD, order(card, amount="200"), POS)
     refund = {"orderId": "A-1", "refundId": "R-1", "amount": "50", "currency": "EUR"}
     first = (await api(REFUND, {"input": refund}, POS))["data"]["refundPurchase"]
@@ -150,8 +150,9 @@ async def test_a_refund_after_points_were_spent_drives_the_balance_negative(api,
     member_id, card = await enrolled(api)
     await api(RECORD, order(card, amount="100"), POS)
     clock.advance(days=15)
-    from tests.helpers import spend
     from strawberry.relay import GlobalID
+
+    from tests.helpers import spend
 
     pk = int(GlobalID.from_id(member_id).node_id)
     await spend(uows, pk, 80)

@@ -155,21 +155,33 @@ async def test_active_check_refuses_a_token_of_another_user(
 
 def _decode_unverified(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """Header and payload of a token, without verification (for format comparisons)."""
-    return jwt.decode_header(token), jwt.decode(token, verify=False)
+    header: dict[str, Any] = jwt.decode_header(token)  # type: ignore[no-untyped-call]
+    payload: dict[str, Any] = jwt.decode(token, verify=False)  # type: ignore[no-untyped-call]
+    return header, payload
 
 
-async def test_dev_token_has_the_emulator_format(firebase_emulator: AuthEmulator) -> None:
-    uid = f"dev-{uuid.uuid4().hex[:8]}"
+@pytest.mark.parametrize("with_email", [False, True], ids=["no-email", "email"])
+async def test_dev_token_has_the_emulator_format(
+    firebase_emulator: AuthEmulator, with_email: bool
+) -> None:
+    email = new_email() if with_email else None
+    if email:
+        uid, _ = firebase_emulator.sign_up(email, PASSWORD)
+    else:
+        uid = f"dev-{uuid.uuid4().hex[:8]}"
     emulator_token = firebase_emulator.sign_in_with_custom_token(uid, {"role": "marketing"})
 
-    dev_token = make_dev_token(uid, role="marketing", project_id=firebase_emulator.project_id)
+    dev_token = make_dev_token(
+        uid, role="marketing", project_id=firebase_emulator.project_id, email=email
+    )
 
     emulator_header, emulator_claims = _decode_unverified(emulator_token)
     dev_header, dev_claims = _decode_unverified(dev_token)
     assert dev_header == emulator_header == {"alg": "none", "typ": "JWT"}
-    assert dev_claims.keys() == emulator_claims.keys()
-    for claim in ("aud", "iss", "sub", "user_id", "role", "firebase"):
-        assert dev_claims[claim] == emulator_claims[claim], claim
+    assert list(dev_claims) == list(emulator_claims)  # same claims, in the same order
+    for claim in ("aud", "iss", "sub", "user_id", "role", "firebase", "email"):
+        assert dev_claims.get(claim) == emulator_claims.get(claim), claim
+    assert emulator_claims["exp"] - emulator_claims["iat"] == 3600
     assert dev_token.endswith(".") and emulator_token.endswith(".")  # empty signature segment
 
 
@@ -280,8 +292,9 @@ class SigningKey:
 
     def sign(self, claims: dict[str, Any], kid: str | None = None) -> str:
         """Return an RS256 JWT of the claims, with this key's (or the given) key id."""
-        signer = crypt.RSASigner.from_string(self.private_pem, key_id=kid or self.kid)
-        return jwt.encode(signer, claims).decode()
+        signer = crypt.RSASigner.from_string(self.private_pem, kid or self.kid)  # type: ignore[no-untyped-call]
+        token: bytes = jwt.encode(signer, claims)  # type: ignore[no-untyped-call]
+        return token.decode()
 
 
 def make_signing_key(kid: str) -> SigningKey:
@@ -365,7 +378,7 @@ def production_verifier(url: str) -> FirebaseTokenVerifier:
     return FirebaseTokenVerifier(
         PROD_PROJECT,
         "production",
-        credential=AnonymousCredentials(),
+        credential=AnonymousCredentials(),  # type: ignore[no-untyped-call]
         cert_url=url,
         check_revoked=False,  # revocation needs Google's Auth server, unreachable here
     )
@@ -486,7 +499,10 @@ def test_production_refuses_to_start_in_emulator_mode(
 
     with pytest.raises(RuntimeError, match=EMULATOR_HOST_ENV):
         FirebaseTokenVerifier(
-            PROD_PROJECT, "production", emulator_host, credential=AnonymousCredentials()
+            PROD_PROJECT,
+            "production",
+            emulator_host,
+            credential=AnonymousCredentials(),  # type: ignore[no-untyped-call]
         )
 
 

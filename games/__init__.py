@@ -1,0 +1,1 @@
+"""Pure game rules (wheel, mascot hunt, draws): functions of config, state and rng; stdlib only."""
