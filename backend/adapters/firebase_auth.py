@@ -161,7 +161,7 @@ class FirebaseTokenVerifier:
             logger.debug("ID token refused (%s): %s", code, error)
             raise refuse(code) from error
         if self.mode == "local":
-            pass
+            self._check_times(claims)
         return claims
 
     def _check_times(self, claims: dict[str, Any]) -> None:

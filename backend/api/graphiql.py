@@ -14,7 +14,7 @@ from starlette.routing import Mount, Route
 
 ASSET_PREFIX = "/graphiql-assets"
 GRAPHQL_PATH = "/graphql"
-SETUP_COMMAND = "npm ci"
+SETUP_COMMAND = "scripts/setup"
 TEMPLATE = Path(__file__).parent / "static" / "graphiql.html"
 CACHE_CONTROL = "public, max-age=86400"
 PLACEHOLDER = re.compile(r"\{\{(TITLE|ASSETS|VERSION|CONFIG)\}\}")
@@ -97,7 +97,7 @@ def _missing_page(title: str, missing: list[str]) -> str:
         f"<!doctype html><html lang='en'><head><meta charset='utf-8'>"
         f"<title>{html.escape(title)}</title></head><body>"
         f"<h1>GraphiQL assets are missing: run the setup command</h1>"
-        f"<p>Run <code>{SETUP_COMMAND}</code> (or <code>npm install</code>) in the repository "
+        f"<p>Run <code>{SETUP_COMMAND}</code> (or just <code>npm ci</code>) in the repository "
         f"root, then reload. Not found under node_modules:</p><ul>{items}</ul>"
         f"<p>The API itself still answers POST {GRAPHQL_PATH}.</p></body></html>"
     )

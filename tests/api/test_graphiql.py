@@ -42,10 +42,19 @@ class Query:
         return info.context["request"].headers.get("authorization")
 
 
+@strawberry.type
+class Subscription:
+    @strawberry.subscription
+    async def count(self, to: int = 3) -> AsyncIterator[int]:
+        """Count up (lets the browser check exercise the WebSocket fetcher)."""
+        for n in range(1, to + 1):
+            yield n
+
+
 def build_app(node_modules: Path | None = None) -> Starlette:
     """A tiny app wired like the real one: GraphiQL on GET /graphql, the API on POST."""
     modules = node_modules or find_node_modules(REPO_ROOT)
-    view = GraphQL(strawberry.Schema(query=Query), graphql_ide=None)
+    view = GraphQL(strawberry.Schema(query=Query, subscription=Subscription), graphql_ide=None)
 
     async def page(_request: Request) -> HTMLResponse:
         """The GraphiQL page."""
@@ -178,7 +187,7 @@ async def test_post_graphql_still_answers(client: httpx.AsyncClient) -> None:
 async def test_missing_assets_render_a_setup_hint(bare_client: httpx.AsyncClient) -> None:
     page = await _page(bare_client)
     assert "GraphiQL assets are missing: run the setup command" in page
-    assert "npm ci" in page
+    assert "scripts/setup" in page and "npm ci" in page
     assert "<script" not in page
     assert (await bare_client.get("/graphiql-assets/graphiql.min.js")).status_code == 404
 
