@@ -41,12 +41,6 @@ class IsMember(_RolePermission):
     roles = (Role.MEMBER,)
 
 
-class IsMemberSpending(IsMember):
-    """A member doing something that spends points: the token must not be revoked."""
-
-    recheck_revocation = True
-
-
 class IsIntegration(_RolePermission):
     """A store or e-commerce system."""
 

@@ -2,39 +2,31 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import json
 import os
-import threading
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
-from google.auth import crypt, jwt
+from google.auth import jwt
 from google.auth.credentials import AnonymousCredentials
 
 from backend.adapters.dev_tokens import make_dev_token
 from backend.adapters.firebase_auth import EMULATOR_HOST_ENV, FirebaseTokenVerifier
 from backend.rewards.ports import AuthenticationError, Role
 from scripts.firebase_emulator import AuthEmulator, free_port
+from tests.contract.tokens import (
+    PASSWORD,
+    PROD_PROJECT,
+    SigningKey,
+    id_token_claims,
+    make_signing_key,
+    new_email,
+    production_verifier,
+)
 
 pytestmark = pytest.mark.emulator
-
-PROD_PROJECT = "rewards-prod-test"
-PASSWORD = "correct-horse-battery"
-
-
-def new_email() -> str:
-    """A unique address, so tests never collide in the shared emulator."""
-    return f"member-{uuid.uuid4().hex[:12]}@example.com"
 
 
 async def refused(call: Any) -> str:
@@ -280,108 +272,6 @@ def test_cert_url_is_refused_in_local_mode() -> None:
 
 
 # --- production mode: real RS256 tokens, certificates served locally ----------------------
-
-
-@dataclass(frozen=True)
-class SigningKey:
-    """An RSA key with a self-signed certificate, standing in for one of Google's keys."""
-
-    kid: str
-    private_pem: bytes
-    cert_pem: str
-
-    def sign(self, claims: dict[str, Any], kid: str | None = None) -> str:
-        """Return an RS256 JWT of the claims, with this key's (or the given) key id."""
-        signer = crypt.RSASigner.from_string(self.private_pem, kid or self.kid)  # type: ignore[no-untyped-call]
-        token: bytes = jwt.encode(signer, claims)  # type: ignore[no-untyped-call]
-        return token.decode()
-
-
-def make_signing_key(kid: str) -> SigningKey:
-    """Generate a 2048-bit RSA key and a self-signed X.509 certificate for it."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "securetoken.test")])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .sign(key, hashes.SHA256())
-    )
-    private_pem = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
-    return SigningKey(kid, private_pem, cert.public_bytes(serialization.Encoding.PEM).decode())
-
-
-def id_token_claims(uid: str, **overrides: Any) -> dict[str, Any]:
-    """Claims shaped like a real Firebase ID token for PROD_PROJECT, valid for an hour."""
-    now = int(time.time())
-    claims: dict[str, Any] = {
-        "iss": f"https://securetoken.google.com/{PROD_PROJECT}",
-        "aud": PROD_PROJECT,
-        "auth_time": now,
-        "user_id": uid,
-        "sub": uid,
-        "iat": now,
-        "exp": now + 3600,
-        "email": f"{uid}@example.com",
-        "email_verified": True,
-        "firebase": {
-            "identities": {"email": [f"{uid}@example.com"]},
-            "sign_in_provider": "password",
-        },
-    }
-    claims.update(overrides)
-    return {key: value for key, value in claims.items() if value is not None}
-
-
-@pytest.fixture(scope="module")
-def google_key() -> SigningKey:
-    """The key the test certificate server publishes."""
-    return make_signing_key("test-key-1")
-
-
-@pytest.fixture(scope="module")
-def cert_url(google_key: SigningKey) -> Iterator[str]:
-    """Serve {kid: certificate} like Google's securetoken endpoint, on 127.0.0.1."""
-    body = json.dumps({google_key.kid: google_key.cert_pem}).encode()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Cache-Control", "public, max-age=3600")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/robot/v1/metadata/x509/securetoken"
-    server.shutdown()
-    server.server_close()
-
-
-def production_verifier(url: str) -> FirebaseTokenVerifier:
-    """A production verifier that fetches certificates from the given URL."""
-    return FirebaseTokenVerifier(
-        PROD_PROJECT,
-        "production",
-        credential=AnonymousCredentials(),  # type: ignore[no-untyped-call]
-        cert_url=url,
-        check_revoked=False,  # revocation needs Google's Auth server, unreachable here
-    )
 
 
 @pytest.fixture
