@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from collections.abc import Awaitable, Callable
+from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import strawberry
 from strawberry import relay
@@ -17,8 +18,12 @@ from backend.rewards import queries
 from backend.rewards.errors import DomainError
 from backend.rewards.marketing.services import Adjustment, adjust_points
 from backend.rewards.members.services import EnrollInput, ProfileChanges, enroll, update_profile
+from backend.rewards.ports import Principal
 from backend.rewards.purchases.rules import Line, PurchaseInput
 from backend.rewards.purchases.services import RefundInput, record_purchase, refund_purchase
+from backend.rewards.uow import UnitOfWork
+
+T = TypeVar("T")
 
 EnrollError = payload_error(
     "Enroll",
@@ -205,6 +210,33 @@ def _member_pk(global_id: str) -> int:
     return int(parsed.node_id)
 
 
+async def perform(
+    info: Info, use_case: Callable[[UnitOfWork, Principal], Awaitable[T]], error_type: Any
+) -> tuple[T | None, list[Any]]:
+    """Run a use case for the caller in its own unit of work; a refusal becomes a typed error."""
+    principal = info.context.principal
+    assert principal is not None  # the field's permission class lets only signed-in callers in
+    try:
+        return await info.context.uows.run(lambda uow: use_case(uow, principal)), []
+    except DomainError as error:
+        return None, [error_type.of(error)]
+
+
+def _purchase_input(input: RecordPurchaseInput) -> PurchaseInput:
+    """Convert the GraphQL order to the domain's."""
+    return PurchaseInput(
+        order_id=input.order_id,
+        card_number=input.member_reference.strip(),
+        amount=input.amount,
+        currency=input.currency,
+        channel=input.channel,
+        occurred_at=input.occurred_at
+        if input.occurred_at.tzinfo
+        else input.occurred_at.replace(tzinfo=UTC),
+        lines=tuple(Line(ln.sku, ln.category, ln.unit_price, ln.quantity) for ln in input.lines),
+    )
+
+
 @strawberry.type(description="Everything that changes state. Each mutation is one transaction.")
 class Mutation:
     @strawberry.mutation(
@@ -217,16 +249,11 @@ class Mutation:
         input: Annotated[EnrollInputGql, strawberry.argument(description="The request.")],
     ) -> EnrollPayload:
         """Enrol the signed-in Firebase user."""
-        principal = info.context.principal
-        assert principal is not None
         data = EnrollInput(**vars(input))
-        try:
-            row = await info.context.uows.run(
-                lambda uow: enroll(uow, uid=principal.uid, email=principal.email, data=data)
-            )
-        except DomainError as error:
-            return EnrollPayload(member=None, errors=[EnrollError.of(error)])
-        return EnrollPayload(member=await _member_of(info, row.id or 0), errors=[])
+        row, errors = await perform(
+            info, lambda uow, p: enroll(uow, uid=p.uid, email=p.email, data=data), EnrollError
+        )
+        return EnrollPayload(member=await _member_of(info, row.id) if row else None, errors=errors)
 
     @strawberry.mutation(description="Change your own profile.", permission_classes=[IsMember])
     async def update_profile(
@@ -235,16 +262,12 @@ class Mutation:
         input: Annotated[UpdateProfileInput, strawberry.argument(description="The request.")],
     ) -> UpdateProfilePayload:
         """Update the signed-in member's profile."""
-        principal = info.context.principal
-        assert principal is not None
         changes = ProfileChanges(**vars(input))
-        try:
-            row = await info.context.uows.run(
-                lambda uow: update_profile(uow, uid=principal.uid, changes=changes)
-            )
-        except DomainError as error:
-            return UpdateProfilePayload(member=None, errors=[UpdateProfileError.of(error)])
-        return UpdateProfilePayload(member=await _member_of(info, row.id or 0), errors=[])
+        row, errors = await perform(
+            info, lambda uow, p: update_profile(uow, uid=p.uid, changes=changes), UpdateProfileError
+        )
+        member = await _member_of(info, row.id) if row else None
+        return UpdateProfilePayload(member=member, errors=errors)
 
     @strawberry.mutation(
         description="Integration: credit points for an order.", permission_classes=[IsIntegration]
@@ -255,26 +278,11 @@ class Mutation:
         input: Annotated[RecordPurchaseInput, strawberry.argument(description="The order.")],
     ) -> RecordPurchasePayload:
         """Record an order reported by a store system."""
-        principal = info.context.principal
-        assert principal is not None
-        data = PurchaseInput(
-            order_id=input.order_id,
-            card_number=input.member_reference.strip(),
-            amount=input.amount,
-            currency=input.currency,
-            channel=input.channel,
-            occurred_at=_aware(input.occurred_at),
-            lines=tuple(
-                Line(ln.sku, ln.category, ln.unit_price, ln.quantity) for ln in input.lines
-            ),
+        data = _purchase_input(input)
+        row, errors = await perform(
+            info, lambda uow, p: record_purchase(uow, data=data, actor=p.uid), RecordPurchaseError
         )
-        try:
-            row = await info.context.uows.run(
-                lambda uow: record_purchase(uow, data=data, actor=principal.uid)
-            )
-        except DomainError as error:
-            return RecordPurchasePayload(purchase=None, errors=[RecordPurchaseError.of(error)])
-        return RecordPurchasePayload(purchase=Purchase.of(row), errors=[])
+        return RecordPurchasePayload(purchase=Purchase.of(row) if row else None, errors=errors)
 
     @strawberry.mutation(
         description="Integration: refund an order, fully or partly.",
@@ -286,21 +294,11 @@ class Mutation:
         input: Annotated[RefundPurchaseInput, strawberry.argument(description="The refund.")],
     ) -> RefundPurchasePayload:
         """Reverse the points of a refunded share of an order."""
-        principal = info.context.principal
-        assert principal is not None
-        data = RefundInput(
-            order_id=input.order_id,
-            refund_id=input.refund_id,
-            amount=input.amount,
-            currency=input.currency,
+        data = RefundInput(input.order_id, input.refund_id, input.amount, input.currency)
+        row, errors = await perform(
+            info, lambda uow, p: refund_purchase(uow, data=data, actor=p.uid), RefundPurchaseError
         )
-        try:
-            row = await info.context.uows.run(
-                lambda uow: refund_purchase(uow, data=data, actor=principal.uid)
-            )
-        except DomainError as error:
-            return RefundPurchasePayload(purchase=None, errors=[RefundPurchaseError.of(error)])
-        return RefundPurchasePayload(purchase=Purchase.of(row), errors=[])
+        return RefundPurchasePayload(purchase=Purchase.of(row) if row else None, errors=errors)
 
     @strawberry.mutation(
         description="Staff: add or remove points by hand, with a reason (audited).",
@@ -312,32 +310,19 @@ class Mutation:
         input: Annotated[AdjustPointsInput, strawberry.argument(description="The request.")],
     ) -> AdjustPointsPayload:
         """Adjust a member's points."""
-        principal = info.context.principal
-        assert principal is not None
-        try:
+
+        async def use_case(uow: UnitOfWork, staff: Principal) -> Any:
+            """Decode the member id inside the attempt, so a bad id is a typed error too."""
             data = Adjustment(
                 member_id=_member_pk(str(input.member_id)),
                 points=input.points,
                 reason=input.reason,
                 idempotency_key=input.idempotency_key,
             )
-            entry = await info.context.uows.run(
-                lambda uow: adjust_points(uow, data=data, staff=principal)
-            )
-        except DomainError as error:
-            return AdjustPointsPayload(
-                entry=None, member=None, errors=[AdjustPointsError.of(error)]
-            )
-        return AdjustPointsPayload(
-            entry=LedgerEntry.of(entry), member=await _member_of(info, entry.member_id), errors=[]
-        )
+            return await adjust_points(uow, data=data, staff=staff)
 
-
-def _aware(moment: datetime) -> datetime:
-    """Refuse naive datetimes by reading them as UTC, the only safe guess."""
-    from datetime import UTC
-
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-__all__: list[Any] = ["Mutation"]
+        entry, errors = await perform(info, use_case, AdjustPointsError)
+        if entry is None:
+            return AdjustPointsPayload(entry=None, member=None, errors=errors)
+        member = await _member_of(info, entry.member_id)
+        return AdjustPointsPayload(entry=LedgerEntry.of(entry), member=member, errors=[])
