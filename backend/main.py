@@ -12,7 +12,7 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import Route
 
 from backend.api.context import Services
 from backend.api.schema import build_schema
@@ -105,7 +105,6 @@ def create_app(
 
     routes: list[Any] = [
         Route("/graphql", graphql, methods=["GET", "POST"]),
-        WebSocketRoute("/graphql", graphql),
         Route("/healthz", healthz),
         *extra_routes,
     ]
