@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from sqlalchemy import select
+from sqlmodel import col
 
 from backend.db.tables import IdempotencyKey
 from backend.rewards.errors import IdempotencyConflict
@@ -24,7 +25,9 @@ async def replayed(uow: UnitOfWork, *, scope: str, key: str, payload: Any) -> di
 
     Call it after taking the lock that serialises writers of the same key.
     """
-    stmt = select(IdempotencyKey).where(IdempotencyKey.scope == scope, IdempotencyKey.key == key)
+    stmt = select(IdempotencyKey).where(
+        col(IdempotencyKey.scope) == scope, col(IdempotencyKey.key) == key
+    )
     row = (await uow.session.execute(stmt)).scalar()
     if row is None:
         return None

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import or_, select
+from sqlmodel import col
 
 from backend.db.tables import Lot, Member
 from backend.rewards.clock import add_months
@@ -31,14 +32,17 @@ async def _due_member_ids(uow: UnitOfWork, limit: int) -> list[int]:
     """Members with pending lots to release, lots to expire, or a tier whose grace has ended."""
     program = await load_rules(uow.session)
     grace_start = add_months(uow.now, -int(program.setting("tier_grace_months")))
-    lots = select(Lot.member_id).where(
+    lots = select(col(Lot.member_id)).where(
         or_(
-            (Lot.released.is_(False)) & (Lot.available_at <= uow.now),  # type: ignore[attr-defined]
-            (Lot.released.is_(True)) & (Lot.remaining > 0) & (Lot.expires_at <= uow.now),  # type: ignore[attr-defined]
+            (col(Lot.released).is_(False)) & (col(Lot.available_at) <= uow.now),
+            (col(Lot.released).is_(True))
+            & (col(Lot.remaining) > 0)
+            & (col(Lot.expires_at) <= uow.now),
         )
     )
-    tiers = select(Member.id).where(
-        Member.tier_code != program.tiers[0].code, Member.tier_reached_at <= grace_start
+    tiers = select(col(Member.id)).where(
+        col(Member.tier_code) != program.tiers[0].code,
+        col(Member.tier_reached_at) <= grace_start,
     )
     stmt = lots.union(tiers).limit(limit)
     return sorted({int(row[0]) for row in (await uow.session.execute(stmt)).all()})

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlmodel import col
 
 from backend.db.tables import CurrencyRate, ProgramSetting, Tier
 
@@ -45,12 +46,14 @@ async def load_rules(db: AsyncSession | AsyncConnection) -> ProgramRules:
     """Read the program rules from the database."""
     tier_table = Tier.__table__  # type: ignore[attr-defined]
     tiers = (await db.execute(select(tier_table).order_by(tier_table.c.position))).all()
-    rates = (await db.execute(select(CurrencyRate.currency, CurrencyRate.points_per_unit))).all()
-    settings = (await db.execute(select(ProgramSetting.key, ProgramSetting.value))).all()
+    rates = (
+        await db.execute(select(col(CurrencyRate.currency), col(CurrencyRate.points_per_unit)))
+    ).all()
+    settings = (await db.execute(select(col(ProgramSetting.key), col(ProgramSetting.value)))).all()
     return ProgramRules(
         tiers=tuple(_tier(row) for row in tiers),
         rates={c: Decimal(r) for c, r in rates},
-        settings=dict(settings),  # type: ignore[arg-type]
+        settings=dict(settings),
     )
 
 

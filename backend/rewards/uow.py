@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlmodel import col
 
 from backend.db.tables import Member
 from backend.rewards.errors import NotFound
@@ -79,7 +80,7 @@ class UnitOfWork:
 
     async def lock_member(self, member_id: int) -> Member:
         """Load a member row for update: every balance change of one member is serialised."""
-        stmt = select(Member).where(Member.id == member_id).with_for_update()  # type: ignore[arg-type]
+        stmt = select(Member).where(col(Member.id) == member_id).with_for_update()
         member = (
             await self.session.execute(stmt.execution_options(populate_existing=True))
         ).scalar()

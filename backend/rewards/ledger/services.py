@@ -5,8 +5,10 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
 from sqlalchemy import select
+from sqlmodel import col
 
 from backend.db.tables import LedgerEntry, Lot, LotAllocation, Member
 from backend.rewards.clock import add_months
@@ -73,7 +75,7 @@ async def _append(
     member.balance += amount
     member.pending += pending_delta
     entry = LedgerEntry(
-        member_id=member.id,  # type: ignore[arg-type]
+        member_id=cast(int, member.id),
         kind=kind,
         amount=amount,
         pending_delta=pending_delta,
@@ -97,7 +99,7 @@ async def _append(
 def _allocate(uow: UnitOfWork, entry: LedgerEntry, takes: list[tuple[int, int]]) -> None:
     """Record which lots a debit took points from."""
     for lot_id, amount in takes:
-        uow.session.add(LotAllocation(entry_id=entry.id, lot_id=lot_id, amount=amount))
+        uow.session.add(LotAllocation(entry_id=cast(int, entry.id), lot_id=lot_id, amount=amount))
 
 
 async def _spendable_lots(uow: UnitOfWork, member_id: int) -> list[Lot]:
@@ -105,12 +107,12 @@ async def _spendable_lots(uow: UnitOfWork, member_id: int) -> list[Lot]:
     stmt = (
         select(Lot)
         .where(
-            Lot.member_id == member_id,
-            Lot.released.is_(True),  # type: ignore[attr-defined]
-            Lot.remaining > 0,
-            Lot.expires_at > uow.now,
+            col(Lot.member_id) == member_id,
+            col(Lot.released).is_(True),
+            col(Lot.remaining) > 0,
+            col(Lot.expires_at) > uow.now,
         )
-        .order_by(Lot.expires_at, Lot.id)  # type: ignore[arg-type]
+        .order_by(col(Lot.expires_at), col(Lot.id))
     )
     return list((await uow.session.execute(stmt)).scalars())
 
@@ -156,12 +158,12 @@ async def credit(
         pending_delta=points if pending else 0,
     )
     lot = Lot(
-        member_id=member.id,  # type: ignore[arg-type]
-        entry_id=entry.id,  # type: ignore[arg-type]
+        member_id=cast(int, member.id),
+        entry_id=cast(int, entry.id),
         amount=points,
         remaining=points,
         earned_at=uow.now,
-        available_at=available_at if pending else uow.now,  # type: ignore[arg-type]
+        available_at=cast(datetime, available_at) if pending else uow.now,
         expires_at=add_months(uow.now, lifetime_months),
         released=not pending,
     )
@@ -200,7 +202,9 @@ async def reverse_credit(
     """Take back `points` of an earn (refund): unspent first, spent ones may push the balance below zero."""
     _check_points(points)
     await settle(uow, member=member)
-    lot = (await uow.session.execute(select(Lot).where(Lot.entry_id == earn_entry_id))).scalar_one()
+    lot = (
+        await uow.session.execute(select(Lot).where(col(Lot.entry_id) == earn_entry_id))
+    ).scalar_one()
     if lot.member_id != member.id:
         raise AssertionError("reversal of another member's lot")
     split = split_reversal(points=points, remaining=lot.remaining, expired=lot.expired)
@@ -241,22 +245,22 @@ async def settle(uow: UnitOfWork, *, member: Member) -> list[LedgerEntry]:
 async def _due_pending(uow: UnitOfWork, member_id: int) -> list[Lot]:
     """Pending lots whose return window is over."""
     stmt = select(Lot).where(
-        Lot.member_id == member_id,
-        Lot.released.is_(False),  # type: ignore[attr-defined]
-        Lot.available_at <= uow.now,
+        col(Lot.member_id) == member_id,
+        col(Lot.released).is_(False),
+        col(Lot.available_at) <= uow.now,
     )
-    return list((await uow.session.execute(stmt.order_by(Lot.id))).scalars())  # type: ignore[arg-type]
+    return list((await uow.session.execute(stmt.order_by(col(Lot.id)))).scalars())
 
 
 async def _due_expiry(uow: UnitOfWork, member_id: int) -> list[Lot]:
     """Spendable lots past their expiry with points left."""
     stmt = select(Lot).where(
-        Lot.member_id == member_id,
-        Lot.released.is_(True),  # type: ignore[attr-defined]
-        Lot.remaining > 0,
-        Lot.expires_at <= uow.now,
+        col(Lot.member_id) == member_id,
+        col(Lot.released).is_(True),
+        col(Lot.remaining) > 0,
+        col(Lot.expires_at) <= uow.now,
     )
-    return list((await uow.session.execute(stmt.order_by(Lot.id))).scalars())  # type: ignore[arg-type]
+    return list((await uow.session.execute(stmt.order_by(col(Lot.id)))).scalars())
 
 
 async def _release(uow: UnitOfWork, member: Member, lot: Lot) -> LedgerEntry:

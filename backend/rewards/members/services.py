@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import select
+from sqlmodel import col
 
 from backend.db.tables import Member
 from backend.rewards.errors import DomainError
@@ -38,7 +39,7 @@ class ProfileChanges:
 
 async def member_by_uid(uow: UnitOfWork, uid: str) -> Member | None:
     """The active or suspended member of a Firebase user, if enrolled."""
-    return (await uow.session.execute(select(Member).where(Member.uid == uid))).scalar()
+    return (await uow.session.execute(select(Member).where(col(Member.uid) == uid))).scalar()
 
 
 async def enroll(uow: UnitOfWork, *, uid: str, email: str | None, data: EnrollInput) -> Member:
@@ -85,7 +86,7 @@ async def _referrer(uow: UnitOfWork, code: str | None) -> Member | None:
     if not code:
         return None
     stmt = select(Member).where(
-        Member.referral_code == code.strip().upper(), Member.status == "active"
+        col(Member.referral_code) == code.strip().upper(), col(Member.status) == "active"
     )
     referrer = (await uow.session.execute(stmt)).scalar()
     if referrer is None:

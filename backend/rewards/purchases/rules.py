@@ -22,6 +22,15 @@ class Line:
     unit_price: Decimal
     quantity: int = 1
 
+    def as_json(self) -> dict[str, object]:
+        """The line as stored with the purchase."""
+        return {
+            "sku": self.sku,
+            "category": self.category,
+            "unitPrice": str(self.unit_price),
+            "quantity": self.quantity,
+        }
+
 
 @dataclass(frozen=True)
 class PurchaseInput:

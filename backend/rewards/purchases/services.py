@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
+from typing import cast
 
 from sqlalchemy import select
+from sqlmodel import col
 
 from backend.db.tables import Member, Purchase
 from backend.rewards import idempotency
@@ -52,7 +54,7 @@ async def _member_by_card(uow: UnitOfWork, card_number: str) -> Member:
             field="memberReference",
         )
     member = (
-        await uow.session.execute(select(Member).where(Member.card_number == card_number))
+        await uow.session.execute(select(Member).where(col(Member.card_number) == card_number))
     ).scalar()
     if member is None:
         raise NotFound(
@@ -68,7 +70,7 @@ async def _member_by_card(uow: UnitOfWork, card_number: str) -> Member:
 async def _purchase(uow: UnitOfWork, purchase_id: int) -> Purchase:
     """Load a purchase row."""
     return (
-        await uow.session.execute(select(Purchase).where(Purchase.id == purchase_id))
+        await uow.session.execute(select(Purchase).where(col(Purchase.id) == purchase_id))
     ).scalar_one()
 
 
@@ -94,12 +96,12 @@ async def record_purchase(uow: UnitOfWork, *, data: PurchaseInput, actor: str) -
     )
     purchase = Purchase(
         order_id=data.order_id,
-        member_id=member.id,  # type: ignore[arg-type]
+        member_id=cast(int, member.id),
         amount=data.amount,
         currency=data.currency,
         channel=data.channel,
         occurred_at=data.occurred_at,
-        lines=[p for p in payload["lines"]],  # type: ignore[attr-defined]
+        lines=[line.as_json() for line in data.lines],
         points=points,
         recorded_by=actor,
         created_at=uow.now,
@@ -132,13 +134,14 @@ async def refund_purchase(uow: UnitOfWork, *, data: RefundInput, actor: str) -> 
         raise DomainError(
             "INVALID_REFUND_ID", "The refund id must be 1 to 128 characters.", field="refundId"
         )
-    stmt = select(Purchase.id, Purchase.member_id).where(Purchase.order_id == data.order_id)
+    stmt = select(col(Purchase.id), col(Purchase.member_id)).where(
+        col(Purchase.order_id) == data.order_id
+    )
     found = (await uow.session.execute(stmt)).first()
     if found is None:
         raise NotFound("PURCHASE_NOT_FOUND", "No purchase has that order id.", field="orderId")
     member = await uow.lock_member(found.member_id)
     purchase = await _purchase(uow, found.id)
-    await uow.session.refresh(purchase)
     scope = f"refund:{data.order_id}"
     if (
         await idempotency.replayed(uow, scope=scope, key=data.refund_id, payload=data.payload())

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlmodel import col
 
 from backend.db.tables import LedgerEntry, Member
 from backend.rewards.clock import add_months
@@ -37,10 +38,10 @@ async def qualifying_summary(
     stmt = select(
         func.coalesce(func.sum(LedgerEntry.amount), 0), func.min(LedgerEntry.created_at)
     ).where(
-        LedgerEntry.member_id == member_id,
-        LedgerEntry.kind.in_(QUALIFYING_KINDS),  # type: ignore[attr-defined]
-        LedgerEntry.created_at > since,
-        LedgerEntry.amount != 0,
+        col(LedgerEntry.member_id) == member_id,
+        col(LedgerEntry.kind).in_(QUALIFYING_KINDS),
+        col(LedgerEntry.created_at) > since,
+        col(LedgerEntry.amount) != 0,
     )
     points, oldest = (await db.execute(stmt)).one()
     if isinstance(oldest, str):  # SQLite hands back the aggregate untyped
