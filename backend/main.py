@@ -22,6 +22,7 @@ from backend.db.migrate import upgrade_to_head
 from backend.rewards.clock import SystemClock
 from backend.rewards.jobs import settle_due
 from backend.rewards.ports import Clock, TokenVerifier
+from backend.rewards.program import ProgramRules, RulesCache, load_rules
 from backend.rewards.uow import UnitOfWorkFactory
 from backend.settings import Settings
 
@@ -64,6 +65,7 @@ def create_app(
         verifier=verifier or make_verifier(settings),
         clock=the_clock,
         local_mode=settings.is_local,
+        rules=RulesCache(lambda: _read_rules(db), ttl_seconds=settings.rules_cache_seconds),
     )
     schema = build_schema(
         local_mode=settings.is_local,
@@ -111,6 +113,12 @@ def create_app(
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.services = services
     return app
+
+
+async def _read_rules(db: Database) -> ProgramRules:
+    """Read the program rules on a short-lived connection."""
+    async with db.reader.connect() as conn:
+        return await load_rules(conn)
 
 
 def _graphiql(settings: Settings) -> tuple[Any, list[Any]]:

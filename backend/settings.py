@@ -25,6 +25,7 @@ class Settings(BaseSettings):
     jobs_enabled: bool = True
     jobs_interval_seconds: float = 60.0
     seed_demo: bool = False
+    rules_cache_seconds: float = 5.0
     max_query_depth: int = 12
     max_aliases: int = 30
     max_tokens: int = 2000

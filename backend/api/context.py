@@ -10,6 +10,7 @@ import strawberry
 from backend.api.loaders import Loaders
 from backend.db.engine import Database
 from backend.rewards.ports import Clock, Principal, TokenVerifier
+from backend.rewards.program import RulesCache
 from backend.rewards.uow import UnitOfWorkFactory
 
 
@@ -22,6 +23,7 @@ class Services:
     verifier: TokenVerifier
     clock: Clock
     local_mode: bool
+    rules: RulesCache
 
 
 @dataclass

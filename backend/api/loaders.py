@@ -11,29 +11,26 @@ from strawberry.dataloader import DataLoader
 
 from backend.db.engine import Database
 from backend.rewards import queries
-from backend.rewards.program import ProgramRules, load_rules
+from backend.rewards.program import ProgramRules, RulesCache
 from backend.rewards.tiers.services import qualifying_summary, qualifying_window_start
 
 
 class Loaders:
     """The loaders of one request; created fresh for every request so nothing leaks between users."""
 
-    def __init__(self, database: Database, now: datetime) -> None:
+    def __init__(self, database: Database, rules: RulesCache, now: datetime) -> None:
         self._db = database
+        self._rules = rules
         self.now = now
         self.member = DataLoader(self._members)
         self.entry = DataLoader(self._entries)
         self.purchase = DataLoader(self._purchases)
         self.qualifying = DataLoader(self._qualifying)
         self.member_by_uid = DataLoader(self._members_by_uid)
-        self._rules: ProgramRules | None = None
 
     async def rules(self) -> ProgramRules:
-        """The program rules, read once per request."""
-        if self._rules is None:
-            async with self._db.reader.connect() as conn:
-                self._rules = await load_rules(conn)
-        return self._rules
+        """The program rules (shared, briefly cached)."""
+        return await self._rules.get()
 
     async def _by_ids(self, table: Any, ids: Sequence[int]) -> list[Row[Any] | None]:
         """Load rows of one table by id on a short-lived connection."""

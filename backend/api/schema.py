@@ -7,6 +7,7 @@ from typing import Annotated
 import strawberry
 from strawberry import relay
 from strawberry.extensions import (
+    AddValidationRules,
     MaskErrors,
     MaxAliasesLimiter,
     MaxTokensLimiter,
@@ -66,6 +67,11 @@ def build_schema(
     *, local_mode: bool, max_depth: int = 12, max_aliases: int = 30, max_tokens: int = 2000
 ) -> strawberry.Schema:
     """Assemble the schema with its limits; suggestions only in local mode."""
+    # Rule classes made once: new ones per request would defeat the validation cache.
+    limits = [
+        *QueryDepthLimiter(max_depth=max_depth).validation_rules,
+        *MaxAliasesLimiter(max_alias_count=max_aliases).validation_rules,
+    ]
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
@@ -73,8 +79,7 @@ def build_schema(
         config=StrawberryConfig(disable_field_suggestions=not local_mode),
         extensions=[
             lambda: MaskErrors(should_mask_error=should_mask),
-            lambda: QueryDepthLimiter(max_depth=max_depth),
-            lambda: MaxAliasesLimiter(max_alias_count=max_aliases),
+            lambda: AddValidationRules(limits),
             lambda: MaxTokensLimiter(max_token_count=max_tokens),
             ParserCache,
             ValidationCache,

@@ -65,7 +65,7 @@ class RewardsGraphQL(GraphQL[Context, None]):
             services=self.services,
             principal=principal,
             token=token,
-            loaders=Loaders(self.services.database, self.services.clock.now()),
+            loaders=Loaders(self.services.database, self.services.rules, self.services.clock.now()),
             request=request,
             response=response,
         )

@@ -20,11 +20,11 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
-def _sqlite_pragmas(immediate: bool) -> Any:
+def _sqlite_pragmas() -> Any:
     """Build a connect hook that sets WAL, foreign keys and a busy timeout on each connection."""
 
     def on_connect(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.isolation_level = None  # we emit BEGIN ourselves (see _begin)
+        dbapi_connection.isolation_level = None  # the writer emits BEGIN IMMEDIATE itself
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
@@ -41,11 +41,16 @@ def _make_engine(url: str, *, pool_size: int, immediate: bool) -> AsyncEngine:
         return create_async_engine(
             url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=False
         )
-    engine = create_async_engine(url, pool_size=pool_size, max_overflow=0, pool_timeout=60)
-    event.listen(engine.sync_engine, "connect", _sqlite_pragmas(immediate))
-    begin_sql = "BEGIN IMMEDIATE" if immediate else "BEGIN"
-    # SQLite ignores SELECT ... FOR UPDATE: writers serialise by taking the write lock up front.
-    event.listen(engine.sync_engine, "begin", lambda conn: conn.exec_driver_sql(begin_sql))
+    # SQLite connections are cheap; a request's loaders check out several at once.
+    overflow = 0 if immediate else 2 * pool_size
+    engine = create_async_engine(url, pool_size=pool_size, max_overflow=overflow, pool_timeout=60)
+    event.listen(engine.sync_engine, "connect", _sqlite_pragmas())
+    if immediate:
+        # SQLite ignores SELECT ... FOR UPDATE: writers serialise by taking the write lock up front.
+        event.listen(
+            engine.sync_engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE")
+        )
+    # The reader emits no BEGIN: each read statement runs in its own implicit transaction.
     return engine
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -67,3 +70,31 @@ def _tier(row: Any) -> TierRule:
         multiplier=Decimal(row.multiplier),
         perks=tuple(row.perks),
     )
+
+
+class RulesCache:
+    """Rules shared by all requests for a few seconds: every read needs them, they rarely change."""
+
+    def __init__(self, read: Callable[[], Awaitable[ProgramRules]], *, ttl_seconds: float) -> None:
+        self._read = read
+        self._ttl = ttl_seconds
+        self._value: ProgramRules | None = None
+        self._read_at = 0.0
+        self._lock = asyncio.Lock()
+
+    def _fresh(self) -> ProgramRules | None:
+        """The cached rules if they are young enough."""
+        young = time.monotonic() - self._read_at < self._ttl
+        return self._value if young else None
+
+    async def get(self) -> ProgramRules:
+        """The rules, read from the database at most once per TTL however many ask at once."""
+        cached = self._fresh()
+        if cached is not None:
+            return cached
+        async with self._lock:
+            cached = self._fresh()
+            if cached is None:
+                cached = self._value = await self._read()
+                self._read_at = time.monotonic()
+        return cached
