@@ -53,6 +53,7 @@ from backend.rewards.ports import AuthenticationError, Principal, Role
 from backend.rewards.purchases.rules import PurchaseInput
 from backend.rewards.purchases.services import record_purchase
 from backend.rewards.uow import UnitOfWork, UnitOfWorkFactory
+from tests.api.operations import ME as ME_QUERY  # the same dashboard the API tests send
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 HOST = "127.0.0.1"
@@ -61,23 +62,7 @@ BENCH_DB = "rewards_bench"
 MAINTENANCE_DB = "test"
 BIRTH_DATE = date(1990, 5, 17)
 BASELINE_BODY = {"status": "ok", "message": "hello"}
-ME_QUERY = """
-query Me {
-  me {
-    id cardNumber displayName
-    points { balance pending expiringSoon { points firstDate windowDays } }
-    tier { current { code name multiplier } next { code } qualifyingPoints pointsToNext retainedUntil nextTierBy }
-    history(first: 10) { edges { cursor node { id kind points pendingPoints balanceAfter reason source sourceRef } }
-                         pageInfo { hasNextPage endCursor } }
-  }
-}"""
 
-try:
-    import sniffio  # noqa: F401
-except ImportError:
-    # httpcore imports sniffio on every request; a miss walks sys.path each time (~0.5 ms of
-    # client CPU per request here). Caching the miss leaves more of the 2 cores to the server.
-    sys.modules["sniffio"] = None  # type: ignore[assignment]
 
 Probe = Callable[[httpx.AsyncClient, random.Random], Awaitable[str | None]]
 
