@@ -1,12 +1,15 @@
-"""Per-request DataLoaders: every object edge is batched, each batch on its own pooled connection."""
+"""Per-request DataLoaders: every object edge is batched; a request reads on one lock-guarded connection."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Row
+from sqlalchemy.ext.asyncio import AsyncConnection
 from strawberry.dataloader import DataLoader
 
 from backend.db.engine import Database
@@ -27,14 +30,31 @@ class Loaders:
         self.purchase = DataLoader(self._purchases)
         self.qualifying = DataLoader(self._qualifying)
         self.member_by_uid = DataLoader(self._members_by_uid)
+        self._conn: AsyncConnection | None = None
+        self._lock = asyncio.Lock()
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[AsyncConnection]:
+        """The request's read connection, one user at a time (sibling resolvers run concurrently)."""
+        async with self._lock:
+            if self._conn is None:
+                self._conn = await self._db.reader.connect()
+            yield self._conn
+
+    async def close(self) -> None:
+        """Give the read connection back to the pool at the end of the request."""
+        async with self._lock:
+            if self._conn is not None:
+                await self._conn.close()
+                self._conn = None
 
     async def rules(self) -> ProgramRules:
         """The program rules (shared, briefly cached)."""
         return await self._rules.get()
 
     async def _by_ids(self, table: Any, ids: Sequence[int]) -> list[Row[Any] | None]:
-        """Load rows of one table by id on a short-lived connection."""
-        async with self._db.reader.connect() as conn:
+        """Load rows of one table by id."""
+        async with self.connection() as conn:
             return await queries.by_ids(conn, table, ids)
 
     async def _members(self, ids: Sequence[int]) -> list[Row[Any] | None]:
@@ -51,11 +71,11 @@ class Loaders:
 
     async def _members_by_uid(self, uids: Sequence[str]) -> list[Row[Any] | None]:
         """Members by Firebase uid."""
-        async with self._db.reader.connect() as conn:
+        async with self.connection() as conn:
             return [await queries.member_by_uid(conn, uid) for uid in uids]
 
     async def _qualifying(self, member_ids: Sequence[int]) -> list[tuple[int, datetime | None]]:
         """Tier-qualifying points per member and when the oldest of them was earned."""
         since = qualifying_window_start(self.now, await self.rules())
-        async with self._db.reader.connect() as conn:
+        async with self.connection() as conn:
             return [await qualifying_summary(conn, member_id=m, since=since) for m in member_ids]

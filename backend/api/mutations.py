@@ -88,7 +88,7 @@ AdjustPointsError = payload_error(
 
 async def _member_of(info: Info, member_id: int) -> Member:
     """Read a member afresh for a payload, after the commit."""
-    async with info.context.services.database.reader.connect() as conn:
+    async with info.context.loaders.connection() as conn:
         (row,) = await queries.by_ids(conn, queries.MEMBER, [member_id])
     return Member.of(row)
 

@@ -239,7 +239,7 @@ class Member(relay.Node):
         """Read the cached balances and the lots expiring soon."""
         rules = await info.context.loaders.rules()
         days = int(rules.setting("expiry_warning_days"))
-        async with info.context.services.database.reader.connect() as conn:
+        async with info.context.loaders.connection() as conn:
             expiring = await queries.expiring_soon(
                 conn, member_id=self.id, now=info.context.loaders.now, days=days
             )
@@ -286,7 +286,7 @@ class Member(relay.Node):
         """Keyset-paginate the member's entries."""
         if not 1 <= first <= MAX_PAGE:
             raise PublicError("BAD_USER_INPUT", f"`first` must be between 1 and {MAX_PAGE}.")
-        async with info.context.services.database.reader.connect() as conn:
+        async with info.context.loaders.connection() as conn:
             rows, more = await queries.entries_page(
                 conn, member_id=self.id, first=first, before_id=decode_cursor(after)
             )

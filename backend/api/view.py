@@ -56,12 +56,17 @@ class RewardsGraphQL(GraphQL[Context, None]):
                     await auth_error_response(error)(scope, receive, send)
                     return
             scope.setdefault("state", {})["auth"] = (principal, token)
-        await super().__call__(scope, receive, send)
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            context = scope.get("state", {}).pop("context", None)
+            if context is not None:
+                await context.loaders.close()
 
     async def get_context(self, request: Any, response: Any) -> Context:
         """Build the request's context from what `__call__` verified."""
         principal, token = request.scope.get("state", {}).get("auth", (None, None))
-        return Context(
+        context = Context(
             services=self.services,
             principal=principal,
             token=token,
@@ -69,6 +74,8 @@ class RewardsGraphQL(GraphQL[Context, None]):
             request=request,
             response=response,
         )
+        request.scope.setdefault("state", {})["context"] = context  # closed by __call__
+        return context
 
     async def render_graphql_ide(self, request: Request) -> Response:
         """Serve GraphiQL from local assets (no CDN)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sqlalchemy import event
 from strawberry.relay import GlobalID
 
 from tests.api.operations import ENROLL
@@ -31,3 +32,23 @@ async def test_history_costs_the_same_statements_for_2_or_40_entries(api, uows, 
     many = await statements_for_history(api, uows, count_queries, "many", 40)
     assert few == many, (few, many)
     assert many <= 5, many  # member, points, tier summary, history page, linked entries
+
+
+async def test_a_request_reads_on_one_connection_and_gives_it_back(
+    api, uows, database, count_queries
+):
+    await statements_for_history(api, uows, count_queries, "solo", 3)
+    checkouts: list[object] = []
+    engine = database.reader.sync_engine
+
+    def on_checkout(*args: object) -> None:
+        checkouts.append(args)
+
+    event.listen(engine, "checkout", on_checkout)
+    try:
+        body = await api(HISTORY, token="member:solo")
+    finally:
+        event.remove(engine, "checkout", on_checkout)
+    assert len(body["data"]["me"]["history"]["edges"]) == 3
+    assert len(checkouts) == 1
+    assert engine.pool.checkedout() == 0
