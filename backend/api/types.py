@@ -16,7 +16,7 @@ from backend.api.errors import PublicError
 from backend.rewards import queries
 from backend.rewards.clock import add_months
 from backend.rewards.ledger import EntryKind, Source
-from backend.rewards.ports import Principal
+from backend.rewards.ports import Principal, Role
 from backend.rewards.program import TierRule
 from backend.rewards.tiers.rules import progress
 
@@ -351,12 +351,12 @@ class Purchase(relay.Node):
     ) -> list[Purchase | None]:
         """Purchases by id, for integrations, staff and the buyer."""
         rows = await info.context.loaders.purchase.load_many([_int_id(i) for i in node_ids])
+        members = await info.context.loaders.member.load_many(
+            [r.member_id if r else 0 for r in rows]
+        )
         principal = info.context.principal
-        out: list[Purchase | None] = []
-        for row in rows:
-            member = await info.context.loaders.member.load(row.member_id) if row else None
-            allowed = principal is not None and (
-                principal.role == "integration" or owns(principal, member.uid if member else None)
-            )
-            out.append(cls.of(row) if row and allowed else None)
-        return out
+        integration = principal is not None and principal.role == Role.INTEGRATION
+        return [
+            cls.of(r) if r and (integration or owns(principal, m.uid if m else None)) else None
+            for r, m in zip(rows, members, strict=True)
+        ]

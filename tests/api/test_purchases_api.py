@@ -221,3 +221,17 @@ async def test_bad_adjustments_are_typed_and_change_nothing(api, database, verif
     body = await api(ADJUST, {"input": base}, MIA)
     assert body["errors"][0]["extensions"]["code"] == "TOKEN_REVOKED"
     assert await counts(database) == (0, 0)
+
+
+async def test_purchase_and_entry_nodes_are_visible_only_to_their_owner_and_integrations(api):
+    _, card = await enrolled(api)
+    await enrolled(api, token="member:bob")
+    purchase_id = (await api(RECORD, order(card), POS))["data"]["recordPurchase"]["purchase"]["id"]
+    query = "query($id: ID!) { node(id: $id) { id ... on Purchase { orderId } ... on LedgerEntry { reason } } }"
+    for token, expected in ((POS, "A-1"), (ALICE, "A-1"), ("member:bob", None)):
+        node = (await api(query, {"id": purchase_id}, token))["data"]["node"]
+        assert (node or {}).get("orderId") == expected, token
+    entry_id = (await api(ME, token=ALICE))["data"]["me"]["history"]["edges"][0]["node"]["id"]
+    assert (await api(query, {"id": entry_id}, ALICE))["data"]["node"]["reason"] == "Purchase A-1"
+    assert (await api(query, {"id": entry_id}, "member:bob"))["data"]["node"] is None
+    assert (await api(query, {"id": "bm9wZTox"}, ALICE))["data"]["node"] is None  # "nope:1"
