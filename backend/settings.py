@@ -19,7 +19,6 @@ class Settings(BaseSettings):
     firebase_project_id: str = "demo-rewards"
     firebase_auth_emulator_host: str | None = None
     firebase_credentials_file: str | None = None
-    fcm_url: str | None = None
     host: str = "127.0.0.1"
     port: int = 8000
     jobs_enabled: bool = True

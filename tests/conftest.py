@@ -10,7 +10,6 @@ from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-import asyncpg
 import pytest
 from sqlalchemy.engine import make_url
 
@@ -18,6 +17,7 @@ from backend.db.engine import Database, open_database
 from backend.db.migrate import upgrade_to_head
 from backend.rewards.clock import ManualClock
 from backend.rewards.uow import UnitOfWorkFactory
+from scripts.pg_admin import pg_execute
 
 PG_URL = os.environ.get("TEST_DATABASE_URL")
 BACKENDS = ["sqlite", *(["postgresql"] if PG_URL else [])]
@@ -44,18 +44,7 @@ async def _migrate(url: str) -> None:
 async def _pg_admin(sql: str) -> None:
     """Run one statement on the PostgreSQL maintenance connection."""
     assert PG_URL is not None
-    url = make_url(asyncpg_url(PG_URL))
-    conn = await asyncpg.connect(
-        host=url.host,
-        port=url.port or 5432,
-        user=url.username,
-        password=url.password,
-        database=url.database,
-    )
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
+    await pg_execute(asyncpg_url(PG_URL), sql)
 
 
 @pytest.fixture(scope="session")

@@ -149,14 +149,17 @@ class LedgerEntry(relay.Node):
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
     ) -> list[LedgerEntry | None]:
         """Entries by id, only the caller's own (or any for staff)."""
-        rows = await info.context.loaders.entry.load_many([_int_id(i) for i in node_ids])
-        members = await info.context.loaders.member.load_many(
-            [r.member_id if r else 0 for r in rows]
-        )
-        return [
-            cls.of(r) if r and m and owns(info.context.principal, m.uid) else None
-            for r, m in zip(rows, members, strict=True)
-        ]
+        rows = await _with_owners(info, info.context.loaders.entry, node_ids)
+        return [cls.of(r) if r and owns(info.context.principal, uid) else None for r, uid in rows]
+
+
+async def _with_owners(
+    info: Info, loader: Any, node_ids: Iterable[str]
+) -> list[tuple[Any, str | None]]:
+    """Rows by global-id number, each with its member's uid, in two batched loads."""
+    rows = await loader.load_many([_int_id(i) for i in node_ids])
+    members = await info.context.loaders.member.load_many([r.member_id if r else 0 for r in rows])
+    return [(r, m.uid if m else None) for r, m in zip(rows, members, strict=True)]
 
 
 def money(amount: Decimal | str) -> Decimal:
@@ -350,13 +353,9 @@ class Purchase(relay.Node):
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Purchase | None]:
         """Purchases by id, for integrations, staff and the buyer."""
-        rows = await info.context.loaders.purchase.load_many([_int_id(i) for i in node_ids])
-        members = await info.context.loaders.member.load_many(
-            [r.member_id if r else 0 for r in rows]
-        )
         principal = info.context.principal
         integration = principal is not None and principal.role == Role.INTEGRATION
+        rows = await _with_owners(info, info.context.loaders.purchase, node_ids)
         return [
-            cls.of(r) if r and (integration or owns(principal, m.uid if m else None)) else None
-            for r, m in zip(rows, members, strict=True)
+            cls.of(r) if r and (integration or owns(principal, uid)) else None for r, uid in rows
         ]

@@ -62,11 +62,6 @@ class Database:
     writer: AsyncEngine
     reader: AsyncEngine
 
-    @property
-    def sqlite(self) -> bool:
-        """Tell whether this is the embedded SQLite database."""
-        return is_sqlite(self.url)
-
     def session_factory(self) -> async_sessionmaker[AsyncSession]:
         """Return a factory of write sessions that never expire objects on commit."""
         return async_sessionmaker(self.writer, class_=AsyncSession, expire_on_commit=False)

@@ -171,17 +171,4 @@ class AuditLog(SQLModel, table=True):
     created_at: datetime = _utc()
 
 
-class JobRun(SQLModel, table=True):
-    """A claim on a periodic job, so several workers never run the same job at once."""
-
-    __tablename__ = "job_run"
-
-    name: str = Field(primary_key=True, max_length=64)
-    locked_until: datetime = _utc()
-    last_finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    last_result: dict[str, Any] = Field(
-        default_factory=dict, sa_column=Column(JSON, nullable=False)
-    )
-
-
 metadata = SQLModel.metadata

@@ -29,10 +29,6 @@ class ManualClock:
         self._now += timedelta(**delta)
         return self._now
 
-    def set(self, moment: datetime) -> None:
-        """Jump to a moment."""
-        self._now = moment
-
 
 def add_months(moment: datetime, months: int) -> datetime:
     """Add calendar months, clamping the day (31 Jan + 1 month = 28/29 Feb)."""

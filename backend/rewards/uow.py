@@ -19,7 +19,6 @@ from backend.rewards.ports import Clock
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
-AfterCommit = Callable[[], Awaitable[None]]
 
 
 class UnitOfWork:
@@ -29,7 +28,6 @@ class UnitOfWork:
         self._sessions = sessions
         self.clock = clock
         self.events: list[Any] = []
-        self._after_commit: list[AfterCommit] = []
         self._session: AsyncSession | None = None
 
     @property
@@ -62,21 +60,12 @@ class UnitOfWork:
             self._session = None
 
     def emit(self, event: Any) -> None:
-        """Record a domain event to publish after commit."""
+        """Record a domain event (the seam the notification outbox will read after commit)."""
         self.events.append(event)
 
-    def after_commit(self, hook: AfterCommit) -> None:
-        """Run `hook` once the transaction has committed (never if it rolls back)."""
-        self._after_commit.append(hook)
-
     async def commit(self) -> None:
-        """Commit, then run the after-commit hooks; a failing hook never undoes the commit."""
+        """Commit the transaction."""
         await self.session.commit()
-        for hook in self._after_commit:
-            try:
-                await hook()
-            except Exception:  # a side effect must not turn a committed write into an error
-                log.exception("after-commit hook failed")
 
     async def lock_member(self, member_id: int) -> Member:
         """Load a member row for update: every balance change of one member is serialised."""

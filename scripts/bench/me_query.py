@@ -35,7 +35,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
 from sqlalchemy.engine import URL, make_url
 from starlette.applications import Starlette
@@ -53,6 +52,7 @@ from backend.rewards.ports import AuthenticationError, Principal, Role
 from backend.rewards.purchases.rules import PurchaseInput
 from backend.rewards.purchases.services import record_purchase
 from backend.rewards.uow import UnitOfWork, UnitOfWorkFactory
+from scripts.pg_admin import pg_execute
 from tests.api.operations import ME as ME_QUERY  # the same dashboard the API tests send
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -203,22 +203,6 @@ def pg_urls(url: str) -> tuple[URL, str]:
     return parsed, parsed.set(database=BENCH_DB).render_as_string(hide_password=False)
 
 
-async def pg_admin(maintenance: URL, sql: str) -> str:
-    """Run one statement on the maintenance database; return the server version."""
-    conn = await asyncpg.connect(
-        host=maintenance.host,
-        port=maintenance.port or 5432,
-        user=maintenance.username,
-        password=maintenance.password,
-        database=maintenance.database,
-    )
-    try:
-        await conn.execute(sql)
-        return str(await conn.fetchval("SHOW server_version"))
-    finally:
-        await conn.close()
-
-
 @contextlib.asynccontextmanager
 async def scratch_database(url: str | None) -> AsyncIterator[tuple[str, str]]:
     """Yield a fresh database's URL and a label; remove the database on the way out."""
@@ -231,12 +215,12 @@ async def scratch_database(url: str | None) -> AsyncIterator[tuple[str, str]]:
         return
     maintenance, bench_url = pg_urls(url)
     drop = f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)'
-    await pg_admin(maintenance, drop)  # a leftover of an interrupted run
-    version = await pg_admin(maintenance, f'CREATE DATABASE "{BENCH_DB}"')
+    await pg_execute(maintenance, drop)  # a leftover of an interrupted run
+    version = await pg_execute(maintenance, f'CREATE DATABASE "{BENCH_DB}"')
     try:
         yield bench_url, f"PostgreSQL {version}"
     finally:
-        await pg_admin(maintenance, drop)
+        await pg_execute(maintenance, drop)
 
 
 # --- server processes ---------------------------------------------------------------------------

@@ -42,14 +42,6 @@ def upgrade() -> None:
         sa.UniqueConstraint("scope", "key", name="uq_idempotency_scope_key"),
     )
     op.create_table(
-        "job_run",
-        sa.Column("name", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-        sa.Column("locked_until", backend.db.types.UTCDateTime(), nullable=False),
-        sa.Column("last_finished_at", backend.db.types.UTCDateTime(), nullable=True),
-        sa.Column("last_result", sa.JSON(), nullable=False),
-        sa.PrimaryKeyConstraint("name"),
-    )
-    op.create_table(
         "member",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("uid", sqlmodel.sql.sqltypes.AutoString(length=128), nullable=True),
@@ -259,7 +251,6 @@ def downgrade() -> None:
     op.drop_table("tier")
     op.drop_table("program_setting")
     op.drop_table("member")
-    op.drop_table("job_run")
     op.drop_table("idempotency_key")
     op.drop_table("currency_rate")
     # ### end Alembic commands ###
