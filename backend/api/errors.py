@@ -15,9 +15,9 @@ from backend.rewards.errors import DomainError
 class PublicError(Exception):
     """A top-level error the client may see (unauthenticated, forbidden); everything else is masked."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: str, message: str, **extensions: Any) -> None:
         super().__init__(message)
-        self.extensions = {"code": code}
+        self.extensions = {"code": code, **extensions}
 
 
 def should_mask(error: GraphQLError) -> bool:
