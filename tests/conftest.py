@@ -112,9 +112,10 @@ async def rate_store(request: pytest.FixtureRequest) -> AsyncIterator[dict[str, 
         yield {"redis_url": None}
         return
     assert REDIS_URL is not None
+    client = coredis.Redis.from_url(REDIS_URL)
+    await client.ping()  # a Redis that does not answer fails the test; limits would fail open
     prefix = f"rewards-test-{uuid.uuid4().hex[:12]}"
     yield {"redis_url": REDIS_URL, "redis_key_prefix": prefix}
-    client = coredis.Redis.from_url(REDIS_URL)
     keys = [key async for key in client.scan_iter(match=f"{prefix}:*")]
     if keys:
         await client.delete(keys)  # only this test's keys: never FLUSHALL a shared server
