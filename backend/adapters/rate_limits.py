@@ -112,11 +112,13 @@ def rates_from_settings(settings: Settings) -> dict[str, str]:
     }
 
 
-def limiter_from_settings(settings: Settings) -> LimitsRateLimiter:
+def limiter_from_settings(
+    settings: Settings, *, outage_pause: float = OUTAGE_PAUSE_SECONDS
+) -> LimitsRateLimiter:
     """In-process counters, or Redis ones that every worker shares when REDIS_URL is set."""
     rates = rates_from_settings(settings)
     if not settings.redis_url:
-        return LimitsRateLimiter(MemoryStorage(), rates)
+        return LimitsRateLimiter(MemoryStorage(), rates, outage_pause=outage_pause)
     storage = RedisStorage(
         f"async+{settings.redis_url}",
         wrap_exceptions=True,
@@ -124,4 +126,4 @@ def limiter_from_settings(settings: Settings) -> LimitsRateLimiter:
         connect_timeout=REDIS_TIMEOUT_SECONDS,
         stream_timeout=REDIS_TIMEOUT_SECONDS,
     )
-    return LimitsRateLimiter(storage, rates)
+    return LimitsRateLimiter(storage, rates, outage_pause=outage_pause)

@@ -200,28 +200,41 @@ async def test_two_workers_share_one_budget_through_redis(worker, database, rate
         assert body["data"]["enroll"]["errors"] == []
 
 
+def rate_limit_warnings(caplog) -> list[str]:
+    """The limiter's log lines."""
+    return [r.getMessage() for r in caplog.records if r.name == "rewards.rate_limits"]
+
+
 async def test_an_unreachable_redis_lets_calls_through_with_one_warning(apps, database, caplog):
-    api = await apps(redis_url="redis://127.0.0.1:1/0", rate_limit_enroll="1/hour")
+    settings = Settings(redis_url="redis://127.0.0.1:1/0", rate_limit_enroll="1/hour")
+    api = await apps(limiter=limiter_from_settings(settings, outage_pause=3600))
     with caplog.at_level(logging.WARNING, logger="rewards.rate_limits"):
         for _ in range(3):
             assert (await enroll(api))["errors"] == []
     assert await member_count(database) == 1
-    (record,) = [r for r in caplog.records if r.name == "rewards.rate_limits"]
-    assert record.levelno == logging.WARNING
-    assert "rate limits not enforced" in record.getMessage()
+    (warning,) = rate_limit_warnings(caplog)  # one line per outage pause, not one per call
+    assert warning.startswith("rate limits not enforced for the next 3600 s")
+
+
+async def test_redis_is_asked_again_after_the_outage_pause(caplog):
+    settings = Settings(redis_url="redis://127.0.0.1:1/0", rate_limit_enroll="1/hour")
+    limiter = limiter_from_settings(settings, outage_pause=0)
+    with caplog.at_level(logging.WARNING, logger="rewards.rate_limits"):
+        assert await limiter.hit("enroll", "alice") is None
+        assert await limiter.hit("enroll", "alice") is None
+    assert len(rate_limit_warnings(caplog)) == 2
 
 
 async def test_a_redis_that_does_not_answer_counts_as_unavailable(caplog):
     silent = await asyncio.start_server(lambda reader, writer: None, "127.0.0.1", 0)
     port = silent.sockets[0].getsockname()[1]
-    limiter = limiter_from_settings(
-        Settings(redis_url=f"redis://127.0.0.1:{port}/0", rate_limit_enroll="1/hour")
-    )
+    settings = Settings(redis_url=f"redis://127.0.0.1:{port}/0", rate_limit_enroll="1/hour")
+    limiter = limiter_from_settings(settings, outage_pause=3600)
     async with silent, asyncio.timeout(10):  # accepts connections, never answers
         with caplog.at_level(logging.WARNING, logger="rewards.rate_limits"):
             assert await limiter.hit("enroll", "alice") is None
             assert await limiter.hit("enroll", "alice") is None
-    assert len([r for r in caplog.records if r.name == "rewards.rate_limits"]) == 1
+    assert len(rate_limit_warnings(caplog)) == 1
 
 
 async def test_refused_tokens_are_counted_per_address_then_blocked(rate_store):
