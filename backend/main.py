@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from backend.adapters.rate_limits import limiter_from_settings
 from backend.api.context import Services
 from backend.api.schema import build_schema
 from backend.api.view import RewardsGraphQL
@@ -21,7 +22,7 @@ from backend.db.engine import Database, open_database
 from backend.db.migrate import upgrade_to_head
 from backend.rewards.clock import SystemClock
 from backend.rewards.jobs import settle_due
-from backend.rewards.ports import Clock, TokenVerifier
+from backend.rewards.ports import Clock, RateLimiter, TokenVerifier
 from backend.rewards.program import ProgramRules, RulesCache, load_rules
 from backend.rewards.uow import UnitOfWorkFactory
 from backend.settings import Settings
@@ -55,8 +56,9 @@ def create_app(
     verifier: TokenVerifier | None = None,
     clock: Clock | None = None,
     database: Database | None = None,
+    limiter: RateLimiter | None = None,
 ) -> Starlette:
-    """Build the service; tests pass fakes for the verifier, the clock and the database."""
+    """Build the service; tests pass fakes for the verifier, the clock, the database, the limiter."""
     db = database or open_database(settings.database_url, pool_size=settings.database_pool_size)
     the_clock = clock or SystemClock()
     services = Services(
@@ -66,6 +68,7 @@ def create_app(
         clock=the_clock,
         local_mode=settings.is_local,
         rules=RulesCache(lambda: _read_rules(db), ttl_seconds=settings.rules_cache_seconds),
+        limiter=limiter or limiter_from_settings(settings),
     )
     schema = build_schema(
         local_mode=settings.is_local,

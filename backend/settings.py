@@ -3,9 +3,28 @@
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Literal
+from typing import Annotated, Literal
 
+from limits import parse_many
+from pydantic import AfterValidator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _rate(value: str) -> str:
+    """Accept a rate in the `limits` notation, e.g. `10/minute` or `5/second;100/hour`."""
+    if any(rate.amount < 1 for rate in parse_many(value)):
+        raise ValueError(f"rate limit {value!r} allows nothing")
+    return value
+
+
+def _redis_url(value: str | None) -> str | None:
+    """Accept `redis://` or `rediss://` URLs; empty means no Redis."""
+    if value and not value.startswith(("redis://", "rediss://")):
+        raise ValueError("REDIS_URL must start with redis:// or rediss://")
+    return value or None
+
+
+Rate = Annotated[str, AfterValidator(_rate)]
 
 
 class Settings(BaseSettings):
@@ -28,6 +47,12 @@ class Settings(BaseSettings):
     max_query_depth: int = 12
     max_aliases: int = 30
     max_tokens: int = 2000
+    redis_url: Annotated[str | None, AfterValidator(_redis_url)] = None
+    redis_key_prefix: str = "rewards"
+    rate_limit_auth_failures: Rate = "20/minute"
+    rate_limit_enroll: Rate = "10/hour"
+    rate_limit_staff: Rate = "120/minute"
+    rate_limit_integration: Rate = "1200/minute"
 
     @property
     def is_local(self) -> bool:

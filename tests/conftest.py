@@ -1,4 +1,5 @@
-"""Shared fixtures: a migrated database per test on SQLite, and on PostgreSQL when TEST_DATABASE_URL is set."""
+"""Shared fixtures: a migrated database per test on SQLite, and on PostgreSQL when TEST_DATABASE_URL is set;
+rate-limit storage in process, and on Redis when TEST_REDIS_URL is set."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+import coredis
 import pytest
 from sqlalchemy.engine import make_url
 
@@ -21,6 +23,8 @@ from scripts.pg_admin import pg_execute
 
 PG_URL = os.environ.get("TEST_DATABASE_URL")
 BACKENDS = ["sqlite", *(["postgresql"] if PG_URL else [])]
+REDIS_URL = os.environ.get("TEST_REDIS_URL")
+RATE_STORES = ["memory", *(["redis"] if REDIS_URL else [])]
 START = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 
 
@@ -99,3 +103,19 @@ def clock() -> ManualClock:
 def uows(database: Database, clock: ManualClock) -> UnitOfWorkFactory:
     """Units of work over the test database and the manual clock."""
     return UnitOfWorkFactory(database.session_factory(), clock)
+
+
+@pytest.fixture(params=RATE_STORES)
+async def rate_store(request: pytest.FixtureRequest) -> AsyncIterator[dict[str, str | None]]:
+    """Settings for the rate-limit counters: in process, or in Redis under a key prefix of their own."""
+    if request.param == "memory":
+        yield {"redis_url": None}
+        return
+    assert REDIS_URL is not None
+    client = coredis.Redis.from_url(REDIS_URL)
+    await client.ping()  # a Redis that does not answer fails the test; limits would fail open
+    prefix = f"rewards-test-{uuid.uuid4().hex[:12]}"
+    yield {"redis_url": REDIS_URL, "redis_key_prefix": prefix}
+    keys = [key async for key in client.scan_iter(match=f"{prefix}:*")]
+    if keys:
+        await client.delete(keys)  # only this test's keys: never FLUSHALL a shared server

@@ -9,7 +9,7 @@ import strawberry
 
 from backend.api.loaders import Loaders
 from backend.db.engine import Database
-from backend.rewards.ports import Clock, Principal, TokenVerifier
+from backend.rewards.ports import Clock, Principal, RateLimiter, TokenVerifier
 from backend.rewards.program import RulesCache
 from backend.rewards.uow import UnitOfWorkFactory
 
@@ -24,6 +24,7 @@ class Services:
     clock: Clock
     local_mode: bool
     rules: RulesCache
+    limiter: RateLimiter
 
 
 @dataclass

@@ -12,7 +12,14 @@ from strawberry import relay
 
 from backend.api.context import Info
 from backend.api.errors import payload_error
-from backend.api.permissions import IsIntegration, IsMember, IsStaff
+from backend.api.permissions import (
+    EnrollRateLimit,
+    IntegrationRateLimit,
+    IsIntegration,
+    IsMember,
+    IsStaff,
+    StaffRateLimit,
+)
 from backend.api.types import LedgerEntry, Member, Purchase
 from backend.rewards import queries
 from backend.rewards.errors import DomainError
@@ -241,7 +248,7 @@ def _purchase_input(input: RecordPurchaseInput) -> PurchaseInput:
 class Mutation:
     @strawberry.mutation(
         description="Become a member (first sign-in). Idempotent per user.",
-        permission_classes=[IsMember],
+        permission_classes=[IsMember, EnrollRateLimit],
     )
     async def enroll(
         self,
@@ -270,7 +277,8 @@ class Mutation:
         return UpdateProfilePayload(member=member, errors=errors)
 
     @strawberry.mutation(
-        description="Integration: credit points for an order.", permission_classes=[IsIntegration]
+        description="Integration: credit points for an order.",
+        permission_classes=[IsIntegration, IntegrationRateLimit],
     )
     async def record_purchase(
         self,
@@ -286,7 +294,7 @@ class Mutation:
 
     @strawberry.mutation(
         description="Integration: refund an order, fully or partly.",
-        permission_classes=[IsIntegration],
+        permission_classes=[IsIntegration, IntegrationRateLimit],
     )
     async def refund_purchase(
         self,
@@ -302,7 +310,7 @@ class Mutation:
 
     @strawberry.mutation(
         description="Staff: add or remove points by hand, with a reason (audited).",
-        permission_classes=[IsStaff],
+        permission_classes=[IsStaff, StaffRateLimit],
     )
     async def adjust_points(
         self,

@@ -58,3 +58,42 @@ class IsSignedIn(_RolePermission):
     """Anyone with a valid token."""
 
     roles = tuple(Role)
+
+
+class RateLimit(BasePermission):
+    """Count one call of the field against the caller's budget for `action` (`RATE_LIMIT_<ACTION>`).
+
+    List it after the role permission, so refused callers spend nothing; over the budget the
+    field fails with RATE_LIMITED and `retryAfter` (whole seconds) before its resolver runs.
+    """
+
+    action: ClassVar[str]
+
+    async def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        """Spend one unit of the signed-in caller's budget, or refuse with the wait."""
+        principal = info.context.principal
+        assert principal is not None  # a role permission listed before this one let the caller in
+        wait = await info.context.services.limiter.hit(self.action, principal.uid)
+        if wait is not None:
+            raise PublicError(
+                "RATE_LIMITED", f"Too many requests; try again in {wait} s.", retryAfter=wait
+            )
+        return True
+
+
+class EnrollRateLimit(RateLimit):
+    """A member's enrolments (each answers whether a referral code exists)."""
+
+    action = "enroll"
+
+
+class StaffRateLimit(RateLimit):
+    """One budget per staff user, spent by each staff field call."""
+
+    action = "staff"
+
+
+class IntegrationRateLimit(RateLimit):
+    """One budget per integration, spent by each integration field call."""
+
+    action = "integration"

@@ -69,3 +69,19 @@ class Clock(Protocol):
     def now(self) -> datetime:
         """Return the current time, timezone-aware in UTC."""
         ...
+
+
+class RateLimiter(Protocol):
+    """Counts actions per caller and says how long to wait once a caller is over its limit."""
+
+    async def hit(self, action: str, identity: str) -> int | None:
+        """Count one `action` by `identity`: None if allowed, else whole seconds to wait."""
+        ...
+
+    async def auth_blocked(self, address: str) -> int | None:
+        """Seconds a client address must still wait after too many refused tokens, or None."""
+        ...
+
+    async def auth_failed(self, address: str) -> int | None:
+        """Count a refused token from `address`: seconds to wait if it was one too many, or None."""
+        ...
