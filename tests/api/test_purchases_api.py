@@ -76,7 +76,7 @@ async def test_a_replayed_order_credits_once_and_a_changed_replay_is_refused(api
     changed = (await api(RECORD, order(card, amount="999"), POS))["data"]["recordPurchase"]
     assert changed["purchase"] is None
     assert [(e["code"], e["field"]) for e in changed["errors"]] == [
-        ("IDEMPOTENCY_CONFLICT", "idempotencyKey")
+        ("IDEMPOTENCY_CONFLICT", "orderId")
     ]
     assert await counts(database) == (1, 1)
 
