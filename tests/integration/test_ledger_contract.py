@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from typing import get_type_hints
+
 import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from backend.db.tables import IdempotencyKey, LedgerEntry, LotAllocation, Member
 from backend.rewards import idempotency
-from backend.rewards.ledger import EntryKind, Posting, Source, credit, debit, settle
+from backend.rewards.ledger import EntryKind, Posting, Source, credit, debit, reverse_credit, settle
+from backend.rewards.tiers.services import reevaluate
+from backend.rewards.uow import LockedMember
 from tests.helpers import assert_consistent, give, new_member, spend
 
 CHANGES = [
@@ -76,7 +80,7 @@ async def test_a_staff_credit_is_written_as_adjust_the_first_time(uows):
 
 async def test_the_ledger_refuses_a_member_this_unit_of_work_did_not_lock(uows):
     member = await new_member(uows)
-    await give(uows, member.id, 100)
+    earned = await give(uows, member.id, 100)
     async with uows() as other:
         foreign = await other.lock_member(member.id)
     async with uows() as uow:
@@ -88,6 +92,14 @@ async def test_the_ledger_refuses_a_member_this_unit_of_work_did_not_lock(uows):
                 await credit(uow, member=stranger, points=10, posting=Posting("x", Source.STAFF))
             with pytest.raises(AssertionError, match="not locked by this unit of work"):
                 await settle(uow, member=stranger)
+            with pytest.raises(AssertionError, match="not locked by this unit of work"):
+                await reverse_credit(
+                    uow,
+                    member=stranger,
+                    earn_entry_id=earned.id,
+                    points=10,
+                    posting=Posting("x", Source.ORDER),
+                )
     after = await assert_consistent(uows, member.id)
     assert (after.balance, await rows(uows, LedgerEntry)) == (100, 1)
 
@@ -167,3 +179,8 @@ async def test_only_lost_races_on_idempotency_keys_and_enrolment_are_run_again(
         assert attempts == 1
     assert await rows(uows, Member) == 1
     assert await rows(uows, IdempotencyKey) == 1
+
+
+def test_the_ledger_types_its_members_as_locked_so_mypy_refuses_any_other():
+    for function in (credit, debit, reverse_credit, settle, reevaluate):
+        assert get_type_hints(function)["member"] is LockedMember, function.__name__
