@@ -82,8 +82,9 @@ class UnitOfWork:
         self.events.append(event)
 
     async def commit(self) -> None:
-        """Commit the transaction."""
+        """Commit the transaction; its row locks end with it."""
         await self.session.commit()
+        self._locked = {}
 
     async def lock_member(self, member_id: int) -> LockedMember:
         """Load a member row for update: every balance change of one member is serialised."""

@@ -100,6 +100,11 @@ async def test_the_ledger_refuses_a_member_this_unit_of_work_did_not_lock(uows):
                     points=10,
                     posting=Posting("x", Source.ORDER),
                 )
+    async with uows() as uow:
+        locked = await uow.lock_member(member.id)
+        await uow.commit()  # the lock ends with the transaction
+        with pytest.raises(AssertionError, match="not locked by this unit of work"):
+            await debit(uow, member=locked, points=10, posting=Posting("x", Source.OFFER))
     after = await assert_consistent(uows, member.id)
     assert (after.balance, await rows(uows, LedgerEntry)) == (100, 1)
 
