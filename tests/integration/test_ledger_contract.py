@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import get_type_hints
 
 import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from backend.db.tables import IdempotencyKey, LedgerEntry, LotAllocation, Member
+from backend.db.tables import AuditLog, IdempotencyKey, LedgerEntry, LotAllocation, Member, Purchase
 from backend.rewards import idempotency
+from backend.rewards.errors import DomainError
 from backend.rewards.ledger import EntryKind, Posting, Source, credit, debit, reverse_credit, settle
+from backend.rewards.marketing.services import Adjustment, adjust_points
+from backend.rewards.ports import Principal, Role
+from backend.rewards.purchases.services import record_purchase
 from backend.rewards.tiers.services import reevaluate
 from backend.rewards.uow import LockedMember
-from tests.helpers import assert_consistent, give, new_member, spend
+from tests.helpers import assert_consistent, give, new_member, purchase, spend
 
 CHANGES = [
     "UPDATE ledger_entry SET amount = amount + 1",
@@ -189,3 +194,32 @@ async def test_only_lost_races_on_idempotency_keys_and_enrolment_are_run_again(
 def test_the_ledger_types_its_members_as_locked_so_mypy_refuses_any_other():
     for function in (credit, debit, reverse_credit, settle, reevaluate):
         assert get_type_hints(function)["member"] is LockedMember, function.__name__
+
+
+async def test_one_order_id_sent_at_once_for_two_members_is_recorded_once(uows):
+    alice, bob = await new_member(uows), await new_member(uows, uid="bob")
+    orders = [purchase("SAME-1", m.card_number, "100") for m in (alice, bob)]
+    results = await asyncio.gather(
+        *(uows.run(lambda uow, o=o: record_purchase(uow, data=o, actor="pos")) for o in orders),
+        return_exceptions=True,
+    )
+    refused = [r for r in results if isinstance(r, DomainError)]
+    assert [(r.code, r.field) for r in refused] == [("IDEMPOTENCY_CONFLICT", "orderId")], results
+    assert (await rows(uows, Purchase), await rows(uows, LedgerEntry)) == (1, 1)
+    pending = [(await assert_consistent(uows, m.id)).pending for m in (alice, bob)]
+    assert sorted(pending) == [0, 100]
+
+
+async def test_one_staff_key_sent_at_once_for_two_members_adjusts_once(uows):
+    alice, bob = await new_member(uows), await new_member(uows, uid="bob")
+    staff = Principal(uid="mia", role=Role.MARKETING)
+    adjustments = [Adjustment(m.id, 25, "Goodwill", "key-1") for m in (alice, bob)]
+    results = await asyncio.gather(
+        *(uows.run(lambda uow, a=a: adjust_points(uow, data=a, staff=staff)) for a in adjustments),
+        return_exceptions=True,
+    )
+    refused = [r for r in results if isinstance(r, DomainError)]
+    assert [(r.code, r.field) for r in refused] == [("IDEMPOTENCY_CONFLICT", "idempotencyKey")]
+    assert (await rows(uows, LedgerEntry), await rows(uows, AuditLog)) == (1, 1)
+    balances = [(await assert_consistent(uows, m.id)).balance for m in (alice, bob)]
+    assert sorted(balances) == [0, 25]
