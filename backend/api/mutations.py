@@ -164,7 +164,7 @@ class RecordPurchaseInput:
 @strawberry.type(description="Result of `recordPurchase`.")
 class RecordPurchasePayload:
     purchase: Purchase | None = strawberry.field(
-        description="The recorded purchase (the first one on replays)."
+        description="The purchase as recorded; a replay gets this same first answer."
     )
     errors: list[RecordPurchaseError] = strawberry.field(
         description="Why it was refused; empty on success."
@@ -183,7 +183,9 @@ class RefundPurchaseInput:
 
 @strawberry.type(description="Result of `refundPurchase`.")
 class RefundPurchasePayload:
-    purchase: Purchase | None = strawberry.field(description="The purchase after the refund.")
+    purchase: Purchase | None = strawberry.field(
+        description="The purchase as this refund left it; a replay gets this same first answer."
+    )
     errors: list[RefundPurchaseError] = strawberry.field(
         description="Why it was refused; empty on success."
     )  # type: ignore[valid-type]
@@ -200,7 +202,9 @@ class AdjustPointsInput:
 @strawberry.type(description="Result of `adjustPoints`.")
 class AdjustPointsPayload:
     entry: LedgerEntry | None = strawberry.field(description="The adjustment entry written.")
-    member: Member | None = strawberry.field(description="The member after the adjustment.")
+    member: Member | None = strawberry.field(
+        description="The member as it is now (after the adjustment)."
+    )
     errors: list[AdjustPointsError] = strawberry.field(
         description="Why it was refused; empty on success."
     )  # type: ignore[valid-type]

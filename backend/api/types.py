@@ -213,6 +213,7 @@ class Member(relay.Node):
     tier_reached_at: strawberry.Private[datetime]
     balance: strawberry.Private[int]
     pending: strawberry.Private[int]
+    debt: strawberry.Private[int]
     uid: strawberry.Private[str | None]
 
     @classmethod
@@ -234,23 +235,24 @@ class Member(relay.Node):
             tier_reached_at=row.tier_reached_at,
             balance=row.balance,
             pending=row.pending,
+            debt=row.debt,
             uid=row.uid,
         )
 
     @strawberry.field(description="Spendable, pending and soon-expiring points.")
     async def points(self, info: Info) -> Points:
-        """Read the cached balances and the lots expiring soon."""
+        """The cached balances as of now (due releases and expiries applied) in one read."""
         rules = await info.context.loaders.rules()
         days = int(rules.setting("expiry_warning_days"))
         async with info.context.loaders.connection() as conn:
-            expiring = await queries.expiring_soon(
-                conn, member_id=self.id, now=info.context.loaders.now, days=days
+            now = await queries.points_now(
+                conn, member=self, now=info.context.loaders.now, warning_days=days
             )
         return Points(
-            balance=self.balance,
-            pending=self.pending,
+            balance=now.balance,
+            pending=now.pending,
             expiring_soon=ExpiringPoints(
-                points=expiring.points, first_date=expiring.first_date, window_days=days
+                points=now.expiring, first_date=now.first_expiry, window_days=days
             ),
         )
 

@@ -41,7 +41,10 @@ class Member(SQLModel, table=True):
 
 
 class LedgerEntry(SQLModel, table=True):
-    """One append-only movement of points: `amount` on the spendable account, `pending_delta` on pending."""
+    """One movement of points: `amount` on the spendable account, `pending_delta` on pending.
+
+    Append-only: database triggers (migration 0003) refuse UPDATE and DELETE.
+    """
 
     __tablename__ = "ledger_entry"
     __table_args__ = (Index("ix_ledger_member_id", "member_id", "id"),)
@@ -79,7 +82,7 @@ class Lot(SQLModel, table=True):
 
 
 class LotAllocation(SQLModel, table=True):
-    """How many points of a lot one debit entry took (redemption, expiry, reversal, debt)."""
+    """How many points of a lot one debit entry took (redemption, expiry, reversal, debt); append-only."""
 
     __tablename__ = "lot_allocation"
 
@@ -90,14 +93,14 @@ class LotAllocation(SQLModel, table=True):
 
 
 class IdempotencyKey(SQLModel, table=True):
-    """The first result of a retriable write, keyed by scope and client key."""
+    """The first answer of a retriable write (a snapshot of its result), keyed by scope and key."""
 
     __tablename__ = "idempotency_key"
     __table_args__ = (UniqueConstraint("scope", "key", name="uq_idempotency_scope_key"),)
 
     id: int | None = Field(default=None, primary_key=True)
     scope: str = Field(max_length=64)
-    key: str = Field(max_length=200)
+    key: str = Field(max_length=300)  # room for a refund's order id and refund id (128 each)
     fingerprint: str = Field(max_length=64)
     result: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     created_at: datetime = _utc()

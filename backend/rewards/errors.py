@@ -18,13 +18,13 @@ class NotFound(DomainError):
 
 
 class IdempotencyConflict(DomainError):
-    """The idempotency key was used before with a different payload."""
+    """The idempotency key (named by `field`) was used before with a different payload."""
 
-    def __init__(self, key: str) -> None:
+    def __init__(self, *, field: str) -> None:
         super().__init__(
             "IDEMPOTENCY_CONFLICT",
-            f"The key {key!r} was already used for a different request.",
-            field="idempotencyKey",
+            f"This {field} was already used for a different request.",
+            field=field,
         )
 
 

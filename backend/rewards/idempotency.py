@@ -1,4 +1,10 @@
-"""Idempotency keys: a retried write returns its first result; another payload is refused."""
+"""Idempotency keys (the Stripe model): a replay returns the first answer; another payload is refused.
+
+A use case looks its key up first, before any check that depends on rules or state, so a replay
+answers the same whatever changed since. A new key is claimed (inserted) before the write, so two
+concurrent first requests collide on the key's unique constraint: the unit of work runs the loser
+again, and its lookup then finds the winner's answer. The answer is stored in the key's row.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +19,8 @@ from backend.db.tables import IdempotencyKey
 from backend.rewards.errors import IdempotencyConflict
 from backend.rewards.uow import UnitOfWork
 
+KEY_WIDTH = 300  # the width of idempotency_key.key
+
 
 def fingerprint(payload: Any) -> str:
     """Hash a JSON-able payload canonically (sorted keys, decimals as strings)."""
@@ -20,32 +28,52 @@ def fingerprint(payload: Any) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-async def replayed(uow: UnitOfWork, *, scope: str, key: str, payload: Any) -> dict[str, Any] | None:
-    """Return the stored result of an earlier identical write, None if the key is new.
+def pair_key(first: str, second: str) -> str:
+    """One key made of two ids, unambiguous whatever characters they hold."""
+    return f"{len(first)}:{first}:{second}"
 
-    Call it after taking the lock that serialises writers of the same key.
+
+def _storable(key: str) -> bool:
+    """Tell whether a key could have been stored: a key that could not be was never used."""
+    if not 0 < len(key) <= KEY_WIDTH or "\x00" in key:
+        return False
+    try:
+        key.encode()
+    except UnicodeEncodeError:  # a lone surrogate
+        return False
+    return True
+
+
+async def replay(
+    uow: UnitOfWork, *, scope: str, key: str, payload: Any, field: str
+) -> dict[str, Any] | None:
+    """Return the stored answer of an earlier identical write, None if the key is new.
+
+    A stored key with a different payload is refused, naming `field`, the input that holds the key.
     """
-    stmt = select(IdempotencyKey).where(
+    if not _storable(key):
+        return None
+    stmt = select(col(IdempotencyKey.fingerprint), col(IdempotencyKey.result)).where(
         col(IdempotencyKey.scope) == scope, col(IdempotencyKey.key) == key
     )
-    row = (await uow.session.execute(stmt)).scalar()
+    row = (await uow.session.execute(stmt)).first()
     if row is None:
         return None
     if row.fingerprint != fingerprint(payload):
-        raise IdempotencyConflict(key)
+        raise IdempotencyConflict(field=field)
     return dict(row.result)
 
 
-def remember(
-    uow: UnitOfWork, *, scope: str, key: str, payload: Any, result: dict[str, Any]
-) -> None:
-    """Store the result of a write under its key, in the same transaction as the write."""
-    uow.session.add(
-        IdempotencyKey(
-            scope=scope,
-            key=key,
-            fingerprint=fingerprint(payload),
-            result=result,
-            created_at=uow.now,
-        )
+async def claim(uow: UnitOfWork, *, scope: str, key: str, payload: Any) -> IdempotencyKey:
+    """Insert a new key before the write it guards, so a concurrent twin collides here first."""
+    row = IdempotencyKey(
+        scope=scope, key=key, fingerprint=fingerprint(payload), result={}, created_at=uow.now
     )
+    uow.session.add(row)
+    await uow.session.flush()
+    return row
+
+
+def remember(claimed: IdempotencyKey, answer: dict[str, Any]) -> None:
+    """Store the answer of the write in its key's row, in the same transaction as the write."""
+    claimed.result = answer

@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, func, select
+from sqlalchemy import Row, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from backend.db.tables import LedgerEntry, Lot, Member, Purchase
+from backend.rewards.ledger.rules import LotState, expiring_within, settle_lots
 
 MEMBER = Member.__table__  # type: ignore[attr-defined]
 ENTRY = LedgerEntry.__table__  # type: ignore[attr-defined]
@@ -19,11 +20,13 @@ PURCHASE = Purchase.__table__  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
-class Expiring:
-    """Points that expire within the warning window, and the first date they do."""
+class PointsNow:
+    """A member's points as of a moment: spendable, pending, and what expires soon."""
 
-    points: int
-    first_date: datetime | None
+    balance: int
+    pending: int
+    expiring: int
+    first_expiry: datetime | None
 
 
 async def member_by_uid(conn: AsyncConnection, uid: str) -> Row[Any] | None:
@@ -49,18 +52,28 @@ async def entries_page(
     return list(rows[:first]), len(rows) > first
 
 
-async def expiring_soon(
-    conn: AsyncConnection, *, member_id: int, now: datetime, days: int
-) -> Expiring:
-    """Spendable points that expire in the next `days` days."""
-    stmt = select(func.coalesce(func.sum(LOT.c.remaining), 0), func.min(LOT.c.expires_at)).where(
-        LOT.c.member_id == member_id,
-        LOT.c.released.is_(True),
+async def points_now(
+    conn: AsyncConnection, *, member: Any, now: datetime, warning_days: int
+) -> PointsNow:
+    """A member's cached balances (`id`, `balance`, `pending`, `debt`) as of `now`, in one query.
+
+    The job writes those as entries later; until it does, the read applies the same rule, so an
+    expired lot never shows in the balance and a matured one already does.
+    """
+    until = now + timedelta(days=warning_days)
+    stmt = select(
+        LOT.c.id, LOT.c.remaining, LOT.c.released, LOT.c.available_at, LOT.c.expires_at
+    ).where(
+        LOT.c.member_id == member.id,
         LOT.c.remaining > 0,
-        LOT.c.expires_at > now,
-        LOT.c.expires_at <= now + timedelta(days=days),
+        or_(
+            and_(LOT.c.released.is_(False), LOT.c.available_at <= now),
+            and_(LOT.c.released.is_(True), LOT.c.expires_at <= until),
+        ),
     )
-    points, first = (await conn.execute(stmt)).one()
-    if first is not None and first.tzinfo is None:
-        first = LOT.c.expires_at.type.process_result_value(first, None)
-    return Expiring(int(points), first)
+    lots = [LotState(*row) for row in (await conn.execute(stmt)).all()]
+    settled = settle_lots(
+        balance=member.balance, pending=member.pending, debt=member.debt, lots=lots, now=now
+    )
+    expiring, first = expiring_within(settled.lots, now=now, until=until)
+    return PointsNow(settled.balance, settled.pending, expiring, first)

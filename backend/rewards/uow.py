@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any, NewType, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
@@ -20,6 +21,20 @@ from backend.rewards.ports import Clock
 T = TypeVar("T")
 log = logging.getLogger(__name__)
 
+LockedMember = NewType("LockedMember", Member)
+"""A member row this unit of work holds the write lock of: the only kind the ledger accepts."""
+
+# Unique constraints whose violation means a concurrent twin of the same request won the race:
+# running again finds its stored answer (PostgreSQL names the constraint, SQLite the columns).
+RETRIED_UNIQUE = frozenset(
+    {
+        "uq_idempotency_scope_key",
+        "idempotency_key.scope, idempotency_key.key",
+        "member_uid_key",
+        "member.uid",
+    }
+)
+
 
 class UnitOfWork:
     """A session in one transaction; rolls back unless `commit` was called."""
@@ -29,6 +44,7 @@ class UnitOfWork:
         self.clock = clock
         self.events: list[Any] = []
         self._session: AsyncSession | None = None
+        self._locked: dict[int, Member] = {}
 
     @property
     def session(self) -> AsyncSession:
@@ -38,6 +54,7 @@ class UnitOfWork:
 
     async def __aenter__(self) -> UnitOfWork:
         """Open the session and its transaction."""
+        self._locked = {}
         self._session = self._sessions()
         await self._session.begin()
         self.now = self.clock.now()
@@ -58,16 +75,18 @@ class UnitOfWork:
         finally:
             await self._session.close()
             self._session = None
+            self._locked = {}
 
     def emit(self, event: Any) -> None:
         """Record a domain event (the seam the notification outbox will read after commit)."""
         self.events.append(event)
 
     async def commit(self) -> None:
-        """Commit the transaction."""
+        """Commit the transaction; its row locks end with it."""
         await self.session.commit()
+        self._locked = {}
 
-    async def lock_member(self, member_id: int) -> Member:
+    async def lock_member(self, member_id: int) -> LockedMember:
         """Load a member row for update: every balance change of one member is serialised."""
         stmt = select(Member).where(col(Member.id) == member_id).with_for_update()
         member = (
@@ -75,13 +94,29 @@ class UnitOfWork:
         ).scalar()
         if member is None:
             raise NotFound("MEMBER_NOT_FOUND", "No such member.")
-        return member
+        self._locked[member_id] = member
+        return LockedMember(member)
+
+    def check_locked(self, member: LockedMember) -> None:
+        """Refuse a member this unit of work did not lock (e.g. one from another unit of work)."""
+        if self._session is None or self._locked.get(member.id or 0) is not member:
+            raise AssertionError(f"member {member.id} is not locked by this unit of work")
+
+
+def _violated_unique(error: IntegrityError) -> str | None:
+    """The unique constraint (PostgreSQL) or columns (SQLite) a write collided on, if any."""
+    text = str(error.orig)
+    named = re.search(r'unique constraint "([^"]+)"', text)
+    if named:
+        return named.group(1)
+    _, found, columns = text.partition("UNIQUE constraint failed: ")
+    return columns.strip() if found else None
 
 
 def _retriable(error: DBAPIError) -> bool:
     """Tell whether a database error is a lost race worth running the use case again for."""
     if isinstance(error, IntegrityError):
-        return True
+        return _violated_unique(error) in RETRIED_UNIQUE
     text = str(error.orig).lower()
     return (isinstance(error, OperationalError) and "locked" in text) or any(
         word in text for word in ("deadlock", "could not serialize", "serialization")

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
-from backend.db.tables import AuditLog, LedgerEntry, Purchase
+from backend.db.tables import AuditLog, IdempotencyKey, LedgerEntry, Purchase
+from backend.rewards.jobs import settle_due
 from backend.rewards.members.rules import luhn_digit
 from tests.api.operations import ADJUST, ENROLL, ME, RECORD, REFUND
-from tests.helpers import assert_consistent
+from tests.helpers import assert_consistent, give, member_row, spend
 
 POS = "integration:pos-ams"
 MIA = "marketing:mia"
@@ -76,7 +77,7 @@ async def test_a_replayed_order_credits_once_and_a_changed_replay_is_refused(api
     changed = (await api(RECORD, order(card, amount="999"), POS))["data"]["recordPurchase"]
     assert changed["purchase"] is None
     assert [(e["code"], e["field"]) for e in changed["errors"]] == [
-        ("IDEMPOTENCY_CONFLICT", "idempotencyKey")
+        ("IDEMPOTENCY_CONFLICT", "orderId")
     ]
     assert await counts(database) == (1, 1)
 
@@ -235,3 +236,181 @@ async def test_purchase_and_entry_nodes_are_visible_only_to_their_owner_and_inte
     assert (await api(query, {"id": entry_id}, ALICE))["data"]["node"]["reason"] == "Purchase A-1"
     assert (await api(query, {"id": entry_id}, "member:bob"))["data"]["node"] is None
     assert (await api(query, {"id": "bm9wZTox"}, ALICE))["data"]["node"] is None  # "nope:1"
+
+
+def pk(global_id: str) -> int:
+    """The database id behind a Member global id."""
+    from strawberry.relay import GlobalID
+
+    return int(GlobalID.from_id(global_id).node_id)
+
+
+async def suspend(uows, member_id: int) -> None:
+    """Suspend a membership, as support would."""
+    async with uows() as uow:
+        member = await uow.lock_member(member_id)
+        member.status = "suspended"
+        await uow.commit()
+
+
+async def change_rules(database) -> None:
+    """Marketing changes the earn rate and lowers the largest accepted order."""
+    async with database.writer.begin() as conn:
+        await conn.execute(
+            text("UPDATE currency_rate SET points_per_unit = 5 WHERE currency = 'EUR'")
+        )
+        await conn.execute(
+            text("UPDATE program_setting SET value = '\"10\"' WHERE key = 'max_purchase_amount'")
+        )
+
+
+async def test_a_replay_answers_the_first_result_after_suspension_and_rule_changes(
+    api, database, uows
+):
+    member_id, card = await enrolled(api)
+    first = (await api(RECORD, order(card), POS))["data"]["recordPurchase"]
+    assert first["errors"] == [] and first["purchase"]["points"] == 120
+    await suspend(uows, pk(member_id))
+    await change_rules(database)
+    again = (await api(RECORD, order(card), POS))["data"]["recordPurchase"]
+    assert again == first
+    fresh = (await api(RECORD, order(card, order_id="A-2", amount="5"), POS))["data"]
+    assert [e["code"] for e in fresh["recordPurchase"]["errors"]] == ["MEMBER_INACTIVE"]
+    conflict = (await api(RECORD, order(card, amount="121"), POS))["data"]["recordPurchase"]
+    assert [(e["code"], e["field"]) for e in conflict["errors"]] == [
+        ("IDEMPOTENCY_CONFLICT", "orderId")
+    ]
+    assert await counts(database) == (1, 1)
+
+
+async def test_a_replayed_refund_answers_as_it_did_the_first_time(api, database, uows):
+    member_id, card = await enrolled(api)
+    await api(RECORD, order(card, amount="200"), POS)
+    refund = {"orderId": "A-1", "refundId": "R-1", "amount": "50", "currency": "EUR"}
+    first = (await api(REFUND, {"input": refund}, POS))["data"]["refundPurchase"]
+    assert first["purchase"] == {
+        "orderId": "A-1",
+        "points": 200,
+        "refundedAmount": "50.00",
+        "reversedPoints": 50,
+    }
+    later = {**refund, "refundId": "R-2", "amount": "150"}
+    assert (await api(REFUND, {"input": later}, POS))["data"]["refundPurchase"]["errors"] == []
+    await suspend(uows, pk(member_id))
+    await change_rules(database)
+    again = (await api(REFUND, {"input": refund}, POS))["data"]["refundPurchase"]
+    assert again == first
+    changed = (await api(REFUND, {"input": {**refund, "amount": "40"}}, POS))["data"]
+    assert [(e["code"], e["field"]) for e in changed["refundPurchase"]["errors"]] == [
+        ("IDEMPOTENCY_CONFLICT", "refundId")
+    ]
+    assert await counts(database) == (3, 1)
+    member = await assert_consistent(uows, pk(member_id))
+    assert member.pending == 0
+
+
+async def test_refunds_take_the_longest_order_and_refund_ids(api, database, uows):
+    member_id, card = await enrolled(api)
+    order_id, refund_id = "O" * 128, "R" * 128
+    recorded = (await api(RECORD, order(card, order_id=order_id, amount="100"), POS))["data"]
+    assert recorded["recordPurchase"]["errors"] == []
+    refund = {"orderId": order_id, "refundId": refund_id, "amount": "100", "currency": "EUR"}
+    first = (await api(REFUND, {"input": refund}, POS))["data"]["refundPurchase"]
+    assert first["errors"] == [] and first["purchase"]["reversedPoints"] == 100
+    assert (await api(REFUND, {"input": refund}, POS))["data"]["refundPurchase"] == first
+    changed = (await api(REFUND, {"input": {**refund, "amount": "1"}}, POS))["data"]
+    assert [e["field"] for e in changed["refundPurchase"]["errors"]] == ["refundId"]
+    async with database.reader.connect() as conn:
+        keys = (await conn.execute(select(IdempotencyKey.scope, IdempotencyKey.key))).all()
+    assert sorted(keys) == [("purchase", order_id), ("refund", f"128:{order_id}:{refund_id}")]
+    assert await counts(database) == (2, 1)
+    assert (await assert_consistent(uows, pk(member_id))).pending == 0
+
+
+async def test_concurrent_replays_of_one_refund_reverse_it_once(api, database, uows):
+    member_id, card = await enrolled(api)
+    await api(RECORD, order(card, amount="100"), POS)
+    refund = {"orderId": "A-1", "refundId": "R-1", "amount": "30", "currency": "EUR"}
+    bodies = await asyncio.gather(*(api(REFUND, {"input": refund}, POS) for _ in range(20)))
+    answers = [b["data"]["refundPurchase"] for b in bodies]
+    assert all(a == answers[0] for a in answers) and answers[0]["errors"] == []
+    assert answers[0]["purchase"]["reversedPoints"] == 30
+    assert await counts(database) == (2, 1)
+    assert (await assert_consistent(uows, pk(member_id))).pending == 70
+
+
+async def test_a_replayed_adjustment_answers_its_entry_and_a_changed_one_names_the_key(
+    api, database, uows
+):
+    member_id, _ = await enrolled(api)
+    data = {"memberId": member_id, "points": 40, "reason": "Goodwill", "idempotencyKey": "adj-9"}
+    first = (await api(ADJUST, {"input": data}, MIA))["data"]["adjustPoints"]
+    assert first["entry"]["kind"] == "ADJUST" and first["entry"]["points"] == 40
+    await suspend(uows, pk(member_id))
+    await change_rules(database)
+    again = (await api(ADJUST, {"input": data}, MIA))["data"]["adjustPoints"]
+    assert again["entry"] == first["entry"] and again["errors"] == []
+    changed = (await api(ADJUST, {"input": {**data, "points": 41}}, MIA))["data"]["adjustPoints"]
+    assert [(e["code"], e["field"]) for e in changed["errors"]] == [
+        ("IDEMPOTENCY_CONFLICT", "idempotencyKey")
+    ]
+    assert await counts(database) == (1, 0)
+
+
+async def dashboard_points(api) -> dict:
+    """The signed-in member's points as the app shows them."""
+    return (await api(ME, token=ALICE))["data"]["me"]["points"]
+
+
+async def test_the_balance_drops_expired_points_when_they_expire_not_when_the_job_runs(
+    api, uows, clock
+):
+    member_id, _ = await enrolled(api)
+    await give(uows, pk(member_id), 100)
+    clock.advance(days=350)
+    warned = await dashboard_points(api)
+    assert warned["balance"] == 100 and warned["expiringSoon"]["points"] == 100
+    assert warned["expiringSoon"]["firstDate"] == "2027-06-01T12:00:00+00:00"
+    clock.advance(days=15)
+    assert await dashboard_points(api) == {
+        "balance": 0,
+        "pending": 0,
+        "expiringSoon": {"points": 0, "firstDate": None, "windowDays": 30},
+    }
+    assert (await member_row(uows, pk(member_id))).balance == 100  # the job has not run
+    await settle_due(uows)
+    assert (await assert_consistent(uows, pk(member_id))).balance == 0
+    assert (await dashboard_points(api))["balance"] == 0
+
+
+async def test_matured_pending_points_show_as_balance_before_the_job_releases_them(
+    api, uows, clock
+):
+    member_id, card = await enrolled(api)
+    await api(RECORD, order(card), POS)
+    clock.advance(days=14)
+    shown = await dashboard_points(api)
+    assert (shown["balance"], shown["pending"]) == (120, 0)
+    cached = await member_row(uows, pk(member_id))
+    assert (cached.balance, cached.pending) == (0, 120)
+    await settle_due(uows)
+    settled = await assert_consistent(uows, pk(member_id))
+    assert (settled.balance, settled.pending) == (120, 0) == (shown["balance"], shown["pending"])
+
+
+async def test_matured_points_repay_debt_first_in_the_balance_shown(api, uows, clock):
+    member_id, card = await enrolled(api)
+    await api(RECORD, order(card, amount="100"), POS)
+    clock.advance(days=15)
+    await settle_due(uows)
+    await spend(uows, pk(member_id), 80)
+    refund = {"orderId": "A-1", "refundId": "R-1", "amount": "100", "currency": "EUR"}
+    assert (await api(REFUND, {"input": refund}, POS))["data"]["refundPurchase"]["errors"] == []
+    await api(RECORD, order(card, order_id="A-2", amount="200"), POS)
+    assert (await dashboard_points(api))["balance"] == -80
+    clock.advance(days=15)
+    shown = await dashboard_points(api)
+    assert (shown["balance"], shown["pending"]) == (120, 0)
+    await settle_due(uows)
+    settled = await assert_consistent(uows, pk(member_id))
+    assert (settled.balance, settled.pending, settled.debt) == (120, 0, 0)

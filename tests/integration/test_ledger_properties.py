@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from backend.db.tables import Lot, Member
+from backend.rewards import queries
 from backend.rewards.errors import InsufficientPoints
 from backend.rewards.ledger import Posting, Source, reverse_credit, settle
 from tests.helpers import assert_consistent, give, new_member, spend
@@ -36,6 +37,16 @@ async def spendable_now(uows, member_id: int) -> int:
             if (lot.released or lot.available_at <= now) and lot.expires_at > now
         )
     return max(0, usable - member.debt)
+
+
+async def assert_shown_as_settled(uows, member_id: int) -> None:
+    """The balances the app reads now equal what settling now would write (then rolled back)."""
+    async with uows() as uow:
+        member = await uow.lock_member(member_id)
+        conn = await uow.session.connection()
+        shown = await queries.points_now(conn, member=member, now=uow.now, warning_days=30)
+        await settle(uow, member=member)
+        assert (shown.balance, shown.pending) == (member.balance, member.pending)
 
 
 async def run_steps(uows, clock, member_id: int, steps) -> None:
@@ -87,6 +98,7 @@ async def run_steps(uows, clock, member_id: int, steps) -> None:
             await uows.run(settle_case)
         member = await assert_consistent(uows, member_id)
         assert member.balance >= 0 or member.debt > 0
+        await assert_shown_as_settled(uows, member_id)
 
 
 @settings(

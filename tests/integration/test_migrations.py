@@ -1,12 +1,21 @@
-"""Migrations produce exactly the schema the models describe."""
+"""Migrations produce exactly the schema the models describe, and carry stored rows across."""
 
 from __future__ import annotations
 
+import json
+from decimal import Decimal
+
+import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
+from backend.db.migrate import alembic_config
 from backend.db.tables import metadata
+from backend.rewards.purchases.services import RefundInput, record_purchase, refund_purchase
+from tests.helpers import new_member, purchase
 
 
 async def test_migrated_database_matches_the_models(database):
@@ -30,3 +39,48 @@ async def test_default_program_rules_are_seeded(database):
         ("gold", 2000),
         ("platinum", 5000),
     ]
+
+
+async def _migrate(database, action: str, revision: str) -> None:
+    """Run alembic's upgrade or downgrade on the test database."""
+
+    def run(sync_connection):
+        getattr(command, action)(alembic_config(sync_connection), revision)
+
+    async with database.writer.begin() as conn:
+        await conn.run_sync(run)
+
+
+async def _stored_keys(database) -> list[tuple[str, str, dict]]:
+    """The idempotency rows: scope, key and stored answer."""
+    async with database.reader.connect() as conn:
+        rows = await conn.execute(
+            text('SELECT scope, "key", result FROM idempotency_key ORDER BY id')
+        )
+        return [(s, k, r if isinstance(r, dict) else json.loads(r)) for s, k, r in rows]
+
+
+async def test_0003_moves_refund_keys_and_stored_answers_both_ways(database, uows):
+    member = await new_member(uows)
+    data = purchase("A-1", member.card_number, "200")
+    first = await uows.run(lambda uow: record_purchase(uow, data=data, actor="pos"))
+    refund = RefundInput("A-1", "R-1", Decimal("50"), "EUR")
+    await uows.run(lambda uow: refund_purchase(uow, data=refund, actor="pos"))
+    await _migrate(database, "downgrade", "0002")
+    assert await _stored_keys(database) == [
+        ("purchase", "A-1", {"purchase_id": first.id}),
+        ("refund:A-1", "R-1", {"purchase_id": first.id}),
+    ]
+    async with database.writer.begin() as conn:  # 0002 had no triggers
+        await conn.execute(text("UPDATE ledger_entry SET reason = reason"))
+    await _migrate(database, "upgrade", "head")
+    assert [(s, k) for s, k, _ in await _stored_keys(database)] == [
+        ("purchase", "A-1"),
+        ("refund", "3:A-1:R-1"),
+    ]
+    assert await uows.run(lambda uow: record_purchase(uow, data=data, actor="pos")) == first
+    replayed = await uows.run(lambda uow: refund_purchase(uow, data=refund, actor="pos"))
+    assert (replayed.refunded_amount, replayed.reversed_points) == (Decimal(50), 50)
+    with pytest.raises(DBAPIError, match="append-only"):
+        async with database.writer.begin() as conn:
+            await conn.execute(text("UPDATE ledger_entry SET reason = reason"))

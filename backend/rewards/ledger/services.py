@@ -1,4 +1,8 @@
-"""Ledger use cases. Callers hold the member row lock (`uow.lock_member`) before calling these."""
+"""Ledger use cases. They take only a `LockedMember`, which `uow.lock_member` hands out.
+
+Entries are only ever inserted: the database refuses UPDATE and DELETE on `ledger_entry` and
+`lot_allocation` (triggers), so every entry is written with its final kind and amounts.
+"""
 
 from __future__ import annotations
 
@@ -7,15 +11,24 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlmodel import col
 
-from backend.db.tables import LedgerEntry, Lot, LotAllocation, Member
+from backend.db.tables import LedgerEntry, Lot, LotAllocation
 from backend.rewards.clock import add_months
 from backend.rewards.errors import DomainError, InsufficientPoints
 from backend.rewards.events import PointsChanged
-from backend.rewards.ledger.rules import OpenLot, allocate_fifo, split_reversal
-from backend.rewards.uow import UnitOfWork
+from backend.rewards.ledger.rules import (
+    Expiry,
+    LotState,
+    OpenLot,
+    Release,
+    allocate_fifo,
+    debt_repaid,
+    settle_lots,
+    split_reversal,
+)
+from backend.rewards.uow import LockedMember, UnitOfWork
 
 
 class EntryKind(enum.StrEnum):
@@ -63,7 +76,7 @@ def _check_points(points: int) -> None:
 
 async def _append(
     uow: UnitOfWork,
-    member: Member,
+    member: LockedMember,
     *,
     kind: EntryKind,
     posting: Posting,
@@ -129,30 +142,30 @@ async def _take_from_lots(
     return takes, left
 
 
-def _pay_debt(member: Member, lot: Lot) -> int:
+def _pay_debt(member: LockedMember, lot: Lot, paid: int) -> None:
     """Let a newly spendable lot pay off points a reversal clawed back beyond the balance."""
-    paid = min(member.debt, lot.remaining)
     member.debt -= paid
     lot.remaining -= paid
-    return paid
 
 
 async def credit(
     uow: UnitOfWork,
     *,
-    member: Member,
+    member: LockedMember,
     points: int,
     posting: Posting,
+    kind: EntryKind = EntryKind.EARN,
     lifetime_months: int = 12,
     available_at: datetime | None = None,
 ) -> LedgerEntry:
-    """Earn a lot of points, spendable now or (pending) from `available_at`."""
+    """Credit a lot of points (an EARN, or a staff ADJUST), spendable now or from `available_at`."""
+    uow.check_locked(member)
     _check_points(points)
     pending = available_at is not None and available_at > uow.now
     entry = await _append(
         uow,
         member,
-        kind=EntryKind.EARN,
+        kind=kind,
         posting=posting,
         amount=0 if pending else points,
         pending_delta=points if pending else 0,
@@ -167,7 +180,8 @@ async def credit(
         expires_at=add_months(uow.now, lifetime_months),
         released=not pending,
     )
-    paid = 0 if pending else _pay_debt(member, lot)
+    paid = 0 if pending else debt_repaid(debt=member.debt, points=points)
+    _pay_debt(member, lot, paid)
     uow.session.add(lot)
     await uow.session.flush()
     if paid:
@@ -178,12 +192,13 @@ async def credit(
 async def debit(
     uow: UnitOfWork,
     *,
-    member: Member,
+    member: LockedMember,
     points: int,
     posting: Posting,
     kind: EntryKind = EntryKind.REDEEM,
 ) -> LedgerEntry:
     """Spend points oldest lot first; never below zero, expired and pending points excluded."""
+    uow.check_locked(member)
     _check_points(points)
     await settle(uow, member=member)
     if member.balance < points:
@@ -197,9 +212,10 @@ async def debit(
 
 
 async def reverse_credit(
-    uow: UnitOfWork, *, member: Member, earn_entry_id: int, points: int, posting: Posting
+    uow: UnitOfWork, *, member: LockedMember, earn_entry_id: int, points: int, posting: Posting
 ) -> LedgerEntry:
     """Take back `points` of an earn (refund): unspent first, spent ones may push the balance below zero."""
+    uow.check_locked(member)
     _check_points(points)
     await settle(uow, member=member)
     lot = (
@@ -235,64 +251,74 @@ async def reverse_credit(
     return entry
 
 
-async def settle(uow: UnitOfWork, *, member: Member) -> list[LedgerEntry]:
-    """Release pending lots whose return window has passed, then expire lots past their date."""
-    written = [await _release(uow, member, lot) for lot in await _due_pending(uow, member.id or 0)]
-    written += [await _expire(uow, member, lot) for lot in await _due_expiry(uow, member.id or 0)]
+async def settle(uow: UnitOfWork, *, member: LockedMember) -> list[LedgerEntry]:
+    """Write the releases and expiries due now (the plan of `settle_lots`) as entries."""
+    uow.check_locked(member)
+    lots = {lot.id or 0: lot for lot in await _due_lots(uow, member.id or 0)}
+    plan = settle_lots(
+        balance=member.balance,
+        pending=member.pending,
+        debt=member.debt,
+        lots=[_state(lot) for lot in lots.values()],
+        now=uow.now,
+    )
+    written = [await _release(uow, member, lots[r.lot_id], r) for r in plan.releases]
+    written += [await _expire(uow, member, lots[e.lot_id], e) for e in plan.expiries]
+    if (member.balance, member.pending, member.debt) != (plan.balance, plan.pending, plan.debt):
+        raise AssertionError(f"settling member {member.id} missed its plan")
     return written
 
 
-async def _due_pending(uow: UnitOfWork, member_id: int) -> list[Lot]:
-    """Pending lots whose return window is over."""
+def _state(lot: Lot) -> LotState:
+    """The part of a lot that settling looks at."""
+    return LotState(lot.id or 0, lot.remaining, lot.released, lot.available_at, lot.expires_at)
+
+
+async def _due_lots(uow: UnitOfWork, member_id: int) -> list[Lot]:
+    """Pending lots whose return window is over, and spendable lots past their expiry."""
     stmt = select(Lot).where(
         col(Lot.member_id) == member_id,
-        col(Lot.released).is_(False),
-        col(Lot.available_at) <= uow.now,
+        or_(
+            col(Lot.released).is_(False) & (col(Lot.available_at) <= uow.now),
+            col(Lot.released).is_(True)
+            & (col(Lot.remaining) > 0)
+            & (col(Lot.expires_at) <= uow.now),
+        ),
     )
     return list((await uow.session.execute(stmt.order_by(col(Lot.id)))).scalars())
 
 
-async def _due_expiry(uow: UnitOfWork, member_id: int) -> list[Lot]:
-    """Spendable lots past their expiry with points left."""
-    stmt = select(Lot).where(
-        col(Lot.member_id) == member_id,
-        col(Lot.released).is_(True),
-        col(Lot.remaining) > 0,
-        col(Lot.expires_at) <= uow.now,
-    )
-    return list((await uow.session.execute(stmt.order_by(col(Lot.id)))).scalars())
-
-
-async def _release(uow: UnitOfWork, member: Member, lot: Lot) -> LedgerEntry:
-    """Move a lot's points from pending to spendable."""
+async def _release(
+    uow: UnitOfWork, member: LockedMember, lot: Lot, release: Release
+) -> LedgerEntry:
+    """Move a lot's points from pending to spendable; they repay debt first."""
     lot.released = True
     entry = await _append(
         uow,
         member,
         kind=EntryKind.RELEASE,
         posting=Posting("Return window over: points are now spendable", Source.SYSTEM),
-        amount=lot.remaining,
-        pending_delta=-lot.remaining,
+        amount=release.points,
+        pending_delta=-release.points,
         related_entry_id=lot.entry_id,
     )
-    paid = _pay_debt(member, lot)
-    if paid:
-        _allocate(uow, entry, [(lot.id or 0, paid)])
+    _pay_debt(member, lot, release.repaid)
+    if release.repaid:
+        _allocate(uow, entry, [(lot.id or 0, release.repaid)])
     return entry
 
 
-async def _expire(uow: UnitOfWork, member: Member, lot: Lot) -> LedgerEntry:
+async def _expire(uow: UnitOfWork, member: LockedMember, lot: Lot, expiry: Expiry) -> LedgerEntry:
     """Write off what is left of an expired lot."""
-    points = lot.remaining
-    lot.remaining = 0
-    lot.expired += points
+    lot.remaining -= expiry.points
+    lot.expired += expiry.points
     entry = await _append(
         uow,
         member,
         kind=EntryKind.EXPIRE,
         posting=Posting("Points expired", Source.SYSTEM),
-        amount=-points,
+        amount=-expiry.points,
         related_entry_id=lot.entry_id,
     )
-    _allocate(uow, entry, [(lot.id or 0, points)])
+    _allocate(uow, entry, [(lot.id or 0, expiry.points)])
     return entry

@@ -42,16 +42,20 @@ def _check(data: Adjustment, maximum: int) -> None:
 
 
 async def adjust_points(uow: UnitOfWork, *, data: Adjustment, staff: Principal) -> LedgerEntry:
-    """Credit or debit a member's points by hand, written to the audit trail."""
-    program = await load_rules(uow.session)
-    _check(data, int(program.setting("max_adjustment_points")))
-    member = await uow.lock_member(data.member_id)
-    scope = "adjust"
-    earlier = await idempotency.replayed(
-        uow, scope=scope, key=data.idempotency_key, payload=data.payload()
+    """Credit or debit a member's points by hand, written to the audit trail.
+
+    A replay answers with the entry the first request wrote (entries never change).
+    """
+    scope, key, payload = "adjust", data.idempotency_key, data.payload()
+    earlier = await idempotency.replay(
+        uow, scope=scope, key=key, payload=payload, field="idempotencyKey"
     )
     if earlier is not None:
         return await uow.session.get_one(LedgerEntry, int(earlier["entry_id"]))
+    program = await load_rules(uow.session)
+    _check(data, int(program.setting("max_adjustment_points")))
+    member = await uow.lock_member(data.member_id)
+    claimed = await idempotency.claim(uow, scope=scope, key=key, payload=payload)
     posting = Posting(data.reason.strip(), Source.STAFF, data.idempotency_key, staff.uid)
     if data.points > 0:
         entry = await credit(
@@ -59,9 +63,9 @@ async def adjust_points(uow: UnitOfWork, *, data: Adjustment, staff: Principal) 
             member=member,
             points=data.points,
             posting=posting,
+            kind=EntryKind.ADJUST,
             lifetime_months=int(program.setting("lot_lifetime_months")),
         )
-        entry.kind = EntryKind.ADJUST
     else:
         entry = await debit(
             uow, member=member, points=-data.points, posting=posting, kind=EntryKind.ADJUST
@@ -78,12 +82,6 @@ async def adjust_points(uow: UnitOfWork, *, data: Adjustment, staff: Principal) 
             created_at=uow.now,
         )
     )
-    idempotency.remember(
-        uow,
-        scope=scope,
-        key=data.idempotency_key,
-        payload=data.payload(),
-        result={"entry_id": entry.id},
-    )
+    idempotency.remember(claimed, {"entry_id": entry.id})
     await uow.commit()
     return entry

@@ -1,11 +1,15 @@
-"""Purchase use cases: record an order (idempotent on its id) and refund it (idempotent on the refund id)."""
+"""Purchase use cases: record an order (idempotent on its id) and refund it (idempotent on the refund id).
+
+Both answer with a `PurchaseSnapshot`, the purchase as that write left it; a replay answers with
+the snapshot stored under its key, whatever happened to the purchase or the member since.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import timedelta
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import select
 from sqlmodel import col
@@ -24,7 +28,60 @@ from backend.rewards.purchases.rules import (
     refund_points,
 )
 from backend.rewards.tiers.services import reevaluate
-from backend.rewards.uow import UnitOfWork
+from backend.rewards.uow import LockedMember, UnitOfWork
+
+
+@dataclass(frozen=True)
+class PurchaseSnapshot:
+    """A purchase as it was right after one write: the answer stored for replays of that write."""
+
+    id: int
+    order_id: str
+    member_id: int
+    amount: Decimal
+    currency: str
+    channel: str
+    occurred_at: datetime
+    points: int
+    refunded_amount: Decimal
+    reversed_points: int
+
+    @classmethod
+    def of(cls, purchase: Purchase) -> PurchaseSnapshot:
+        """Take the snapshot of a purchase row."""
+        return cls(
+            id=cast(int, purchase.id),
+            order_id=purchase.order_id,
+            member_id=purchase.member_id,
+            amount=Decimal(purchase.amount),
+            currency=purchase.currency,
+            channel=purchase.channel,
+            occurred_at=purchase.occurred_at.astimezone(UTC),
+            points=purchase.points,
+            refunded_amount=Decimal(purchase.refunded_amount),
+            reversed_points=purchase.reversed_points,
+        )
+
+    def as_json(self) -> dict[str, Any]:
+        """The snapshot as stored in the idempotency key's row."""
+        return {
+            **asdict(self),
+            "amount": str(self.amount),
+            "occurred_at": self.occurred_at.isoformat(),
+            "refunded_amount": str(self.refunded_amount),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> PurchaseSnapshot:
+        """Read a stored snapshot."""
+        return cls(
+            **{
+                **data,
+                "amount": Decimal(data["amount"]),
+                "occurred_at": datetime.fromisoformat(data["occurred_at"]),
+                "refunded_amount": Decimal(data["refunded_amount"]),
+            }
+        )
 
 
 @dataclass(frozen=True)
@@ -45,26 +102,21 @@ class RefundInput:
         }
 
 
-async def _member_by_card(uow: UnitOfWork, card_number: str) -> Member:
-    """The active member behind a membership card number."""
+async def _member_id_by_card(uow: UnitOfWork, card_number: str) -> int:
+    """The member behind a membership card number."""
     if not valid_card_number(card_number):
         raise DomainError(
             "INVALID_MEMBER_REFERENCE",
             "That is not a membership card number.",
             field="memberReference",
         )
-    member = (
-        await uow.session.execute(select(Member).where(col(Member.card_number) == card_number))
-    ).scalar()
-    if member is None:
+    stmt = select(col(Member.id)).where(col(Member.card_number) == card_number)
+    member_id = (await uow.session.execute(stmt)).scalar()
+    if member_id is None:
         raise NotFound(
             "MEMBER_NOT_FOUND", "No member has that card number.", field="memberReference"
         )
-    if member.status != "active":
-        raise DomainError(
-            "MEMBER_INACTIVE", "That membership is not active.", field="memberReference"
-        )
-    return member
+    return member_id
 
 
 async def _purchase(uow: UnitOfWork, purchase_id: int) -> Purchase:
@@ -74,8 +126,22 @@ async def _purchase(uow: UnitOfWork, purchase_id: int) -> Purchase:
     ).scalar_one()
 
 
-async def record_purchase(uow: UnitOfWork, *, data: PurchaseInput, actor: str) -> Purchase:
+def _check_active(member: LockedMember) -> None:
+    """Refuse to credit a suspended or erased membership."""
+    if member.status != "active":
+        raise DomainError(
+            "MEMBER_INACTIVE", "That membership is not active.", field="memberReference"
+        )
+
+
+async def record_purchase(uow: UnitOfWork, *, data: PurchaseInput, actor: str) -> PurchaseSnapshot:
     """Credit an order's points (pending through the return window); a replay credits nothing."""
+    key, payload = data.order_id, data.payload()
+    earlier = await idempotency.replay(
+        uow, scope="purchase", key=key, payload=payload, field="orderId"
+    )
+    if earlier is not None:
+        return PurchaseSnapshot.from_json(earlier)
     program = await load_rules(uow.session)
     check_purchase(
         data,
@@ -83,12 +149,9 @@ async def record_purchase(uow: UnitOfWork, *, data: PurchaseInput, actor: str) -
         maximum=Decimal(program.setting("max_purchase_amount")),
         rates=program.rates,
     )
-    found = await _member_by_card(uow, data.card_number)
-    member = await uow.lock_member(found.id or 0)
-    scope, payload = "purchase", data.payload()
-    earlier = await idempotency.replayed(uow, scope=scope, key=data.order_id, payload=payload)
-    if earlier is not None:
-        return await _purchase(uow, int(earlier["purchase_id"]))
+    member = await uow.lock_member(await _member_id_by_card(uow, data.card_number))
+    _check_active(member)
+    claimed = await idempotency.claim(uow, scope="purchase", key=key, payload=payload)
     points = purchase_points(
         data.amount,
         rate=program.rates[data.currency],
@@ -119,15 +182,20 @@ async def record_purchase(uow: UnitOfWork, *, data: PurchaseInput, actor: str) -
     uow.session.add(purchase)
     await uow.session.flush()
     await reevaluate(uow, member=member, rules=program)
-    idempotency.remember(
-        uow, scope=scope, key=data.order_id, payload=payload, result={"purchase_id": purchase.id}
-    )
+    answer = PurchaseSnapshot.of(purchase)
+    idempotency.remember(claimed, answer.as_json())
     await uow.commit()
-    return purchase
+    return answer
 
 
-async def refund_purchase(uow: UnitOfWork, *, data: RefundInput, actor: str) -> Purchase:
+async def refund_purchase(uow: UnitOfWork, *, data: RefundInput, actor: str) -> PurchaseSnapshot:
     """Reverse the points of the refunded share of an order; a replayed refund reverses nothing."""
+    key, payload = idempotency.pair_key(data.order_id, data.refund_id), data.payload()
+    earlier = await idempotency.replay(
+        uow, scope="refund", key=key, payload=payload, field="refundId"
+    )
+    if earlier is not None:
+        return PurchaseSnapshot.from_json(earlier)
     program = await load_rules(uow.session)
     check_amount(data.amount, maximum=Decimal(program.setting("max_purchase_amount")))
     if not data.refund_id.strip() or len(data.refund_id) > 128:
@@ -141,13 +209,8 @@ async def refund_purchase(uow: UnitOfWork, *, data: RefundInput, actor: str) -> 
     if found is None:
         raise NotFound("PURCHASE_NOT_FOUND", "No purchase has that order id.", field="orderId")
     member = await uow.lock_member(found.member_id)
+    claimed = await idempotency.claim(uow, scope="refund", key=key, payload=payload)
     purchase = await _purchase(uow, found.id)
-    scope = f"refund:{data.order_id}"
-    if (
-        await idempotency.replayed(uow, scope=scope, key=data.refund_id, payload=data.payload())
-        is not None
-    ):
-        return purchase
     if data.currency != purchase.currency:
         raise DomainError(
             "CURRENCY_MISMATCH", f"The order was paid in {purchase.currency}.", field="currency"
@@ -181,12 +244,7 @@ async def refund_purchase(uow: UnitOfWork, *, data: RefundInput, actor: str) -> 
         await reevaluate(uow, member=member, rules=program)
     purchase.refunded_amount = refunded_total
     purchase.reversed_points += points
-    idempotency.remember(
-        uow,
-        scope=scope,
-        key=data.refund_id,
-        payload=data.payload(),
-        result={"purchase_id": purchase.id},
-    )
+    answer = PurchaseSnapshot.of(purchase)
+    idempotency.remember(claimed, answer.as_json())
     await uow.commit()
-    return purchase
+    return answer

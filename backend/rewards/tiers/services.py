@@ -8,13 +8,13 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlmodel import col
 
-from backend.db.tables import LedgerEntry, Member
+from backend.db.tables import LedgerEntry
 from backend.rewards.clock import add_months
 from backend.rewards.events import TierChanged
 from backend.rewards.ledger import EntryKind
 from backend.rewards.program import ProgramRules
 from backend.rewards.tiers.rules import decide_tier
-from backend.rewards.uow import UnitOfWork
+from backend.rewards.uow import LockedMember, UnitOfWork
 
 QUALIFYING_KINDS = (EntryKind.EARN, EntryKind.RELEASE, EntryKind.REVERSE)
 
@@ -49,8 +49,9 @@ async def qualifying_summary(
     return max(0, int(points)), oldest
 
 
-async def reevaluate(uow: UnitOfWork, *, member: Member, rules: ProgramRules) -> bool:
+async def reevaluate(uow: UnitOfWork, *, member: LockedMember, rules: ProgramRules) -> bool:
     """Move the member to the tier their points and grace period give; tell whether it changed."""
+    uow.check_locked(member)
     since = qualifying_window_start(uow.now, rules)
     qualifying = await qualifying_points(uow.session, member_id=member.id or 0, since=since)
     current = rules.tier(member.tier_code)
