@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 from typing import cast
@@ -18,31 +17,19 @@ from backend.rewards.members.rules import valid_card_number
 from backend.rewards.program import load_rules
 from backend.rewards.purchases.rules import (
     PurchaseInput,
+    RefundInput,
     check_amount,
     check_purchase,
+    clean_purchase,
+    clean_refund,
+    program_start,
     purchase_points,
     refund_points,
+    refund_reason,
+    refund_scope,
 )
 from backend.rewards.tiers.services import reevaluate
 from backend.rewards.uow import UnitOfWork
-
-
-@dataclass(frozen=True)
-class RefundInput:
-    """A refund of part or all of an order."""
-
-    order_id: str
-    refund_id: str
-    amount: Decimal
-    currency: str
-
-    def payload(self) -> dict[str, object]:
-        """The canonical payload for the idempotency fingerprint."""
-        return {
-            "order": self.order_id,
-            "amount": str(self.amount.normalize()),
-            "currency": self.currency,
-        }
 
 
 async def _member_by_card(uow: UnitOfWork, card_number: str) -> Member:
@@ -76,12 +63,14 @@ async def _purchase(uow: UnitOfWork, purchase_id: int) -> Purchase:
 
 async def record_purchase(uow: UnitOfWork, *, data: PurchaseInput, actor: str) -> Purchase:
     """Credit an order's points (pending through the return window); a replay credits nothing."""
+    data = clean_purchase(data)
     program = await load_rules(uow.session)
     check_purchase(
         data,
         now=uow.now,
         maximum=Decimal(program.setting("max_purchase_amount")),
         rates=program.rates,
+        started=program_start(program.settings),
     )
     found = await _member_by_card(uow, data.card_number)
     member = await uow.lock_member(found.id or 0)
@@ -128,12 +117,9 @@ async def record_purchase(uow: UnitOfWork, *, data: PurchaseInput, actor: str) -
 
 async def refund_purchase(uow: UnitOfWork, *, data: RefundInput, actor: str) -> Purchase:
     """Reverse the points of the refunded share of an order; a replayed refund reverses nothing."""
+    data = clean_refund(data)
     program = await load_rules(uow.session)
     check_amount(data.amount, maximum=Decimal(program.setting("max_purchase_amount")))
-    if not data.refund_id.strip() or len(data.refund_id) > 128:
-        raise DomainError(
-            "INVALID_REFUND_ID", "The refund id must be 1 to 128 characters.", field="refundId"
-        )
     stmt = select(col(Purchase.id), col(Purchase.member_id)).where(
         col(Purchase.order_id) == data.order_id
     )
@@ -142,7 +128,7 @@ async def refund_purchase(uow: UnitOfWork, *, data: RefundInput, actor: str) -> 
         raise NotFound("PURCHASE_NOT_FOUND", "No purchase has that order id.", field="orderId")
     member = await uow.lock_member(found.member_id)
     purchase = await _purchase(uow, found.id)
-    scope = f"refund:{data.order_id}"
+    scope = refund_scope(data.order_id)
     if (
         await idempotency.replayed(uow, scope=scope, key=data.refund_id, payload=data.payload())
         is not None
@@ -172,10 +158,7 @@ async def refund_purchase(uow: UnitOfWork, *, data: RefundInput, actor: str) -> 
             earn_entry_id=purchase.earn_entry_id,
             points=points,
             posting=Posting(
-                f"Refund {data.refund_id} of purchase {data.order_id}",
-                Source.ORDER,
-                data.order_id,
-                actor,
+                refund_reason(data.refund_id, data.order_id), Source.ORDER, data.order_id, actor
             ),
         )
         await reevaluate(uow, member=member, rules=program)
