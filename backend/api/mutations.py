@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, TypeVar
 
@@ -228,9 +228,7 @@ def _purchase_input(input: RecordPurchaseInput) -> PurchaseInput:
         amount=input.amount,
         currency=input.currency,
         channel=input.channel,
-        occurred_at=input.occurred_at
-        if input.occurred_at.tzinfo
-        else input.occurred_at.replace(tzinfo=UTC),
+        occurred_at=input.occurred_at,  # the domain reads a time without offset as UTC
         lines=tuple(Line(ln.sku, ln.category, ln.unit_price, ln.quantity) for ln in input.lines),
     )
 
