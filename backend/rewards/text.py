@@ -29,6 +29,9 @@ REFUSED = {
     "Zl": "a line separator",
     "Zp": "a paragraph separator",
 }
+# Letters and symbols that render as nothing (Hangul fillers, the blank Braille pattern): a
+# favourite for "blank" names. Allowed inside text, they never count as visible.
+BLANKS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
 # NFC can shorten a string, never below a third of it; past this a value is too long unread.
 RAW_FACTOR = 4
 
@@ -92,8 +95,8 @@ def _noncharacter(char: str) -> bool:
 
 
 def visible_count(text: str) -> int:
-    """How many characters show by themselves (not spaces, joiners or marks alone)."""
-    return sum(1 for char in text if _shows(unicodedata.category(char)))
+    """How many characters show by themselves (not spaces, joiners, fillers or marks alone)."""
+    return sum(1 for char in text if char not in BLANKS and _shows(unicodedata.category(char)))
 
 
 def _shows(category: str) -> bool:

@@ -65,6 +65,7 @@ ENROLMENTS = [
     ({"displayName": "\u202eecila"}, "INVALID_DISPLAY_NAME", "displayName"),  # RTL override
     ({"displayName": "\u200b\u200b\u200b"}, "INVALID_DISPLAY_NAME", "displayName"),
     ({"displayName": "\u200d\u0301"}, "INVALID_DISPLAY_NAME", "displayName"),
+    ({"displayName": "\u3164"}, "INVALID_DISPLAY_NAME", "displayName"),  # Hangul filler
     ({"displayName": "Alice\nSmith"}, "INVALID_DISPLAY_NAME", "displayName"),
     ({"displayName": "я" * 81}, "INVALID_DISPLAY_NAME", "displayName"),
     ({"referralCode": "AB\x00CD"}, "INVALID_REFERRAL_CODE", "referralCode"),
@@ -245,6 +246,7 @@ async def test_hostile_adjustments_are_typed_and_store_nothing(api, database):
         ({"reason": "\u200b\u200b\u200b"}, "REASON_REQUIRED", "reason"),
         ({"reason": "\u200d\u200d\u200d"}, "REASON_REQUIRED", "reason"),
         ({"reason": "a\u0301\u0301"}, "REASON_REQUIRED", "reason"),
+        ({"reason": "\u3164\u3164\u3164"}, "REASON_REQUIRED", "reason"),
         ({"reason": "Good\x00will"}, "REASON_REQUIRED", "reason"),
         ({"reason": "Good\ud800will"}, "REASON_REQUIRED", "reason"),
         ({"reason": "r" * 201}, "REASON_REQUIRED", "reason"),

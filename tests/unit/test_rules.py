@@ -188,6 +188,8 @@ CODE = TextField("INVALID_CODE", "code", "The code", 5)
         ("\u200d\u200d\u200d", "at least 1 visible character"),
         ("\u0301\u0301", "at least 1 visible character"),  # combining marks alone
         ("   ", "at least 1 visible character"),
+        ("\u3164\u3164", "at least 1 visible character"),  # Hangul fillers render as nothing
+        ("\u2800", "at least 1 visible character"),  # blank Braille pattern
     ],
 )
 def test_the_text_policy_refuses_what_it_never_stores(value, why):
@@ -207,6 +209,7 @@ def test_the_text_policy_refuses_what_it_never_stores(value, why):
         ("👩\u200d💻", "👩\u200d💻"),  # a ZWJ emoji sequence keeps its joiner
         ("می\u200cخواهم", "می\u200cخواهم"),  # Persian needs the zero-width non-joiner
         ("👍🏽", "👍🏽"),  # skin-tone modifier
+        ("🇺🇦 1️⃣", "🇺🇦 1️⃣"),  # flag (regional indicators), keycap with variation selector
         ("\ue000", "\ue000"),  # private use
         ("a\u00a0\u3000b", "a b"),  # other spaces collapse too
     ],
