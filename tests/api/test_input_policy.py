@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from decimal import Decimal
 
 from sqlalchemy import func, select
 
@@ -198,7 +199,7 @@ async def test_odd_but_real_purchases_are_stored_in_standard_form(api, database)
     _, card = await enrolled(api)
     lines = [
         line(sku="ДЖИНСИ-32", category="одяг", unitPrice="1E+2", quantity=2),
-        line(sku="GIFT", category=None, unitPrice="0", quantity=10_000),
+        line(sku="GIFT", category=None, unitPrice="0E-5000", quantity=10_000),  # no 5000 zeros
     ] + [line(sku=f"S-{i}") for i in range(198)]
     data = order(card, order_id="Замовлення-1", channel="Київ-01", amount="100.500000", lines=lines)
     data["input"]["occurredAt"] = "2026-06-01T17:00:00+05:00"  # 12:00 UTC, now
@@ -207,7 +208,7 @@ async def test_odd_but_real_purchases_are_stored_in_standard_form(api, database)
     assert payload["purchase"]["orderId"] == "Замовлення-1"
     async with database.reader.connect() as conn:
         row = (await conn.execute(select(Purchase.__table__))).one()
-    assert row.channel == "Київ-01" and len(row.lines) == 200
+    assert row.channel == "Київ-01" and len(row.lines) == 200 and row.amount == Decimal("100.5")
     assert row.lines[0] == {
         "sku": "ДЖИНСИ-32",
         "category": "одяг",

@@ -28,6 +28,7 @@ from backend.rewards.purchases.rules import (
     check_amount,
     check_purchase,
     clean_purchase,
+    plain,
     program_start,
     purchase_points,
     refund_points,
@@ -302,6 +303,16 @@ def test_money_that_parses_but_is_not_sane_is_refused(amount):
     with pytest.raises(DomainError) as refused:
         check_amount(Decimal(amount), maximum=Decimal(1000))
     assert refused.value.code == "INVALID_AMOUNT"
+
+
+def test_money_is_kept_exactly_without_trailing_zeros():
+    assert str(plain(Decimal("100.500000"))) == "100.5"
+    assert plain(Decimal("0E-99999")) == 0 and len(str(plain(Decimal("0E-99999")))) == 1
+    assert (
+        format(plain(Decimal("1.00")), "f") == "1" and format(plain(Decimal("1E+2")), "f") == "100"
+    )
+    long = Decimal("1." + "0" * 40 + "1")  # more digits than the decimal context's 28
+    assert plain(long) == long
 
 
 def test_money_limits_count_real_decimals_and_absurd_exponents():

@@ -114,13 +114,21 @@ def check_money(
 
 
 def _decimals(value: Decimal) -> int:
-    """The decimal places a finite value really has: trailing zeros and huge exponents counted right."""
-    _, digits, exponent = value.as_tuple()
+    """The decimal places a finite value really has (trailing zeros do not count)."""
+    exponent = plain(value).as_tuple().exponent
+    assert isinstance(exponent, int)  # finite
+    return max(0, -exponent)
+
+
+def plain(value: Decimal) -> Decimal:
+    """The same finite number without trailing zeros (`100.500` → `100.5`, `0E-99999` → `0`), exactly."""
+    sign, digits, exponent = value.as_tuple()
     assert isinstance(exponent, int)  # finite
     significant = "".join(map(str, digits)).rstrip("0")
     if not significant:
-        return 0
-    return max(0, -(exponent + len(digits) - len(significant)))
+        return Decimal(0)
+    kept = tuple(int(d) for d in significant)
+    return Decimal((sign, kept, exponent + len(digits) - len(significant)))
 
 
 def check_amount(amount: Decimal, *, maximum: Decimal, field: str = "amount") -> None:
@@ -146,6 +154,7 @@ def clean_purchase(data: PurchaseInput) -> PurchaseInput:
     return replace(
         data,
         order_id=clean(data.order_id, ORDER_ID),
+        amount=plain(data.amount),
         channel=clean(data.channel, CHANNEL),
         occurred_at=_utc(data.occurred_at),
         lines=tuple(_clean_line(line, f"lines.{i}") for i, line in enumerate(data.lines)),
@@ -165,6 +174,7 @@ def _clean_line(line: Line, path: str) -> Line:
     category = line.category
     return replace(
         line,
+        unit_price=plain(line.unit_price),
         sku=clean(line.sku, SKU, field=f"{path}.sku"),
         category=None if category is None else clean(category, CATEGORY, field=f"{path}.category"),
     )
@@ -223,6 +233,7 @@ def clean_refund(data: RefundInput) -> RefundInput:
         data,
         order_id=clean(data.order_id, ORDER_ID),
         refund_id=clean(data.refund_id, REFUND_ID),
+        amount=plain(data.amount),
     )
 
 
