@@ -32,7 +32,8 @@ REFUSED = {
 # Letters and symbols that render as nothing (Hangul fillers, the blank Braille pattern): a
 # favourite for "blank" names. Allowed inside text, they never count as visible.
 BLANKS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
-# NFC can shorten a string, never below a third of it; past this a value is too long unread.
+# NFC shortens a string to a quarter at most (ᾏ composes from four code points): longer input
+# cannot fit and is refused unread, even prose whose spaces would collapse.
 RAW_FACTOR = 4
 
 
