@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, TypeVar
 
 import strawberry
-from strawberry import relay
 
 from backend.api.context import Info
 from backend.api.errors import payload_error
@@ -20,14 +19,14 @@ from backend.api.permissions import (
     IsStaff,
     StaffRateLimit,
 )
-from backend.api.types import LedgerEntry, Member, Purchase
+from backend.api.types import LedgerEntry, Member, Purchase, parse_global_id
 from backend.rewards import queries
 from backend.rewards.errors import DomainError
 from backend.rewards.marketing.services import Adjustment, adjust_points
 from backend.rewards.members.services import EnrollInput, ProfileChanges, enroll, update_profile
 from backend.rewards.ports import Principal
-from backend.rewards.purchases.rules import Line, PurchaseInput
-from backend.rewards.purchases.services import RefundInput, record_purchase, refund_purchase
+from backend.rewards.purchases.rules import Line, PurchaseInput, RefundInput
+from backend.rewards.purchases.services import record_purchase, refund_purchase
 from backend.rewards.uow import UnitOfWork
 
 T = TypeVar("T")
@@ -42,6 +41,7 @@ EnrollError = payload_error(
         "INVALID_LOCALE",
         "INVALID_DISPLAY_NAME",
         "INVALID_REFERRAL_CODE",
+        "INVALID_ACCOUNT",
     ],
     "enrolment",
 )
@@ -70,6 +70,7 @@ RefundPurchaseError = payload_error(
     "RefundPurchase",
     [
         "INVALID_AMOUNT",
+        "INVALID_ORDER_ID",
         "INVALID_REFUND_ID",
         "PURCHASE_NOT_FOUND",
         "CURRENCY_MISMATCH",
@@ -211,14 +212,11 @@ class AdjustPointsPayload:
 
 
 def _member_pk(global_id: str) -> int:
-    """Decode a Member global id or refuse it as a typed error."""
-    try:
-        parsed = relay.GlobalID.from_id(global_id)
-    except Exception:
-        raise DomainError("INVALID_ID", "That is not a member id.", field="memberId") from None
-    if parsed.type_name != "Member" or not parsed.node_id.isdigit() or len(parsed.node_id) > 18:
+    """Decode a Member global id, range-checked, or refuse it as a typed error."""
+    parsed = parse_global_id(global_id)
+    if parsed is None or parsed[0] != "Member":
         raise DomainError("INVALID_ID", "That is not a member id.", field="memberId")
-    return int(parsed.node_id)
+    return parsed[1]
 
 
 async def perform(
@@ -241,9 +239,7 @@ def _purchase_input(input: RecordPurchaseInput) -> PurchaseInput:
         amount=input.amount,
         currency=input.currency,
         channel=input.channel,
-        occurred_at=input.occurred_at
-        if input.occurred_at.tzinfo
-        else input.occurred_at.replace(tzinfo=UTC),
+        occurred_at=input.occurred_at,  # the domain reads a time without offset as UTC
         lines=tuple(Line(ln.sku, ln.category, ln.unit_price, ln.quantity) for ln in input.lines),
     )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import re
 from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
@@ -30,6 +31,8 @@ PointsSource = strawberry.enum(
     Source, name="PointsSource", description="Where points came from or went to."
 )
 MAX_PAGE = 100
+MAX_PK = 2**31 - 1  # keys are PostgreSQL `integer` columns
+PK = re.compile(r"[1-9][0-9]{0,9}")
 
 
 def owns(principal: Principal | None, member_uid: str | None) -> bool:
@@ -169,9 +172,27 @@ def money(amount: Decimal | str) -> Decimal:
     return cents if cents == value else value.normalize()
 
 
+def parse_pk(node_id: str) -> int | None:
+    """The row id in a global id: ASCII digits without a leading zero, within PostgreSQL `integer`."""
+    if not PK.fullmatch(node_id):
+        return None
+    pk = int(node_id)
+    return pk if pk <= MAX_PK else None
+
+
+def parse_global_id(value: str) -> tuple[str, int] | None:
+    """The type name and row id of a global id, or None for anything this API never gave out."""
+    try:
+        parsed = relay.GlobalID.from_id(value)
+    except ValueError:
+        return None
+    pk = parse_pk(parsed.node_id)
+    return None if pk is None else (parsed.type_name, pk)
+
+
 def _int_id(node_id: str) -> int:
-    """Parse the numeric part of a global id; malformed ones match nothing."""
-    return int(node_id) if node_id.isdigit() and len(node_id) < 19 else 0
+    """Parse the numeric part of a global id; malformed or out-of-range ones match nothing."""
+    return parse_pk(node_id) or 0
 
 
 def encode_cursor(entry_id: int) -> str:
@@ -185,11 +206,12 @@ def decode_cursor(cursor: str | None) -> int | None:
         return None
     try:
         kind, _, value = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
-        if kind == "entry" and value.isdigit():
-            return int(value)
-    except (ValueError, UnicodeDecodeError):
-        pass
-    raise PublicError("BAD_USER_INPUT", "That cursor is not one this API gave out.")
+    except ValueError:  # also binascii.Error, UnicodeEncodeError and UnicodeDecodeError
+        kind, value = "", ""
+    entry_id = parse_pk(value) if kind == "entry" else None
+    if entry_id is None:
+        raise PublicError("BAD_USER_INPUT", "That cursor is not one this API gave out.")
+    return entry_id
 
 
 @strawberry.type(description="A loyalty member. Members only ever see their own membership.")

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from backend.db.tables import AuditLog, LedgerEntry
+from backend.db.tables import AuditLog, IdempotencyKey, LedgerEntry
 from backend.rewards import idempotency
 from backend.rewards.errors import DomainError
 from backend.rewards.ledger import EntryKind, Posting, Source, credit, debit
 from backend.rewards.ports import Principal
 from backend.rewards.program import load_rules
+from backend.rewards.text import JOINERS, TextField, clean, width
 from backend.rewards.uow import UnitOfWork
 
 
@@ -27,17 +28,35 @@ class Adjustment:
         return {"member": self.member_id, "points": self.points, "reason": self.reason}
 
 
-def _check(data: Adjustment, maximum: int) -> None:
-    """Refuse an adjustment without a real reason or with zero or absurd points."""
-    if len(data.reason.strip()) < 3 or len(data.reason) > 500:
-        raise DomainError("REASON_REQUIRED", "Say why, in 3 to 500 characters.", field="reason")
+# The reason goes to the entry (200) and the audit log (500); the key is also the entry's source_ref.
+REASON = TextField(
+    "REASON_REQUIRED",
+    "reason",
+    "The reason",
+    min(width(LedgerEntry, "reason"), width(AuditLog, "reason")),
+    minimum=3,
+    prose=True,
+    allow=JOINERS,
+)
+KEY = TextField(
+    "INVALID_IDEMPOTENCY_KEY",
+    "idempotencyKey",
+    "The idempotency key",
+    min(width(IdempotencyKey, "key"), width(LedgerEntry, "source_ref")),
+)
+
+
+def _clean(data: Adjustment) -> Adjustment:
+    """The adjustment in its stored form; refused without a real reason or a usable key."""
+    reason = clean(data.reason, REASON)
+    return replace(data, reason=reason, idempotency_key=clean(data.idempotency_key, KEY))
+
+
+def _check_points(data: Adjustment, maximum: int) -> None:
+    """Refuse zero or absurd adjustments."""
     if data.points == 0 or abs(data.points) > maximum:
         raise DomainError(
             "INVALID_POINTS", f"Adjust by 1 to {maximum} points, up or down.", field="points"
-        )
-    if not data.idempotency_key.strip() or len(data.idempotency_key) > 200:
-        raise DomainError(
-            "INVALID_IDEMPOTENCY_KEY", "Give a key of 1 to 200 characters.", field="idempotencyKey"
         )
 
 
@@ -46,6 +65,7 @@ async def adjust_points(uow: UnitOfWork, *, data: Adjustment, staff: Principal) 
 
     A replay answers with the entry the first request wrote (entries never change).
     """
+    data = _clean(data)
     scope, key, payload = "adjust", data.idempotency_key, data.payload()
     earlier = await idempotency.replay(
         uow, scope=scope, key=key, payload=payload, field="idempotencyKey"
@@ -53,10 +73,10 @@ async def adjust_points(uow: UnitOfWork, *, data: Adjustment, staff: Principal) 
     if earlier is not None:
         return await uow.session.get_one(LedgerEntry, int(earlier["entry_id"]))
     program = await load_rules(uow.session)
-    _check(data, int(program.setting("max_adjustment_points")))
+    _check_points(data, int(program.setting("max_adjustment_points")))
     member = await uow.lock_member(data.member_id)
     claimed = await idempotency.claim(uow, scope=scope, key=key, payload=payload)
-    posting = Posting(data.reason.strip(), Source.STAFF, data.idempotency_key, staff.uid)
+    posting = Posting(data.reason, Source.STAFF, data.idempotency_key, staff.uid)
     if data.points > 0:
         entry = await credit(
             uow,
@@ -77,7 +97,7 @@ async def adjust_points(uow: UnitOfWork, *, data: Adjustment, staff: Principal) 
             action="adjust_points",
             member_id=member.id,
             entry_id=entry.id,
-            reason=data.reason.strip(),
+            reason=data.reason,
             details={"points": data.points},
             created_at=uow.now,
         )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 from sqlalchemy import select
@@ -12,6 +12,7 @@ from backend.db.tables import Member
 from backend.rewards.errors import DomainError
 from backend.rewards.members import rules
 from backend.rewards.program import load_rules
+from backend.rewards.text import is_clean
 from backend.rewards.uow import UnitOfWork
 
 
@@ -44,32 +45,35 @@ async def member_by_uid(uow: UnitOfWork, uid: str) -> Member | None:
 
 async def enroll(uow: UnitOfWork, *, uid: str, email: str | None, data: EnrollInput) -> Member:
     """Make a Firebase user a member; an already enrolled user gets their membership back."""
-    existing = await member_by_uid(uow, uid)
+    existing = await member_by_uid(uow, rules.check_uid(uid))
     if existing is not None:
         return existing
     if data.birth_date is None:
         raise DomainError(
             "BIRTH_DATE_REQUIRED", "A birth date is needed to enrol.", field="birthDate"
         )
+    time_zone = rules.check_time_zone(data.time_zone)
+    locale = rules.check_locale(data.locale)
+    display_name = rules.clean_display_name(data.display_name)
+    referral_code = rules.referral_code(data.referral_code)
     program = await load_rules(uow.session)
-    rules.zone(data.time_zone)
     rules.check_birth_date(
         data.birth_date,
         now=uow.now,
-        time_zone=data.time_zone,
+        time_zone=time_zone,
         minimum_age=int(program.setting("minimum_age")),
     )
-    referrer = await _referrer(uow, data.referral_code)
+    referrer = await _referrer(uow, referral_code)
     member = Member(
         uid=uid,
-        email=email,
+        email=rules.usable_email(email),
         card_number=rules.new_card_number(),
         referral_code=rules.new_referral_code(),
         referred_by_id=referrer.id if referrer else None,
-        display_name=rules.clean_display_name(data.display_name),
+        display_name=display_name,
         birth_date=data.birth_date,
-        locale=rules.check_locale(data.locale),
-        time_zone=data.time_zone,
+        locale=locale,
+        time_zone=time_zone,
         marketing_consent=data.marketing_consent,
         enrolled_at=uow.now,
         tier_code=program.tiers[0].code,
@@ -82,12 +86,10 @@ async def enroll(uow: UnitOfWork, *, uid: str, email: str | None, data: EnrollIn
 
 
 async def _referrer(uow: UnitOfWork, code: str | None) -> Member | None:
-    """The member whose referral code was given, or a typed error for an unknown code."""
-    if not code:
+    """The member whose (normalised) referral code was given, or a typed error for an unknown code."""
+    if code is None:
         return None
-    stmt = select(Member).where(
-        col(Member.referral_code) == code.strip().upper(), col(Member.status) == "active"
-    )
+    stmt = select(Member).where(col(Member.referral_code) == code, col(Member.status) == "active")
     referrer = (await uow.session.execute(stmt)).scalar()
     if referrer is None:
         raise DomainError(
@@ -98,17 +100,28 @@ async def _referrer(uow: UnitOfWork, code: str | None) -> Member | None:
 
 async def update_profile(uow: UnitOfWork, *, uid: str, changes: ProfileChanges) -> Member:
     """Change the caller's own profile fields after validating all of them."""
-    member = await member_by_uid(uow, uid)
+    changes = _clean_changes(changes)
+    member = await member_by_uid(uow, uid) if is_clean(uid, rules.UID) else None
     if member is None:
         raise DomainError("NOT_ENROLLED", "Enrol before changing your profile.")
     if changes.display_name is not None:
-        member.display_name = rules.clean_display_name(changes.display_name)
+        member.display_name = changes.display_name or None
     if changes.locale is not None:
-        member.locale = rules.check_locale(changes.locale)
+        member.locale = changes.locale
     if changes.time_zone is not None:
-        rules.zone(changes.time_zone)
         member.time_zone = changes.time_zone
     if changes.marketing_consent is not None:
         member.marketing_consent = changes.marketing_consent
     await uow.commit()
     return member
+
+
+def _clean_changes(changes: ProfileChanges) -> ProfileChanges:
+    """The changes in their stored form (a blank display name becomes "", which clears it)."""
+    name = changes.display_name
+    return replace(
+        changes,
+        display_name=None if name is None else rules.clean_display_name(name) or "",
+        locale=None if changes.locale is None else rules.check_locale(changes.locale),
+        time_zone=None if changes.time_zone is None else rules.check_time_zone(changes.time_zone),
+    )

@@ -22,10 +22,15 @@ from backend.rewards.members.rules import valid_card_number
 from backend.rewards.program import load_rules
 from backend.rewards.purchases.rules import (
     PurchaseInput,
+    RefundInput,
     check_amount,
     check_purchase,
+    clean_purchase,
+    clean_refund,
+    program_start,
     purchase_points,
     refund_points,
+    refund_reason,
 )
 from backend.rewards.tiers.services import reevaluate
 from backend.rewards.uow import LockedMember, UnitOfWork
@@ -84,24 +89,6 @@ class PurchaseSnapshot:
         )
 
 
-@dataclass(frozen=True)
-class RefundInput:
-    """A refund of part or all of an order."""
-
-    order_id: str
-    refund_id: str
-    amount: Decimal
-    currency: str
-
-    def payload(self) -> dict[str, object]:
-        """The canonical payload for the idempotency fingerprint."""
-        return {
-            "order": self.order_id,
-            "amount": str(self.amount.normalize()),
-            "currency": self.currency,
-        }
-
-
 async def _member_id_by_card(uow: UnitOfWork, card_number: str) -> int:
     """The member behind a membership card number."""
     if not valid_card_number(card_number):
@@ -136,6 +123,7 @@ def _check_active(member: LockedMember) -> None:
 
 async def record_purchase(uow: UnitOfWork, *, data: PurchaseInput, actor: str) -> PurchaseSnapshot:
     """Credit an order's points (pending through the return window); a replay credits nothing."""
+    data = clean_purchase(data)
     key, payload = data.order_id, data.payload()
     earlier = await idempotency.replay(
         uow, scope="purchase", key=key, payload=payload, field="orderId"
@@ -148,6 +136,7 @@ async def record_purchase(uow: UnitOfWork, *, data: PurchaseInput, actor: str) -
         now=uow.now,
         maximum=Decimal(program.setting("max_purchase_amount")),
         rates=program.rates,
+        started=program_start(program.settings),
     )
     member = await uow.lock_member(await _member_id_by_card(uow, data.card_number))
     _check_active(member)
@@ -190,6 +179,7 @@ async def record_purchase(uow: UnitOfWork, *, data: PurchaseInput, actor: str) -
 
 async def refund_purchase(uow: UnitOfWork, *, data: RefundInput, actor: str) -> PurchaseSnapshot:
     """Reverse the points of the refunded share of an order; a replayed refund reverses nothing."""
+    data = clean_refund(data)
     key, payload = idempotency.pair_key(data.order_id, data.refund_id), data.payload()
     earlier = await idempotency.replay(
         uow, scope="refund", key=key, payload=payload, field="refundId"
@@ -198,10 +188,6 @@ async def refund_purchase(uow: UnitOfWork, *, data: RefundInput, actor: str) -> 
         return PurchaseSnapshot.from_json(earlier)
     program = await load_rules(uow.session)
     check_amount(data.amount, maximum=Decimal(program.setting("max_purchase_amount")))
-    if not data.refund_id.strip() or len(data.refund_id) > 128:
-        raise DomainError(
-            "INVALID_REFUND_ID", "The refund id must be 1 to 128 characters.", field="refundId"
-        )
     stmt = select(col(Purchase.id), col(Purchase.member_id)).where(
         col(Purchase.order_id) == data.order_id
     )
@@ -235,10 +221,7 @@ async def refund_purchase(uow: UnitOfWork, *, data: RefundInput, actor: str) -> 
             earn_entry_id=purchase.earn_entry_id,
             points=points,
             posting=Posting(
-                f"Refund {data.refund_id} of purchase {data.order_id}",
-                Source.ORDER,
-                data.order_id,
-                actor,
+                refund_reason(data.refund_id, data.order_id), Source.ORDER, data.order_id, actor
             ),
         )
         await reevaluate(uow, member=member, rules=program)
