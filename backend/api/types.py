@@ -36,7 +36,7 @@ def owns(principal: Principal | None, member_uid: str | None) -> bool:
     """Tell whether the caller is this member, or staff."""
     if principal is None:
         return False
-    return principal.role.is_staff or (member_uid is not None and principal.uid == member_uid)
+    return principal.role.reads_members or (member_uid is not None and principal.uid == member_uid)
 
 
 @strawberry.type(description="A rung of the VIP ladder.")
