@@ -325,4 +325,6 @@ class Mutation:
         if entry is None:
             return AdjustPointsPayload(entry=None, member=None, errors=errors)
         member = await _member_of(info, entry.member_id)
-        return AdjustPointsPayload(entry=LedgerEntry.of(entry), member=member, errors=[])
+        row = await info.context.loaders.entry.load(entry.id)  # with its lot's state
+        entry_type = LedgerEntry.of(row, now=info.context.loaders.now)
+        return AdjustPointsPayload(entry=entry_type, member=member, errors=[])
