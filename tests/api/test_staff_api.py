@@ -216,3 +216,41 @@ async def test_staff_reading_a_member_by_global_id_is_audited_and_rechecked(
     body = await api(query, {"id": member_id}, "support:sam")
     assert body["errors"][0]["extensions"]["code"] == "TOKEN_REVOKED"
     assert len(await audits(database)) == 1
+
+
+async def test_staff_adjust_points_by_card_number(api, database):
+    member_id, card = await enrolled(api)
+    data = {"memberReference": spaced(card), "points": 70, "reason": "Late parcel", "idempotencyKey": "k-1"}  # fmt: skip
+    payload = (await api(ADJUST, {"input": data}, "marketing:mia"))["data"]["adjustPoints"]
+    assert payload["errors"] == [] and payload["member"]["points"]["balance"] == 70
+    by_id = {**data, "memberId": member_id}
+    del by_id["memberReference"]
+    replay = (await api(ADJUST, {"input": by_id}, "marketing:mia"))["data"]["adjustPoints"]
+    assert replay["entry"]["id"] == payload["entry"]["id"]  # the same member, the same request
+    assert [(a[2], a[3]) for a in await audits(database)] == [
+        ("adjust_points", await member_pk(database, card))
+    ]
+
+
+async def test_an_adjustment_names_exactly_one_member_or_gets_a_typed_error(api, database):
+    member_id, card = await enrolled(api)
+    base = {"points": 10, "reason": "Goodwill", "idempotencyKey": "k"}
+    unknown = "812345678901234" + luhn_digit("812345678901234")
+    cases = [
+        ("MEMBER_REQUIRED", "memberId", {}),
+        ("AMBIGUOUS_MEMBER", "memberReference", {"memberId": member_id, "memberReference": card}),
+        ("INVALID_MEMBER_REFERENCE", "memberReference", {"memberReference": "1234"}),
+        ("INVALID_MEMBER_REFERENCE", "memberReference", {"memberReference": card[:-1] + "x"}),
+        ("MEMBER_NOT_FOUND", "memberReference", {"memberReference": unknown}),
+    ]
+    for code, field, member in cases:
+        payload = (await api(ADJUST, {"input": {**base, **member}}, "marketing:mia"))["data"]
+        assert payload["adjustPoints"]["entry"] is None
+        assert [(e["code"], e["field"]) for e in payload["adjustPoints"]["errors"]] == [
+            (code, field)
+        ], member
+    assert await audits(database) == []
+    me = await api(
+        "{ me { points { balance } history(first: 1) { edges { cursor } } } }", token="member:alice"
+    )
+    assert me["data"]["me"] == {"points": {"balance": 0}, "history": {"edges": []}}

@@ -9,7 +9,7 @@ from sqlalchemy import Select, func, select
 from sqlmodel import col
 
 from backend.db.tables import AuditLog, Member
-from backend.rewards.errors import DomainError
+from backend.rewards.errors import DomainError, NotFound
 from backend.rewards.members.rules import valid_card_number
 from backend.rewards.ports import Principal
 from backend.rewards.uow import UnitOfWork
@@ -76,6 +76,24 @@ async def find_member(uow: UnitOfWork, *, lookup: Lookup, staff: Principal) -> M
     _audit(uow, staff, member.id if member else None, lookup.by, reference, reason)
     await uow.commit()
     return member
+
+
+async def member_id_by_card(uow: UnitOfWork, card_number: str) -> int:
+    """The id of the member with a card number, for staff writes that name them by card."""
+    reference = card_reference(card_number)
+    if reference is None:
+        raise DomainError(
+            "INVALID_MEMBER_REFERENCE",
+            "That is not a membership card number.",
+            field="memberReference",
+        )
+    stmt = select(col(Member.id)).where(col(Member.card_number) == reference)
+    member_id = (await uow.session.execute(stmt)).scalar()
+    if member_id is None:
+        raise NotFound(
+            "MEMBER_NOT_FOUND", "No member has that card number.", field="memberReference"
+        )
+    return member_id
 
 
 async def record_read_by_id(uow: UnitOfWork, *, staff: Principal, member_id: int) -> None:

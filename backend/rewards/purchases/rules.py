@@ -41,7 +41,7 @@ class PurchaseInput:
     amount: Decimal
     currency: str
     channel: str
-    occurred_at: datetime
+    occurred_at: datetime | None  # None: the purchase happens now, when it is recorded
     lines: tuple[Line, ...] = ()
 
     def payload(self) -> dict[str, object]:
@@ -51,7 +51,7 @@ class PurchaseInput:
             "amount": str(self.amount.normalize()),
             "currency": self.currency,
             "channel": self.channel,
-            "at": self.occurred_at.isoformat(),
+            "at": self.occurred_at.isoformat() if self.occurred_at else None,
             "lines": [
                 [ln.sku, ln.category, str(ln.unit_price.normalize()), ln.quantity]
                 for ln in self.lines
@@ -86,7 +86,7 @@ def check_purchase(
         raise DomainError(
             "UNKNOWN_CURRENCY", f"{data.currency!r} earns no points here.", field="currency"
         )
-    if data.occurred_at > now + FUTURE_SKEW:
+    if data.occurred_at is not None and data.occurred_at > now + FUTURE_SKEW:
         raise DomainError("INVALID_TIME", "The purchase time is in the future.", field="occurredAt")
     for i, line in enumerate(data.lines):
         if (
