@@ -183,3 +183,8 @@ def test_production_accepts_a_service_account_key_of_its_project(tmp_path, monke
     monkeypatch.setenv("FIREBASE_CREDENTIALS_FILE", service_account(tmp_path))
     settings = load_settings()
     assert not settings.is_local and credential_problems(settings) == []
+
+
+def test_every_setting_is_described_for_the_cli_help():
+    for name, field in Settings.model_fields.items():
+        assert field.description and len(field.description) > 10, name
