@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from sqlalchemy import select
 
@@ -131,8 +133,24 @@ async def test_malformed_references_are_null_and_read_nothing(api, database):
 
 async def test_a_lookup_needs_a_reason(api, database):
     _, card = await enrolled(api)
-    for reason in ["", "  ", "ok", "...", "x" * 501]:
-        body = await api(BY_CARD, {"card": card, "reason": reason}, "support:sam")
+    reasons = [
+        "",
+        "  ",
+        "ok",
+        "...",
+        "x" * 501,
+        "\u200b\u200b\u200b",
+        "Ticket\x00 1",
+        "Ticket \ud800",
+    ]
+    for reason in reasons:
+        request = {"query": BY_CARD, "variables": {"card": card, "reason": reason}}
+        response = await api.client.post(
+            "/graphql",
+            content=json.dumps(request),  # ASCII-escaped, so even a lone surrogate gets through
+            headers={"Authorization": "Bearer support:sam", "Content-Type": "application/json"},
+        )
+        body = response.json()
         assert body["data"] == {"member": None}
         (error,) = body["errors"]
         assert error["extensions"] == {"code": "BAD_USER_INPUT", "field": "reason"}, reason

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import unicodedata
 from dataclasses import dataclass
 
 from sqlalchemy import Select, func, select
@@ -37,8 +38,9 @@ class Lookup:
 
 def check_reason(reason: str) -> str:
     """Refuse a lookup without a real reason: the audit trail has to say why someone looked."""
-    text = " ".join(reason.split())
-    if len(text) < 3 or len(text) > 500 or not any(c.isalnum() for c in text):
+    text = unicodedata.normalize("NFC", " ".join(reason.split()))
+    printable = all(c.isprintable() for c in text)  # no NUL, control, format or lone surrogates
+    if not printable or not 3 <= len(text) <= 500 or not any(c.isalnum() for c in text):
         raise DomainError(
             "REASON_REQUIRED",
             "Say why you look this member up, in 3 to 500 characters.",
