@@ -1,4 +1,4 @@
-"""The operator CLI, installed as `rewards`: serve, migrate, seed-demo, dev-token, jobs."""
+"""The operator CLI, installed as `rewards`: serve, migrate, seed-demo, dev-token, expire-points."""
 
 from __future__ import annotations
 
@@ -6,11 +6,17 @@ import argparse
 import asyncio
 import json
 import sys
+import textwrap
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from typing import Any
 
-from backend.settings import Settings, get_settings
+from backend.rewards.ports import Role
+from backend.settings import ConfigError, Settings, env_name, load_settings
+
+HELP_WIDTH = 100
+EVERY_SETTING = ("*",)
+DATABASE = ("database_url",)
 
 
 async def _with_database(settings: Settings, work: Callable[[Any], Awaitable[Any]]) -> Any:
@@ -26,6 +32,24 @@ async def _with_database(settings: Settings, work: Callable[[Any], Awaitable[Any
         return await work(UnitOfWorkFactory(db.session_factory(), SystemClock()))
     finally:
         await db.dispose()
+
+
+async def _check_database(url: str) -> None:
+    """Connect once, so an unreachable database is one clear line instead of a traceback."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import DBAPIError
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    engine = create_async_engine(url)
+    try:
+        async with engine.connect():
+            pass
+    except (OSError, DBAPIError) as error:
+        cause = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+        where = make_url(url).render_as_string(hide_password=True)
+        raise ConfigError([f"DATABASE_URL: cannot connect to {where}: {cause}"]) from None
+    finally:
+        await engine.dispose()
 
 
 def serve(args: argparse.Namespace, settings: Settings) -> None:
@@ -63,8 +87,8 @@ def dev_token(args: argparse.Namespace, settings: Settings) -> None:
     from backend.adapters.dev_tokens import make_dev_token
 
     if not settings.is_local:
-        sys.exit("dev tokens are only accepted in local mode")
-    role = None if args.role == "member" else args.role
+        raise ConfigError(["MODE: dev tokens are only accepted in local mode"])
+    role = None if args.role == Role.MEMBER else args.role
     print(
         make_dev_token(
             args.uid,
@@ -84,35 +108,153 @@ def expire_points(_args: argparse.Namespace, settings: Settings) -> None:
     print(json.dumps(asdict(report)))
 
 
+def _environment(names: tuple[str, ...]) -> str:
+    """The help section listing the environment variables a command reads, with their defaults."""
+    fields = Settings.model_fields
+    chosen = list(fields) if names == EVERY_SETTING else list(names)
+    width = max(len(env_name(n)) for n in chosen) + 4
+    lines = ["environment (or a .env file in the working directory):"]
+    for name in chosen:
+        field = fields[name]
+        default = "unset" if field.default is None else str(field.default).lower()
+        text = f"  {env_name(name):<{width - 2}}{field.description} (default: {default})"
+        lines += textwrap.wrap(
+            text, HELP_WIDTH, subsequent_indent=" " * width, break_on_hyphens=False
+        )
+    lines += [
+        "",
+        "Every setting is checked before the command runs: a bad one prints",
+        "`rewards: VARIABLE: problem` (one line each) and exits with status 2.",
+    ]
+    return "\n".join(lines)
+
+
+def _command(
+    commands: Any, name: str, summary: str, description: str, reads: tuple[str, ...], run: Any
+) -> argparse.ArgumentParser:
+    """Add a subcommand whose --help says what it does, its options and what it reads."""
+    command: argparse.ArgumentParser = commands.add_parser(
+        name,
+        help=summary,
+        description=textwrap.fill(description, HELP_WIDTH),
+        epilog=_environment(reads),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    command.set_defaults(run=run, reads=reads)
+    return command
+
+
+def _uid(text: str) -> str:
+    """A Firebase uid: 1 to 128 characters."""
+    if not 0 < len(text) <= 128:
+        raise argparse.ArgumentTypeError("must be 1 to 128 characters")
+    return text
+
+
+def _positive(text: str) -> int:
+    """A whole number above 0."""
+    if not text.isdigit() or int(text) == 0:
+        raise argparse.ArgumentTypeError("must be a whole number above 0")
+    return int(text)
+
+
+def _port(text: str) -> int:
+    """A TCP port."""
+    port = _positive(text)
+    if port > 65535:
+        raise argparse.ArgumentTypeError("must be at most 65535")
+    return port
+
+
 def parser() -> argparse.ArgumentParser:
     """The command line."""
-    root = argparse.ArgumentParser(prog="rewards", description=__doc__)
-    commands = root.add_subparsers(dest="command", required=True)
-    p = commands.add_parser("serve", help="run the API")
-    p.add_argument("--host")
-    p.add_argument("--port", type=int)
-    p.add_argument("--demo", action="store_true", help="seed the demo members on start")
-    p.set_defaults(run=serve)
-    commands.add_parser("migrate", help="apply database migrations").set_defaults(run=migrate)
-    commands.add_parser("seed-demo", help="load demo data").set_defaults(run=seed_demo)
-    p = commands.add_parser("dev-token", help="print a local-mode ID token")
-    p.add_argument("--uid", required=True)
-    p.add_argument(
-        "--role", default="member", choices=["member", "integration", "marketing", "admin"]
+    root = argparse.ArgumentParser(
+        prog="rewards",
+        description="The Rewards API's operator commands. `rewards COMMAND --help` tells more.",
+        epilog="Exit status: 0 done, 1 failed, 2 bad arguments or settings.",
     )
-    p.add_argument("--email")
-    p.add_argument("--ttl", type=int, default=7 * 24 * 3600, help="seconds the token lives")
-    p.set_defaults(run=dev_token)
-    commands.add_parser("expire-points", help="run the release/expiry/tier job once").set_defaults(
-        run=expire_points
+    commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    p = _command(
+        commands,
+        "serve",
+        "run the API",
+        "Migrate the database, then serve the GraphQL API (HTTP and WebSocket at /graphql, "
+        "liveness at /healthz) with uvicorn, running the settle job inside the process "
+        "unless JOBS_ENABLED=false. In local mode GraphiQL is served at /graphql too.",
+        EVERY_SETTING,
+        serve,
+    )
+    p.add_argument("--host", help="address to listen on (default: HOST)")
+    p.add_argument("--port", type=_port, help="port to listen on (default: PORT)")
+    p.add_argument(
+        "--demo", action="store_true", help="seed the demo members on start (as SEED_DEMO=true)"
+    )
+    _command(
+        commands,
+        "migrate",
+        "apply database migrations",
+        "Apply the database migrations (alembic) up to the newest, then exit. "
+        "Safe to run again and from several machines in turn.",
+        DATABASE,
+        migrate,
+    )
+    _command(
+        commands,
+        "seed-demo",
+        "load demo data",
+        "Migrate, then enrol the demo members (demo-member, demo-member-2, demo-member-3) with "
+        "fixed card numbers, purchases and a spend. Members already there are left alone.",
+        DATABASE,
+        seed_demo,
+    )
+    p = _command(
+        commands,
+        "dev-token",
+        "print a local-mode ID token",
+        "Print an unsigned ID token in the Firebase Auth emulator's format for a user and role. "
+        "Only a service in local mode accepts it; pass it as `Authorization: Bearer <token>`.",
+        ("mode", "firebase_project_id"),
+        dev_token,
+    )
+    p.add_argument("--uid", required=True, type=_uid, help="the Firebase user id (1-128 chars)")
+    p.add_argument(
+        "--role",
+        default=Role.MEMBER.value,
+        choices=[r.value for r in Role],
+        help="the token's `role` claim (default: member, i.e. no claim)",
+    )
+    p.add_argument("--email", help="the token's email claim (default: none)")
+    p.add_argument(
+        "--ttl",
+        type=_positive,
+        default=7 * 24 * 3600,
+        help="seconds the token lives (default: 604800, a week)",
+    )
+    _command(
+        commands,
+        "expire-points",
+        "run the release/expiry/tier job once",
+        "Migrate, then release pending points whose return window is over, expire lots past "
+        "their date and re-evaluate tiers whose grace year ended, once; print a JSON report. "
+        "Safe to run beside a server's own job.",
+        DATABASE,
+        expire_points,
     )
     return root
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point of `rewards`."""
+    """Entry point of `rewards`: check the settings, then run the command."""
     args = parser().parse_args(argv)
-    args.run(args, get_settings())
+    try:
+        settings = load_settings()
+        if "database_url" in args.reads or args.reads == EVERY_SETTING:
+            asyncio.run(_check_database(settings.database_url))
+        args.run(args, settings)
+    except ConfigError as error:
+        for problem in error.problems:
+            print(f"rewards: {problem}", file=sys.stderr)
+        sys.exit(2)
 
 
 if __name__ == "__main__":

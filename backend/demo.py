@@ -11,10 +11,11 @@ from backend.rewards.purchases.rules import Line, PurchaseInput
 from backend.rewards.purchases.services import record_purchase
 from backend.rewards.uow import UnitOfWork, UnitOfWorkFactory
 
+# Fixed, valid (Luhn) card numbers, so the README's operations can name the members as written.
 DEMO_MEMBERS = [
-    ("demo-member", "Daria", "uk", "Europe/Kyiv"),
-    ("demo-member-2", "Sanne", "nl-NL", "Europe/Amsterdam"),
-    ("demo-member-3", "Layla", "ar", "Asia/Dubai"),
+    ("demo-member", "8000000000000011", "Daria", "uk", "Europe/Kyiv"),
+    ("demo-member-2", "8000000000000029", "Sanne", "nl-NL", "Europe/Amsterdam"),
+    ("demo-member-3", "8000000000000037", "Layla", "ar", "Asia/Dubai"),
 ]
 ORDERS = [
     ("149.95", "denim", "store-ams-01"),
@@ -26,7 +27,7 @@ ORDERS = [
 async def seed_demo(uows: UnitOfWorkFactory) -> list[str]:
     """Enrol the demo members, record their purchases and a spend; skip what already exists."""
     created = []
-    for uid, name, locale, zone in DEMO_MEMBERS:
+    for uid, card_number, name, locale, zone in DEMO_MEMBERS:
         async with uows() as uow:
             exists = await member_by_uid(uow, uid) is not None
         if exists:
@@ -43,10 +44,13 @@ async def seed_demo(uows: UnitOfWorkFactory) -> list[str]:
                 uow, uid=uid, email=f"{uid}@example.com", data=data
             )
         )
+        await uows.run(
+            lambda uow, member_id=member.id, card=card_number: _give_card(uow, member_id, card)
+        )
         for n, (amount, category, channel) in enumerate(ORDERS, start=1):
             order = PurchaseInput(
                 order_id=f"DEMO-{uid}-{n}",
-                card_number=member.card_number,
+                card_number=card_number,
                 amount=Decimal(amount),
                 currency="EUR",
                 channel=channel,
@@ -59,6 +63,13 @@ async def seed_demo(uows: UnitOfWorkFactory) -> list[str]:
         await uows.run(lambda uow, member_id=member.id: _welcome_spend(uow, member_id))
         created.append(uid)
     return created
+
+
+async def _give_card(uow: UnitOfWork, member_id: int | None, card_number: str) -> None:
+    """Replace the random card number enrolment gave with the demo member's fixed one."""
+    member = await uow.lock_member(member_id or 0)
+    member.card_number = card_number
+    await uow.commit()
 
 
 async def _welcome_spend(uow: UnitOfWork, member_id: int | None) -> None:

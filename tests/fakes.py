@@ -11,6 +11,7 @@ class FakeVerifier:
     def __init__(self) -> None:
         self.revoked: set[str] = set()
         self.active_checks = 0
+        self.checks: list[tuple[str, bool]] = []  # (uid, allow_cached) of every active check
 
     async def verify(self, token: str) -> Principal:
         """Parse a fake token."""
@@ -20,8 +21,11 @@ class FakeVerifier:
             raise AuthenticationError("INVALID_TOKEN", "The token is not valid.")
         return Principal(uid=uid, role=role, email=f"{uid}@example.com")
 
-    async def ensure_active(self, principal: Principal, token: str) -> None:
-        """Refuse revoked users."""
+    async def ensure_active(
+        self, principal: Principal, token: str, *, allow_cached: bool = False
+    ) -> None:
+        """Refuse revoked users (never from a cache: tests see every check)."""
         self.active_checks += 1
+        self.checks.append((principal.uid, allow_cached))
         if principal.uid in self.revoked:
             raise AuthenticationError("TOKEN_REVOKED", "The token was revoked.")

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import os
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any, Literal, TypeGuard
 
 import firebase_admin
@@ -14,7 +16,7 @@ from firebase_admin import auth, credentials, exceptions
 from google.auth.credentials import AnonymousCredentials, Credentials
 
 from backend.rewards.ports import AuthenticationError, Principal, Role
-from backend.settings import Settings
+from backend.settings import ConfigError, Settings
 
 logger = logging.getLogger(__name__)
 
@@ -28,6 +30,8 @@ CLOCK_SKEW_SECONDS = 10
 MAX_TOKEN_LENGTH = 8192
 # The SDK's default HTTP timeout is 120 s: far too long to hold a request waiting on Auth.
 HTTP_TIMEOUT_SECONDS = 10
+# Tokens whose last active check is remembered; beyond this the oldest are forgotten.
+MAX_REMEMBERED_CHECKS = 10_000
 
 TOKEN_EXPIRED = "TOKEN_EXPIRED"
 TOKEN_REVOKED = "TOKEN_REVOKED"
@@ -87,12 +91,19 @@ class FirebaseTokenVerifier:
         credential: credentials.Base | Credentials | None = None,
         cert_url: str | None = None,
         clock_skew_seconds: int = CLOCK_SKEW_SECONDS,
+        revocation_cache_seconds: float = 0.0,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         if mode not in ("local", "production"):
             raise ValueError(f"mode must be 'local' or 'production', not {mode!r}")
         self.project_id = project_id
         self.mode: Mode = mode
         self.clock_skew_seconds = clock_skew_seconds
+        self.revocation_cache_seconds = revocation_cache_seconds
+        self._monotonic = monotonic
+        # sha256(uid, token) -> monotonic time until which its last successful check stands.
+        self._active_until: dict[bytes, float] = {}
+        self._checking: dict[bytes, asyncio.Future[None]] = {}
         if mode == "production":
             _refuse_emulator_in_production(emulator_host)
         else:
@@ -130,13 +141,48 @@ class FirebaseTokenVerifier:
             claims = await asyncio.to_thread(self._decode, token, False)
         return _principal(claims)
 
-    async def ensure_active(self, principal: Principal, token: str) -> None:
-        """Raise AuthenticationError if the token was revoked or its user disabled or deleted."""
+    async def ensure_active(
+        self, principal: Principal, token: str, *, allow_cached: bool = False
+    ) -> None:
+        """Raise AuthenticationError if the token was revoked or its user disabled or deleted.
+
+        With `allow_cached`, a success for the same token within `revocation_cache_seconds`
+        stands, and concurrent checks of one token share a single call to Firebase.
+        """
         if not self.check_revoked:
             return
-        claims = await asyncio.to_thread(self._decode, token, True)
-        if claims.get("uid") != principal.uid:
-            raise refuse(INVALID_TOKEN)
+        key = hashlib.sha256(f"{principal.uid}\0{token}".encode()).digest()
+        if not allow_cached or self.revocation_cache_seconds <= 0:
+            await self._check_active(key, principal, token)
+            return
+        if self._active_until.get(key, 0.0) > self._monotonic():
+            return
+        running = self._checking.get(key)
+        if running is None:
+            running = asyncio.ensure_future(self._check_active(key, principal, token))
+            self._checking[key] = running
+            running.add_done_callback(lambda done: self._checked(key, done))
+        await asyncio.shield(running)  # one caller giving up must not cancel the others' check
+
+    def _checked(self, key: bytes, done: asyncio.Future[None]) -> None:
+        """Let the next caller start a new check; mark the outcome retrieved (waiters may be gone)."""
+        self._checking.pop(key, None)
+        if not done.cancelled():
+            done.exception()
+
+    async def _check_active(self, key: bytes, principal: Principal, token: str) -> None:
+        """Ask Firebase about the token; remember a success, forget the token on a refusal."""
+        try:
+            claims = await asyncio.to_thread(self._decode, token, True)
+            if claims.get("uid") != principal.uid:
+                raise refuse(INVALID_TOKEN)
+        except BaseException:
+            self._active_until.pop(key, None)
+            raise
+        self._active_until.pop(key, None)  # re-inserted last: the dict stays in expiry order
+        self._active_until[key] = self._monotonic() + self.revocation_cache_seconds
+        while len(self._active_until) > MAX_REMEMBERED_CHECKS:
+            del self._active_until[next(iter(self._active_until))]
 
     def close(self) -> None:
         """Delete this verifier's firebase-admin app."""
@@ -180,12 +226,19 @@ def verifier_from_settings(settings: Settings) -> FirebaseTokenVerifier:
     """Build the service's verifier from its settings (credentials file used in production)."""
     credential = None
     if settings.firebase_credentials_file:
-        credential = credentials.Certificate(settings.firebase_credentials_file)
+        try:
+            credential = credentials.Certificate(settings.firebase_credentials_file)
+        except (OSError, ValueError) as error:
+            cause = str(error.__cause__ or error).splitlines()[0]
+            raise ConfigError(
+                [f"FIREBASE_CREDENTIALS_FILE: not a usable service-account key ({cause})"]
+            ) from None
     return FirebaseTokenVerifier(
         settings.firebase_project_id,
         settings.mode,
         emulator_host=settings.firebase_auth_emulator_host,
         credential=credential,
+        revocation_cache_seconds=settings.revocation_check_seconds,
     )
 
 

@@ -62,8 +62,9 @@ class Loaders:
         return await self._by_ids(queries.MEMBER, ids)
 
     async def _entries(self, ids: Sequence[int]) -> list[Row[Any] | None]:
-        """Ledger entries by id."""
-        return await self._by_ids(queries.ENTRY, ids)
+        """Ledger entries by id, with their lot's state."""
+        async with self.connection() as conn:
+            return await queries.entries_by_ids(conn, ids)
 
     async def _purchases(self, ids: Sequence[int]) -> list[Row[Any] | None]:
         """Purchases by id."""

@@ -23,6 +23,7 @@ from backend.api.types import LedgerEntry, Member, Purchase, parse_global_id
 from backend.rewards import queries
 from backend.rewards.errors import DomainError
 from backend.rewards.marketing.services import Adjustment, adjust_points
+from backend.rewards.members.lookup import member_id_by_card
 from backend.rewards.members.services import EnrollInput, ProfileChanges, enroll, update_profile
 from backend.rewards.ports import Principal
 from backend.rewards.purchases.rules import Line, PurchaseInput, RefundInput
@@ -83,6 +84,9 @@ AdjustPointsError = payload_error(
     "AdjustPoints",
     [
         "INVALID_ID",
+        "INVALID_MEMBER_REFERENCE",
+        "MEMBER_REQUIRED",
+        "AMBIGUOUS_MEMBER",
         "MEMBER_NOT_FOUND",
         "REASON_REQUIRED",
         "INVALID_POINTS",
@@ -156,7 +160,11 @@ class RecordPurchaseInput:
     amount: Decimal = strawberry.field(description="Amount paid, in `currency`.")
     currency: str = strawberry.field(description="ISO 4217 code, e.g. `EUR`.")
     channel: str = strawberry.field(description="Store id or online channel.")
-    occurred_at: datetime = strawberry.field(description="When the purchase happened.")
+    occurred_at: datetime | None = strawberry.field(
+        default=None,
+        description="When the purchase happened; omit it for a sale happening now (the moment "
+        "the service records it). A replay must omit it too.",
+    )
     lines: list[PurchaseLineInput] = strawberry.field(
         default_factory=list, description="Order lines."
     )
@@ -192,9 +200,17 @@ class RefundPurchasePayload:
     )  # type: ignore[valid-type]
 
 
-@strawberry.input(description="A staff correction of a member's points, audited.")
+@strawberry.input(
+    description="A staff correction of a member's points, audited. Name the member by exactly one "
+    "of `memberId` and `memberReference`."
+)
 class AdjustPointsInput:
-    member_id: strawberry.ID = strawberry.field(description="Global id of the member.")
+    member_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Global id of the member."
+    )
+    member_reference: str | None = strawberry.field(
+        default=None, description="The member's card number (spaces allowed), as staff see it."
+    )
     points: int = strawberry.field(description="Points to add (positive) or remove (negative).")
     reason: str = strawberry.field(description="Why; kept in the audit trail.")
     idempotency_key: str = strawberry.field(description="Client key that makes retries safe.")
@@ -217,6 +233,23 @@ def _member_pk(global_id: str) -> int:
     if parsed is None or parsed[0] != "Member":
         raise DomainError("INVALID_ID", "That is not a member id.", field="memberId")
     return parsed[1]
+
+
+async def _adjusted_member(uow: UnitOfWork, input: AdjustPointsInput) -> int:
+    """The member an adjustment names, by global id or by card number (exactly one)."""
+    if input.member_id is None and input.member_reference is None:
+        raise DomainError(
+            "MEMBER_REQUIRED", "Name the member by memberId or memberReference.", field="memberId"
+        )
+    if input.member_id is not None and input.member_reference is not None:
+        raise DomainError(
+            "AMBIGUOUS_MEMBER",
+            "Give memberId or memberReference, not both.",
+            field="memberReference",
+        )
+    if input.member_reference is not None:
+        return await member_id_by_card(uow, input.member_reference)
+    return _member_pk(str(input.member_id))
 
 
 async def perform(
@@ -320,9 +353,9 @@ class Mutation:
         """Adjust a member's points."""
 
         async def use_case(uow: UnitOfWork, staff: Principal) -> Any:
-            """Decode the member id inside the attempt, so a bad id is a typed error too."""
+            """Find the member inside the attempt, so a bad reference is a typed error too."""
             data = Adjustment(
-                member_id=_member_pk(str(input.member_id)),
+                member_id=await _adjusted_member(uow, input),
                 points=input.points,
                 reason=input.reason,
                 idempotency_key=input.idempotency_key,
@@ -333,4 +366,6 @@ class Mutation:
         if entry is None:
             return AdjustPointsPayload(entry=None, member=None, errors=errors)
         member = await _member_of(info, entry.member_id)
-        return AdjustPointsPayload(entry=LedgerEntry.of(entry), member=member, errors=[])
+        row = await info.context.loaders.entry.load(entry.id)  # with its lot's state
+        entry_type = LedgerEntry.of(row, now=info.context.loaders.now)
+        return AdjustPointsPayload(entry=entry_type, member=member, errors=[])

@@ -2,20 +2,29 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from strawberry.permission import BasePermission
 
 from backend.api.context import Info
 from backend.api.errors import PublicError
-from backend.rewards.ports import AuthenticationError, Role
+from backend.rewards.ports import AuthenticationError, Principal, Role
+
+# How a field re-checks that the caller's token was not revoked: not at all, with Firebase every
+# time (changes to balances), or with an answer for the same token at most REVOCATION_CHECK_SECONDS
+# old (staff reads, so a burst of them does not ask Firebase each time).
+Recheck = Literal["never", "fresh", "cached"]
 
 
 class _RolePermission(BasePermission):
     """Allow the listed roles; anonymous callers get UNAUTHENTICATED, others FORBIDDEN."""
 
     roles: ClassVar[tuple[Role, ...]] = ()
-    recheck_revocation: ClassVar[bool] = False
+    recheck: ClassVar[Recheck] = "never"
+
+    def recheck_for(self, principal: Principal) -> Recheck:
+        """How this caller's token is re-checked for revocation on this field."""
+        return self.recheck
 
     async def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
         """Check the caller's role, and for sensitive fields that the token is still valid."""
@@ -24,14 +33,16 @@ class _RolePermission(BasePermission):
             raise PublicError("UNAUTHENTICATED", "Sign in first.")
         if principal.role not in self.roles:
             raise PublicError("FORBIDDEN", f"The {principal.role} role may not use this field.")
-        if self.recheck_revocation and not info.context.active_checked:
+        recheck = self.recheck_for(principal)
+        if recheck != "never" and not info.context.active_checked:
             try:
                 await info.context.services.verifier.ensure_active(
-                    principal, info.context.token or ""
+                    principal, info.context.token or "", allow_cached=recheck == "cached"
                 )
             except AuthenticationError as error:
                 raise PublicError(error.code, error.message) from None
-            info.context.active_checked = True
+            # A fresh answer covers the rest of the request; cached ones are cheap to ask again.
+            info.context.active_checked = recheck == "fresh"
         return True
 
 
@@ -48,16 +59,31 @@ class IsIntegration(_RolePermission):
 
 
 class IsStaff(_RolePermission):
-    """Marketing or admin staff, with a token that has not been revoked."""
+    """Marketing or admin staff, with a token that has not been revoked (asked afresh)."""
 
     roles = (Role.MARKETING, Role.ADMIN)
-    recheck_revocation = True
+    recheck = "fresh"
+
+
+class IsMemberReader(_RolePermission):
+    """Staff who may look members up (marketing, admin, support); revocation re-checked, cached briefly."""
+
+    roles = tuple(r for r in Role if r.reads_members)
+    recheck = "cached"
 
 
 class IsSignedIn(_RolePermission):
     """Anyone with a valid token."""
 
     roles = tuple(Role)
+
+
+class IsSignedInStaffRechecked(IsSignedIn):
+    """Anyone with a valid token; staff reading member data get the cached revocation re-check."""
+
+    def recheck_for(self, principal: Principal) -> Recheck:
+        """Members read only their own data; staff who read others' are re-checked."""
+        return "cached" if principal.role.reads_members else "never"
 
 
 class RateLimit(BasePermission):

@@ -18,10 +18,33 @@ from strawberry.extensions import (
 from strawberry.schema.config import StrawberryConfig
 
 from backend.api.context import Info
-from backend.api.errors import should_mask
+from backend.api.errors import PublicError, should_mask
 from backend.api.mutations import Mutation
-from backend.api.permissions import IsMember, IsSignedIn
+from backend.api.permissions import (
+    IsMember,
+    IsMemberReader,
+    IsSignedIn,
+    IsSignedInStaffRechecked,
+)
 from backend.api.types import LedgerEntry, Member, Purchase, Tier, parse_global_id
+from backend.rewards.errors import DomainError
+from backend.rewards.members.lookup import Lookup, LookupBy, find_member, record_read_by_id
+
+REASON = strawberry.argument(
+    description="Why you need to see this member, e.g. a support ticket (3 to 500 characters); "
+    "kept in the audit trail."
+)
+
+
+async def _look_up(info: Info, lookup: Lookup) -> Member | None:
+    """Run an audited staff lookup in its own unit of work; a missing reason is a bad argument."""
+    staff = info.context.principal
+    assert staff is not None  # the field's permission class lets only staff in
+    try:
+        row = await info.context.uows.run(lambda uow: find_member(uow, lookup=lookup, staff=staff))
+    except DomainError as error:
+        raise PublicError("BAD_USER_INPUT", error.message, field=error.field) from None
+    return Member.of(row) if row else None
 
 
 @strawberry.type(description="Everything that can be read.")
@@ -44,8 +67,9 @@ class Query:
         return [Tier.of(t) for t in (await info.context.loaders.rules()).tiers]
 
     @strawberry.field(
-        description="Fetch an object by global id; objects that are not yours resolve to null.",
-        permission_classes=[IsSignedIn],
+        description="Fetch an object by global id; objects that are not yours resolve to null. "
+        "Staff reading a member this way are audited like a lookup.",
+        permission_classes=[IsSignedInStaffRechecked],
     )
     async def node(
         self,
@@ -60,7 +84,46 @@ class Query:
         (found,) = await node_type.resolve_nodes(
             info=info, node_ids=[str(parsed[1])], required=False
         )
+        staff = info.context.principal
+        if isinstance(found, Member) and staff is not None and staff.role.reads_members:
+            await info.context.uows.run(
+                lambda uow: record_read_by_id(uow, staff=staff, member_id=found.id)
+            )
         return found
+
+    @strawberry.field(
+        description="Staff (marketing, admin, support): the member with this card number, or null "
+        "if none has it. Every lookup is written to the audit trail.",
+        permission_classes=[IsMemberReader],
+    )
+    async def member(
+        self,
+        info: Info,
+        card_number: Annotated[
+            str,
+            strawberry.argument(
+                description="The card number as printed or scanned; spaces and dashes are ignored."
+            ),
+        ],
+        reason: Annotated[str, REASON],
+    ) -> Member | None:
+        """Find a member by card number (audited)."""
+        return await _look_up(info, Lookup(LookupBy.CARD_NUMBER, card_number, reason))
+
+    @strawberry.field(
+        description="Staff (marketing, admin, support): the member signed in with this e-mail "
+        "address (case-insensitive; the oldest membership if several share it), or null. "
+        "Every lookup is written to the audit trail.",
+        permission_classes=[IsMemberReader],
+    )
+    async def member_by_email(
+        self,
+        info: Info,
+        email: Annotated[str, strawberry.argument(description="The member's e-mail address.")],
+        reason: Annotated[str, REASON],
+    ) -> Member | None:
+        """Find a member by e-mail address (audited)."""
+        return await _look_up(info, Lookup(LookupBy.EMAIL, email, reason))
 
 
 NODE_TYPES: dict[str, type[Member | LedgerEntry | Purchase]] = {

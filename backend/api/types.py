@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import enum
 import re
 from collections.abc import Iterable
 from datetime import date, datetime
@@ -39,7 +40,7 @@ def owns(principal: Principal | None, member_uid: str | None) -> bool:
     """Tell whether the caller is this member, or staff."""
     if principal is None:
         return False
-    return principal.role.is_staff or (member_uid is not None and principal.uid == member_uid)
+    return principal.role.reads_members or (member_uid is not None and principal.uid == member_uid)
 
 
 @strawberry.type(description="A rung of the VIP ladder.")
@@ -104,12 +105,35 @@ class Points:
     expiring_soon: ExpiringPoints = strawberry.field(description="Points about to expire.")
 
 
+@strawberry.enum(description="Whether an entry's points can be spent yet.")
+class LedgerEntryStatus(enum.Enum):
+    PENDING = strawberry.enum_value(
+        "PENDING",
+        description="Purchase points waiting for the return window; spendable from `availableAt`.",
+    )
+    POSTED = strawberry.enum_value(
+        "POSTED", description="Final: the points count in (or left) the spendable balance."
+    )
+
+
 @strawberry.type(description="One append-only movement of points in the member's history.")
 class LedgerEntry(relay.Node):
     id: relay.NodeID[int]
     kind: LedgerEntryKind = strawberry.field(description="What the entry did.")  # type: ignore[valid-type]
-    points: int = strawberry.field(description="Change of the spendable balance (signed).")
-    pending_points: int = strawberry.field(description="Change of the pending points (signed).")
+    status: LedgerEntryStatus = strawberry.field(
+        description="PENDING while a purchase's points wait for the return window, POSTED otherwise."
+    )
+    points: int = strawberry.field(
+        description="Points this entry moved (signed): what a purchase earned, also while they are "
+        "pending; what a release made spendable; what was spent, expired, reversed or adjusted."
+    )
+    available_at: datetime | None = strawberry.field(
+        description="When the pending points become spendable; null unless `status` is PENDING."
+    )
+    pending_points: int = strawberry.field(
+        description="Change of the pending points (signed): up for a pending purchase, down when "
+        "its points are released or reversed; 0 for entries that never touch pending points."
+    )
     balance_after: int = strawberry.field(description="Spendable balance right after this entry.")
     pending_after: int = strawberry.field(description="Pending points right after this entry.")
     reason: str = strawberry.field(description="Why, in words.")
@@ -127,15 +151,19 @@ class LedgerEntry(relay.Node):
         if self.related_entry_id is None:
             return None
         row = await info.context.loaders.entry.load(self.related_entry_id)
-        return LedgerEntry.of(row) if row else None
+        return LedgerEntry.of(row, now=info.context.loaders.now) if row else None
 
     @classmethod
-    def of(cls, row: Any) -> LedgerEntry:
-        """Convert an entry row."""
+    def of(cls, row: Any, *, now: datetime) -> LedgerEntry:
+        """Convert an entry row joined with its lot's state (`queries.ENTRY_WITH_LOT`) as of `now`."""
+        pending = row.lot_released is False and row.lot_available_at > now
         return cls(
             id=row.id,
             kind=EntryKind(row.kind),
-            points=row.amount,
+            status=LedgerEntryStatus.PENDING if pending else LedgerEntryStatus.POSTED,
+            # Only entries on pending points (a pending earn, its reversal) move no spendable ones.
+            points=row.amount or row.pending_delta,
+            available_at=row.lot_available_at if pending else None,
             pending_points=row.pending_delta,
             balance_after=row.balance_after,
             pending_after=row.pending_after,
@@ -153,7 +181,11 @@ class LedgerEntry(relay.Node):
     ) -> list[LedgerEntry | None]:
         """Entries by id, only the caller's own (or any for staff)."""
         rows = await _with_owners(info, info.context.loaders.entry, node_ids)
-        return [cls.of(r) if r and owns(info.context.principal, uid) else None for r, uid in rows]
+        now = info.context.loaders.now
+        return [
+            cls.of(r, now=now) if r and owns(info.context.principal, uid) else None
+            for r, uid in rows
+        ]
 
 
 async def _with_owners(
@@ -317,7 +349,10 @@ class Member(relay.Node):
             rows, more = await queries.entries_page(
                 conn, member_id=self.id, first=first, before_id=decode_cursor(after)
             )
-        edges = [relay.Edge(cursor=encode_cursor(r.id), node=LedgerEntry.of(r)) for r in rows]
+        now = info.context.loaders.now
+        edges = [
+            relay.Edge(cursor=encode_cursor(r.id), node=LedgerEntry.of(r, now=now)) for r in rows
+        ]
         return relay.Connection(
             edges=edges,
             page_info=relay.PageInfo(

@@ -9,12 +9,13 @@ from typing import Any, Protocol
 
 
 class Role(enum.StrEnum):
-    """Who is calling: a member (the default), a store system, or marketing staff."""
+    """Who is calling: a member (the default), a store system, or staff (marketing, admin, support)."""
 
     MEMBER = "member"
     INTEGRATION = "integration"
     MARKETING = "marketing"
     ADMIN = "admin"
+    SUPPORT = "support"
 
     @classmethod
     def from_claim(cls, value: object) -> Role | None:
@@ -28,8 +29,13 @@ class Role(enum.StrEnum):
 
     @property
     def is_staff(self) -> bool:
-        """Marketing and admin may steer the program."""
+        """Marketing and admin may steer the program (and change balances)."""
         return self in (Role.MARKETING, Role.ADMIN)
+
+    @property
+    def reads_members(self) -> bool:
+        """Staff who may look members up and read their data: marketing, admin and support."""
+        return self.is_staff or self == Role.SUPPORT
 
 
 @dataclass(frozen=True)
@@ -58,8 +64,14 @@ class TokenVerifier(Protocol):
         """Return the principal of a valid token or raise AuthenticationError."""
         ...
 
-    async def ensure_active(self, principal: Principal, token: str) -> None:
-        """Raise AuthenticationError if the token was revoked or the user disabled."""
+    async def ensure_active(
+        self, principal: Principal, token: str, *, allow_cached: bool = False
+    ) -> None:
+        """Raise AuthenticationError if the token was revoked or the user disabled.
+
+        With `allow_cached`, a recent successful check of the same token may stand in for a new one
+        (reads); without it the answer is always fresh (changes to balances).
+        """
         ...
 
 

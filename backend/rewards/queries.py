@@ -17,6 +17,10 @@ MEMBER = Member.__table__  # type: ignore[attr-defined]
 ENTRY = LedgerEntry.__table__  # type: ignore[attr-defined]
 LOT = Lot.__table__  # type: ignore[attr-defined]
 PURCHASE = Purchase.__table__  # type: ignore[attr-defined]
+# Entries with their lot's state (earn entries have one), so history can tell pending points.
+ENTRY_WITH_LOT = select(
+    ENTRY, LOT.c.released.label("lot_released"), LOT.c.available_at.label("lot_available_at")
+).select_from(ENTRY.outerjoin(LOT, LOT.c.entry_id == ENTRY.c.id))
 
 
 @dataclass(frozen=True)
@@ -41,11 +45,18 @@ async def by_ids(conn: AsyncConnection, table: Any, ids: Sequence[int]) -> list[
     return [found.get(i) for i in ids]
 
 
+async def entries_by_ids(conn: AsyncConnection, ids: Sequence[int]) -> list[Row[Any] | None]:
+    """Entries with their lot's state by id, in the order asked, None where missing."""
+    rows = (await conn.execute(ENTRY_WITH_LOT.where(ENTRY.c.id.in_(ids)))).all()
+    found = {row.id: row for row in rows}
+    return [found.get(i) for i in ids]
+
+
 async def entries_page(
     conn: AsyncConnection, *, member_id: int, first: int, before_id: int | None
 ) -> tuple[list[Row[Any]], bool]:
-    """A page of a member's entries, newest first, older than `before_id`; and whether more follow."""
-    stmt = select(ENTRY).where(ENTRY.c.member_id == member_id)
+    """A page of a member's entries (with lot state), newest first, older than `before_id`; more?"""
+    stmt = ENTRY_WITH_LOT.where(ENTRY.c.member_id == member_id)
     if before_id is not None:
         stmt = stmt.where(ENTRY.c.id < before_id)
     rows = (await conn.execute(stmt.order_by(ENTRY.c.id.desc()).limit(first + 1))).all()

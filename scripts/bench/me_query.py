@@ -80,7 +80,9 @@ class BenchVerifier:
             raise AuthenticationError("INVALID_TOKEN", "Bench tokens are `member:<uid>`.")
         return Principal(uid=uid, role=Role.MEMBER, email=f"{uid}@example.com")
 
-    async def ensure_active(self, principal: Principal, token: str) -> None:
+    async def ensure_active(
+        self, principal: Principal, token: str, *, allow_cached: bool = False
+    ) -> None:
         """Nobody is revoked during a benchmark."""
 
 

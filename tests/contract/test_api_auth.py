@@ -176,3 +176,68 @@ async def test_production_refuses_bad_tokens_before_any_resolver_runs(
     assert response.status_code == 401
     assert response.json()["errors"][0]["extensions"]["code"] in {"TOKEN_EXPIRED", "INVALID_TOKEN"}
     assert statements == []
+
+
+LOOKUP = """
+query($card: String!) { member(cardNumber: $card, reason: "Contract test ticket") { cardNumber } }
+"""
+
+
+@pytest.fixture
+async def cached_emulator_api(
+    database, clock, firebase_emulator: AuthEmulator, monkeypatch
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The app in local mode against the real Auth emulator, with a 30 s revocation cache."""
+    monkeypatch.setenv(EMULATOR_HOST_ENV, firebase_emulator.host)
+    verifier = FirebaseTokenVerifier(
+        firebase_emulator.project_id,
+        "local",
+        emulator_host=firebase_emulator.host,
+        revocation_cache_seconds=30,
+    )
+    app = create_app(
+        Settings(mode="local", jobs_enabled=False),
+        verifier=verifier,
+        clock=clock,
+        database=database,
+    )
+    async with await client_for(app) as client:
+        yield client
+    verifier.close()
+
+
+async def test_a_revoked_staff_token_reads_until_the_cache_ends_and_never_writes(
+    cached_emulator_api, firebase_emulator, database
+):
+    api = cached_emulator_api
+    _, member_token = firebase_emulator.sign_up(new_email(), PASSWORD)
+    enrolled = (
+        await post(api, ENROLL, {"input": {"birthDate": "1991-02-03"}}, member_token)
+    ).json()
+    card = enrolled["data"]["enroll"]["member"]["cardNumber"]
+    staff_email = new_email()
+    staff_uid, _ = firebase_emulator.sign_up(staff_email, PASSWORD)
+    firebase_emulator.set_role(staff_uid, "marketing")
+    staff_token = firebase_emulator.sign_in(staff_email, PASSWORD)
+    first = (await post(api, LOOKUP, {"card": card}, staff_token)).json()
+    assert first["data"]["member"]["cardNumber"] == card
+
+    time.sleep(1.1)  # the emulator keeps revocation times in whole seconds
+    firebase_emulator.revoke(staff_uid)
+    cached = (await post(api, LOOKUP, {"card": card}, staff_token)).json()
+    assert cached["data"]["member"]["cardNumber"] == card  # within REVOCATION_CHECK_SECONDS
+    adjust = {
+        "input": {"memberReference": card, "points": 5, "reason": "Contract", "idempotencyKey": "c"}
+    }
+    refused = (await post(api, ADJUST, adjust, staff_token)).json()
+    assert refused["errors"][0]["extensions"]["code"] == "TOKEN_REVOKED"  # writes always ask
+    after = (await post(api, LOOKUP, {"card": card}, staff_token)).json()
+    assert (
+        after["errors"][0]["extensions"]["code"] == "TOKEN_REVOKED"
+    )  # the refusal ended the cache
+
+    async with database.reader.connect() as conn:
+        actions = (await conn.execute(select(AuditLog.action).order_by(AuditLog.id))).scalars()
+        assert list(actions) == ["read_member", "read_member"]
+        entries = (await conn.execute(select(func.count()).select_from(LedgerEntry))).scalar_one()
+    assert entries == 0

@@ -64,7 +64,7 @@ class PurchaseInput:
     amount: Decimal
     currency: str
     channel: str
-    occurred_at: datetime
+    occurred_at: datetime | None  # None: the purchase happens now, when it is recorded
     lines: tuple[Line, ...] = ()
 
     def payload(self) -> dict[str, object]:
@@ -74,7 +74,7 @@ class PurchaseInput:
             "amount": str(plain(self.amount)),
             "currency": self.currency,
             "channel": self.channel,
-            "at": self.occurred_at.isoformat(),
+            "at": self.occurred_at.isoformat() if self.occurred_at else None,
             "lines": [
                 [ln.sku, ln.category, str(plain(ln.unit_price)), ln.quantity] for ln in self.lines
             ],
@@ -177,8 +177,10 @@ def _clean_line(line: Line, path: str) -> Line:
     )
 
 
-def _utc(at: datetime) -> datetime:
+def _utc(at: datetime | None) -> datetime | None:
     """The time in UTC (naive means UTC); a time no calendar can hold in UTC is refused."""
+    if at is None:
+        return None
     try:
         return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
     except (OverflowError, ValueError):
@@ -206,6 +208,8 @@ def check_purchase(
         raise DomainError(
             "UNKNOWN_CURRENCY", f"{data.currency} earns no points here.", field="currency"
         )
+    if data.occurred_at is None:
+        return  # the purchase happens now
     if data.occurred_at < started:
         raise DomainError(
             "INVALID_TIME", "The purchase time is before the program started.", field="occurredAt"

@@ -152,7 +152,7 @@ async def record_purchase(uow: UnitOfWork, *, data: PurchaseInput, actor: str) -
         amount=data.amount,
         currency=data.currency,
         channel=data.channel,
-        occurred_at=data.occurred_at,
+        occurred_at=data.occurred_at or uow.now,
         lines=[line.as_json() for line in data.lines],
         points=points,
         recorded_by=actor,

@@ -1,0 +1,238 @@
+"""The `rewards` CLI, run as an operator runs it: in a subprocess, reading the environment."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from backend.cli import parser
+from backend.settings import Settings
+from tests.conftest import BACKENDS, PG_URL, asyncpg_url
+
+ROOT = Path(__file__).resolve().parent.parent
+SETTINGS_VARS = {name.upper() for name in Settings.model_fields} | {
+    "GOOGLE_APPLICATION_CREDENTIALS"
+}
+COMMANDS = ["serve", "migrate", "seed-demo", "dev-token", "expire-points"]
+
+
+def rewards(*args: str, cwd: Path, timeout: float = 60, **env: str) -> subprocess.CompletedProcess:
+    """Run `rewards ARGS` with only the given settings in the environment."""
+    clean = {k: v for k, v in os.environ.items() if k not in SETTINGS_VARS}
+    clean["PYTHONPATH"] = str(ROOT)
+    return subprocess.run(
+        [sys.executable, "-m", "backend.cli", *args],
+        cwd=cwd,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def subcommands() -> dict[str, argparse.ArgumentParser]:
+    """The subcommand parsers by name."""
+    (group,) = [a for a in parser()._actions if isinstance(a, argparse._SubParsersAction)]
+    return dict(group.choices)
+
+
+def test_every_subcommand_is_tested_here():
+    assert sorted(subcommands()) == sorted(COMMANDS)
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_subcommand_help_says_what_it_does_its_options_and_its_variables(command, tmp_path):
+    result = rewards(command, "--help", cwd=tmp_path)
+    assert result.returncode == 0 and result.stderr == ""
+    text = result.stdout
+    sub = subcommands()[command]
+    assert sub.description and len(sub.description) > 60  # a real sentence, not a label
+    assert " ".join(sub.description.split()) in " ".join(text.split())
+    for action in sub._actions:
+        assert action.help, f"{command} {action.option_strings} has no help text"
+        for option in action.option_strings:
+            assert option in text
+    assert "environment (or a .env file in the working directory):" in text
+    reads = sub.get_default("reads")
+    names = list(Settings.model_fields) if reads == ("*",) else list(reads)
+    assert names
+    for name in names:
+        assert name in Settings.model_fields
+        assert f"  {name.upper()} " in text, name
+
+
+def test_the_root_help_lists_every_command(tmp_path):
+    result = rewards("--help", cwd=tmp_path)
+    assert result.returncode == 0
+    for command in COMMANDS:
+        assert command in result.stdout
+
+
+def assert_one_line_errors(result: subprocess.CompletedProcess, expected: list[str]) -> None:
+    """Exit status 2, exactly these lines on stderr, no traceback."""
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.splitlines() == [f"rewards: {line}" for line in expected]
+    assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_bad_settings_print_one_line_each_and_exit_2(tmp_path):
+    result = rewards(
+        "migrate",
+        cwd=tmp_path,
+        JOBS_INTERVAL_SECONDS="-5",
+        DATABASE_URL="mysql://app@db/rewards",
+        MAX_ALIASES="0",
+    )
+    assert_one_line_errors(
+        result,
+        [
+            "DATABASE_URL: 'mysql' databases are not supported; use sqlite:///path/to/file.db or "
+            "postgresql://user:password@host:5432/database",
+            "JOBS_INTERVAL_SECONDS: must be greater than 0",
+            "MAX_ALIASES: must be greater than 0",
+        ],
+    )
+    assert list(tmp_path.iterdir()) == []  # nothing was created
+
+
+@pytest.mark.parametrize("url", ["postgresql://nobody@", "sqlite:////no/such/dir/x.db", "nonsense"])
+def test_serve_with_a_malformed_database_url_says_so_in_one_line(url, tmp_path):
+    result = rewards("serve", "--port", "1", cwd=tmp_path, DATABASE_URL=url)
+    assert result.returncode == 2 and len(result.stderr.splitlines()) == 1, result.stderr
+    assert result.stderr.startswith("rewards: DATABASE_URL: ")
+
+
+def test_an_unreachable_database_is_one_line(tmp_path):
+    url = "postgresql://rewards@127.0.0.1:1/rewards"  # nothing listens on port 1
+    result = rewards("expire-points", cwd=tmp_path, DATABASE_URL=url)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    (line,) = result.stderr.splitlines()
+    assert line.startswith(
+        "rewards: DATABASE_URL: cannot connect to postgresql+asyncpg://rewards@127.0.0.1:1/rewards: "
+    )
+
+
+def test_production_without_usable_credentials_exits_2_in_one_line_per_problem(tmp_path):
+    result = rewards(
+        "serve", cwd=tmp_path, MODE="production", FIREBASE_CREDENTIALS_FILE="missing.json"
+    )
+    assert_one_line_errors(
+        result,
+        [
+            "FIREBASE_CREDENTIALS_FILE: no such file 'missing.json'",
+            "FIREBASE_PROJECT_ID: demo- projects exist only in the emulator; set your real "
+            "project id in production mode",
+        ],
+    )
+
+
+def key_file(tmp_path: Path, private_key: str) -> Path:
+    """A service-account key file for project rewards-prod."""
+    path = tmp_path / "key.json"
+    path.write_text(
+        json.dumps(
+            {
+                "type": "service_account",
+                "project_id": "rewards-prod",
+                "private_key_id": "k1",
+                "private_key": private_key,
+                "client_email": "api@rewards-prod.iam.gserviceaccount.com",
+                "client_id": "1",
+                "token_uri": "https://oauth2.googleapis.com/token",
+            }
+        )
+    )
+    return path
+
+
+def test_production_with_a_key_that_firebase_cannot_load_exits_2(tmp_path):
+    key = key_file(tmp_path, "-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----\n")
+    env = {"MODE": "production", "FIREBASE_PROJECT_ID": "rewards-prod"}
+    result = rewards("serve", cwd=tmp_path, FIREBASE_CREDENTIALS_FILE=str(key), **env)
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("rewards: FIREBASE_CREDENTIALS_FILE: not a usable service-account key")
+
+
+def test_the_verifier_loads_a_real_service_account_key(tmp_path, monkeypatch):
+    from backend.adapters.firebase_auth import EMULATOR_HOST_ENV, verifier_from_settings
+    from backend.settings import load_settings
+
+    pem = (
+        rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        .private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        .decode()
+    )
+    for name in SETTINGS_VARS:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    settings = load_settings(
+        mode="production",
+        firebase_project_id="rewards-prod",
+        firebase_credentials_file=str(key_file(tmp_path, pem)),
+    )
+    assert os.environ.get(EMULATOR_HOST_ENV) is None
+    verifier = verifier_from_settings(settings)
+    try:
+        assert verifier.check_revoked and verifier.revocation_cache_seconds == 30
+    finally:
+        verifier.close()
+
+
+def test_dev_token_refuses_bad_arguments_and_production_mode(tmp_path):
+    for args, fragment in [
+        (["--uid", "x" * 129], "argument --uid: must be 1 to 128 characters"),
+        (["--uid", "a", "--ttl", "-5"], "argument --ttl: must be a whole number above 0"),
+        (["--uid", "a", "--role", "root"], "argument --role: invalid choice: 'root'"),
+    ]:
+        result = rewards("dev-token", *args, cwd=tmp_path)
+        assert result.returncode == 2 and fragment in result.stderr, result.stderr
+    result = rewards(
+        "dev-token",
+        "--uid",
+        "a",
+        cwd=tmp_path,
+        MODE="production",
+        FIREBASE_PROJECT_ID="rewards-prod",
+    )
+    assert_one_line_errors(result, ["MODE: dev tokens are only accepted in local mode"])
+    result = rewards("dev-token", "--uid", "sam", "--role", "support", cwd=tmp_path)
+    assert result.returncode == 0 and result.stdout.count(".") == 2
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_migrate_accepts_the_plain_url_forms(backend, tmp_path):
+    if backend == "sqlite":
+        result = rewards("migrate", cwd=tmp_path, DATABASE_URL="sqlite:///./plain.db")
+        assert result.returncode == 0, result.stderr
+        assert (tmp_path / "plain.db").exists()
+        return
+    from scripts.pg_admin import pg_execute
+
+    assert PG_URL is not None
+    name = f"rewards_cli_{uuid.uuid4().hex[:8]}"
+    asyncio.run(pg_execute(asyncpg_url(PG_URL), f'CREATE DATABASE "{name}"'))
+    try:
+        plain = asyncpg_url(PG_URL, name).replace("postgresql+asyncpg://", "postgres://")
+        result = rewards("migrate", cwd=tmp_path, DATABASE_URL=plain)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.strip() == "database is at the newest migration"
+    finally:
+        asyncio.run(
+            pg_execute(asyncpg_url(PG_URL), f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        )

@@ -1,0 +1,136 @@
+"""The README's operations run as written, in order, with the callers it names, on demo data."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from backend.db.tables import AuditLog
+from backend.demo import DEMO_MEMBERS, seed_demo
+from backend.main import create_app
+from backend.rewards.members.rules import valid_card_number
+from backend.settings import Settings
+from tests.api.conftest import Api
+from tests.fakes import FakeVerifier
+
+README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+DEMO_CARD = DEMO_MEMBERS[0][1]
+
+
+def callers() -> dict[str, str]:
+    """The README's dev-token commands: uid -> role."""
+    found = re.findall(
+        r"^\.venv/bin/rewards dev-token --uid (\S+)(?: --role (\S+))?", README, re.MULTILINE
+    )
+    return {uid: role or "member" for uid, role in found}
+
+
+def operations() -> list[tuple[str, str, str]]:
+    """Each ```graphql block of the README with its operation name and the caller named before it."""
+    blocks = []
+    for match in re.finditer(r"```graphql\n(.*?)```", README, re.DOTALL):
+        caller = re.findall(r"As `([^`]+)`", README[: match.start()])[-1]
+        name = re.match(r"(?:query|mutation) (\w+)", match.group(1))
+        assert name, match.group(1)
+        blocks.append((name.group(1), caller, match.group(1)))
+    return blocks
+
+
+@pytest.fixture
+async def api(database, clock, uows) -> AsyncIterator[Api]:
+    """The app over a demo-seeded database, with fake `role:uid` tokens."""
+    await seed_demo(uows)
+    app = create_app(
+        Settings(mode="production", jobs_enabled=False),
+        verifier=FakeVerifier(),
+        clock=clock,
+        database=database,
+    )
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        yield Api(client)
+
+
+async def run(api: Api, caller: str, document: str) -> dict:
+    """Send a README block as its caller; it must succeed without any error."""
+    body = await api(document, token=f"{callers()[caller]}:{caller}")
+    assert "errors" not in body, body
+    (payload,) = body["data"].values()
+    assert not (payload or {}).get("errors"), payload
+    return payload
+
+
+def test_the_readme_names_its_operations_callers_and_the_demo_card():
+    assert [(name, caller) for name, caller, _ in operations()] == [
+        ("Dashboard", "demo-member"),
+        ("Buy", "pos-amsterdam"),
+        ("Goodwill", "mia-marketing"),
+        ("FindMember", "sam-support"),
+    ]
+    assert callers() == {
+        "demo-member": "member",
+        "pos-amsterdam": "integration",
+        "mia-marketing": "marketing",
+        "sam-support": "support",
+    }
+    assert valid_card_number(DEMO_CARD) and DEMO_MEMBERS[0][0] == "demo-member"
+    assert f"`demo-member` is `{DEMO_CARD}`" in README
+    for _, _, document in operations()[1:3]:
+        assert f'memberReference: "{DEMO_CARD}"' in document
+
+
+def test_every_setting_is_in_the_readme_table():
+    for name in Settings.model_fields:
+        assert re.search(rf"^\| [^\n]*`{name.upper()}`", README, re.MULTILINE), name
+
+
+async def test_the_readme_operations_run_as_written_in_order(api, database, clock):
+    (_, _, dashboard), (_, _, buy), (_, _, goodwill), (_, _, find) = operations()
+
+    me = await run(api, "demo-member", dashboard)
+    assert (me["displayName"], me["cardNumber"]) == ("Daria", DEMO_CARD)
+    before = me["points"]
+    pending = [e["node"] for e in me["history"]["edges"] if e["node"]["status"] == "PENDING"]
+    assert pending and all(e["kind"] == "EARN" and e["points"] > 0 for e in pending)
+    assert all(e["availableAt"] for e in pending)
+
+    bought = (await run(api, "pos-amsterdam", buy))["purchase"]
+    assert bought["orderId"] == "AMS-2026-0001" and bought["memberReference"] == DEMO_CARD
+    assert bought["points"] >= 129 and bought["occurredAt"] == clock.now().isoformat()
+    clock.advance(minutes=3)
+    replay = (await run(api, "pos-amsterdam", buy))["purchase"]
+    assert replay == bought  # the first answer; nothing credited again
+
+    adjusted = await run(api, "mia-marketing", goodwill)
+    assert adjusted["entry"] == {
+        "kind": "ADJUST",
+        "status": "POSTED",
+        "points": 250,
+        "reason": "Late parcel",
+    }
+    assert adjusted["member"]["points"]["balance"] == before["balance"] + 250
+
+    me = await run(api, "demo-member", dashboard)
+    assert me["points"]["balance"] == before["balance"] + 250
+    assert me["points"]["pending"] == before["pending"] + bought["points"]
+    latest = [e["node"] for e in me["history"]["edges"][:2]]
+    assert [(e["kind"], e["status"], e["points"]) for e in latest] == [
+        ("ADJUST", "POSTED", 250),
+        ("EARN", "PENDING", bought["points"]),
+    ]
+
+    found = await run(api, "sam-support", find)
+    assert found["displayName"] == "Daria" and found["status"] == "active"
+    assert found["points"] == {k: me["points"][k] for k in ("balance", "pending")}
+    assert found["history"]["edges"][0]["node"]["kind"] == "ADJUST"
+    async with database.reader.connect() as conn:
+        audits = (await conn.execute(select(AuditLog).order_by(AuditLog.id))).all()
+    assert [(a.actor_uid, a.action, a.reason) for a in audits] == [
+        ("mia-marketing", "adjust_points", "Late parcel"),
+        ("sam-support", "read_member", "Ticket 4711: parcel arrived late"),
+    ]
