@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Literal
 
+from pydantic import PositiveFloat, PositiveInt
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -28,6 +29,12 @@ class Settings(BaseSettings):
     max_query_depth: int = 12
     max_aliases: int = 30
     max_tokens: int = 2000
+    max_body_bytes: PositiveInt = 64 * 1024
+    max_query_length: PositiveInt = 20_000
+    max_json_depth: PositiveInt = 32
+    document_cache_bytes: PositiveInt = 32 * 1024 * 1024
+    request_body_timeout_seconds: PositiveFloat = 10.0
+    request_header_timeout_seconds: PositiveFloat = 10.0
 
     @property
     def is_local(self) -> bool:
