@@ -6,8 +6,8 @@ query text and grow without bound. Every error found here leaves with its `exten
 
 from __future__ import annotations
 
-from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections import Counter, OrderedDict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,14 +16,21 @@ from graphql import (
     ArgumentNode,
     ASTValidationRule,
     DocumentNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
     GraphQLError,
     GraphQLInputType,
+    InlineFragmentNode,
     NoSchemaIntrospectionCustomRule,
+    SelectionSetNode,
     ValidationContext,
+    ValidationRule,
     ValueNode,
     ValuesOfCorrectTypeRule,
     VisitorAction,
     specified_rules,
+    validate,
 )
 from graphql.pyutils import print_path_list
 from graphql.utilities.validate_input_value import validate_input_literal
@@ -33,6 +40,7 @@ from strawberry.schema.schema import validate_document
 from backend.api.errors import BAD_USER_INPUT, tag
 
 INTROSPECTION_DISABLED = "INTROSPECTION_DISABLED"
+MAX_REPEATED_FIELDS = 50
 # Measured with tracemalloc: a parsed token with its AST share costs ~560 bytes; the source
 # text is held once more in token values (4 bytes a character at worst).
 BYTES_PER_TOKEN = 700
@@ -101,18 +109,77 @@ class BadLiteralRule(ValuesOfCorrectTypeRule):
         return SKIP
 
 
-def validation_rules(*, max_depth: int, max_aliases: int) -> tuple[type[ASTValidationRule], ...]:
-    """The rules every document passes: GraphQL's own, bad literals coded, and the limits."""
+class RepeatedFieldsRule(ValidationRule):
+    """Refuse a selection set that selects one response name too often (fragments included).
+
+    graphql-core's OverlappingFieldsCanBeMergedRule compares every pair of such fields: 490
+    copies of `tiers { code }`, well under the token limit, kept it busy for two seconds.
+    """
+
+    def __init__(self, context: ValidationContext) -> None:
+        super().__init__(context)
+        self.fragments = {
+            d.name.value: d.selection_set
+            for d in context.document.definitions
+            if isinstance(d, FragmentDefinitionNode)
+        }
+        self.fragment_names: dict[str, Counter[str]] = {}
+
+    def enter_selection_set(self, node: SelectionSetNode, *_args: Any) -> None:
+        """Count the response names this selection set merges; report the first over the limit."""
+        name, times = (
+            self.names(node, frozenset()).most_common(1)[0] if node.selections else ("", 0)
+        )
+        if times > MAX_REPEATED_FIELDS:
+            message = (
+                f"'{name}' is selected {times} times in one place (at most {MAX_REPEATED_FIELDS})."
+            )
+            self.report_error(GraphQLError(message, node))
+
+    def names(self, node: SelectionSetNode, visiting: frozenset[str]) -> Counter[str]:
+        """Response names of a selection set, through inline fragments and fragment spreads."""
+        names: Counter[str] = Counter()
+        for selection in node.selections:
+            if isinstance(selection, FieldNode):
+                names[(selection.alias or selection.name).value] += 1
+            elif isinstance(selection, InlineFragmentNode):
+                names.update(self.names(selection.selection_set, visiting))
+            elif isinstance(selection, FragmentSpreadNode):
+                names.update(self.spread_names(selection.name.value, visiting))
+        return names
+
+    def spread_names(self, fragment: str, visiting: frozenset[str]) -> Counter[str]:
+        """Response names of a named fragment (memoized; cycles are reported by another rule)."""
+        if fragment not in self.fragment_names:
+            selection_set = self.fragments.get(fragment)
+            if selection_set is None or fragment in visiting:
+                return Counter()
+            self.fragment_names[fragment] = self.names(selection_set, visiting | {fragment})
+        return self.fragment_names[fragment]
+
+
+@dataclass(frozen=True)
+class Rules:
+    """Validation in two passes: cheap limits first, so an abusive document skips the rest."""
+
+    limits: tuple[type[ASTValidationRule], ...]
+    standard: tuple[type[ASTValidationRule], ...]
+
+
+def validation_rules(*, max_depth: int, max_aliases: int) -> Rules:
+    """The limits, then GraphQL's own rules (bad literals coded) and the introspection check."""
     (depth,) = QueryDepthLimiter(max_depth=max_depth).validation_rules
     (aliases,) = MaxAliasesLimiter(max_alias_count=max_aliases).validation_rules
-    standard = [
-        BadLiteralRule if rule is ValuesOfCorrectTypeRule else rule for rule in specified_rules
-    ]
-    return (
-        *standard,
+    limits = (
         coded(depth, "QUERY_TOO_DEEP"),
         coded(aliases, "TOO_MANY_ALIASES"),
-        coded(NoSchemaIntrospectionCustomRule, INTROSPECTION_DISABLED),
+        coded(RepeatedFieldsRule, "QUERY_TOO_LARGE"),
+    )
+    standard = tuple(
+        BadLiteralRule if rule is ValuesOfCorrectTypeRule else rule for rule in specified_rules
+    )
+    return Rules(
+        limits, (*standard, coded(NoSchemaIntrospectionCustomRule, INTROSPECTION_DISABLED))
     )
 
 
@@ -179,13 +246,13 @@ class CheckedDocuments(SchemaExtension):
     def __init__(
         self,
         cache: DocumentCache,
-        rules: Sequence[type[ASTValidationRule]],
+        rules: Rules,
         *,
         max_tokens: int,
         anonymous_introspection: bool,
     ) -> None:
         self.cache = cache
-        self.rules = tuple(rules)
+        self.rules = rules
         self.max_tokens = max_tokens
         self.anonymous_introspection = anonymous_introspection
         self.checked: CheckedDocument | None = None
@@ -217,7 +284,10 @@ class CheckedDocuments(SchemaExtension):
 
     def _check(self, document: DocumentNode) -> CheckedDocument:
         """Validate a document, keeping introspection errors apart (they depend on the caller)."""
-        errors = validate_document(self.execution_context.schema._schema, document, self.rules)
+        schema = self.execution_context.schema._schema
+        errors = validate(schema, document, self.rules.limits) or validate_document(
+            schema, document, self.rules.standard
+        )
         for error in errors:
             tag(error, "GRAPHQL_VALIDATION_FAILED")
         introspection = tuple(e for e in errors if error_is(e, INTROSPECTION_DISABLED))[:1]
