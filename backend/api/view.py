@@ -17,6 +17,7 @@ import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import accumulate
 from typing import Any
 
 from graphql import GraphQLError
@@ -41,7 +42,8 @@ JSON = "application/json"
 REQUEST_ID = re.compile(r"[A-Za-z0-9._:/+=-]{1,128}")
 LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
-JSON_BRACKET = re.compile(rb"[\[\]{}]")
+NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+BRACKET_STEP = [1 if b in b"[{" else -1 for b in range(256)]  # used on brackets only
 STATUS_OF_CODE = {"RATE_LIMITED": 429, "FORBIDDEN": 403, "UNAUTHENTICATED": 401}
 
 
@@ -144,11 +146,8 @@ def _quality(value: str) -> float:
 
 def json_depth(raw: bytes) -> int:
     """The deepest nesting of arrays and objects in a JSON text, found without parsing it."""
-    depth = deepest = 0
-    for bracket in JSON_BRACKET.findall(JSON_STRING.sub(b"", raw)):
-        depth += 1 if bracket in b"[{" else -1
-        deepest = max(deepest, depth)
-    return deepest
+    brackets = JSON_STRING.sub(b"", raw).translate(None, NOT_BRACKETS)
+    return max(accumulate(map(BRACKET_STEP.__getitem__, brackets)), default=0)
 
 
 def has_lone_surrogate(value: Any) -> bool:
