@@ -53,11 +53,15 @@ async def _check_database(url: str) -> None:
 
 
 def serve(args: argparse.Namespace, settings: Settings) -> None:
-    """Run the service with uvicorn (migrations run on start)."""
+    """Run the service with uvicorn (migrations run on start); slow request heads are dropped."""
+    import logging
+
     import uvicorn
 
     from backend.main import create_app
+    from backend.serving import head_timeout_protocol
 
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s: %(message)s")
     settings = settings.model_copy(update={"seed_demo": settings.seed_demo or args.demo})
     host, port = args.host or settings.host, args.port or settings.port
     if settings.is_local:
@@ -65,7 +69,13 @@ def serve(args: argparse.Namespace, settings: Settings) -> None:
             f"Rewards API (local mode) on http://{host}:{port}/graphql — GraphiQL in a browser there."
         )
         print("Get a token: rewards dev-token --uid demo-member")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    uvicorn.run(
+        create_app(settings),
+        host=host,
+        port=port,
+        log_level="info",
+        http=head_timeout_protocol(settings.request_header_timeout_seconds),
+    )
 
 
 def migrate(_args: argparse.Namespace, settings: Settings) -> None:

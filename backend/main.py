@@ -17,7 +17,7 @@ from starlette.routing import Route
 from backend.adapters.rate_limits import limiter_from_settings
 from backend.api.context import Services
 from backend.api.schema import build_schema
-from backend.api.view import RewardsGraphQL
+from backend.api.view import GraphQLEndpoint, HttpLimits
 from backend.db.engine import Database, open_database
 from backend.db.migrate import upgrade_to_head
 from backend.rewards.clock import SystemClock
@@ -75,9 +75,16 @@ def create_app(
         max_depth=settings.max_query_depth,
         max_aliases=settings.max_aliases,
         max_tokens=settings.max_tokens,
+        document_cache_bytes=settings.document_cache_bytes,
     )
     graphiql_page, extra_routes = _graphiql(settings)
-    graphql = RewardsGraphQL(schema, services, render_ide=graphiql_page)
+    limits = HttpLimits(
+        max_body_bytes=settings.max_body_bytes,
+        max_query_length=settings.max_query_length,
+        max_json_depth=settings.max_json_depth,
+        body_timeout_seconds=settings.request_body_timeout_seconds,
+    )
+    graphql = GraphQLEndpoint(schema, services, limits, graphiql_page=graphiql_page)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
@@ -109,7 +116,7 @@ def create_app(
         return JSONResponse({"status": "ok"})
 
     routes: list[Any] = [
-        Route("/graphql", graphql, methods=["GET", "POST"]),
+        Route("/graphql", graphql),  # the endpoint answers every method (405 as JSON)
         Route("/healthz", healthz),
         *extra_routes,
     ]

@@ -166,6 +166,25 @@ class Settings(BaseSettings):
     rate_limit_integration: Rate = Field(
         "1200/minute", description="integration field calls per integration principal"
     )
+    max_body_bytes: PositiveInt = Field(
+        64 * 1024, description="largest request body in bytes; larger ones get 413"
+    )
+    max_query_length: PositiveInt = Field(
+        20_000, description="longest query text in characters, checked before parsing"
+    )
+    max_json_depth: PositiveInt = Field(
+        32, description="deepest JSON nesting of a request body, checked before decoding"
+    )
+    document_cache_bytes: PositiveInt = Field(
+        32 * 1024 * 1024, description="memory budget of the parsed-and-validated document cache"
+    )
+    request_body_timeout_seconds: Seconds = Field(
+        10.0, description="seconds a request body may take to arrive (then 408)"
+    )
+    request_header_timeout_seconds: Seconds = Field(
+        10.0,
+        description="`rewards serve`: seconds a request head may take before the connection closes",
+    )
 
     @field_validator(
         "firebase_credentials_file", "firebase_auth_emulator_host", "redis_url", mode="before"

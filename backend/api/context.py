@@ -36,7 +36,8 @@ class Context:
     token: str | None
     loaders: Loaders
     request: Any = None
-    response: Any = None
+    request_id: str | None = None
+    client_ip: str | None = None
     active_checked: bool = field(default=False)
 
     @property

@@ -1,15 +1,33 @@
-"""Errors as data: one error type and code enum per mutation, and the few top-level errors."""
+"""Errors as data: one error type and code enum per mutation, and the few top-level errors.
+
+Top-level errors: every client mistake carries `extensions.code` (tagged where it is found: the
+parser, the validation rules, variable coercion, `PublicError`); anything without a code is a
+real fault, masked as "Unexpected error." with a request id and logged with its traceback.
+"""
 
 # No `from __future__ import annotations`: the error types are built at run time and
 # strawberry must see real annotation objects, not names local to payload_error.
 import enum
+import logging
 from collections.abc import Iterable
 from typing import Any
 
 import strawberry
 from graphql import GraphQLError
+from strawberry.relay.types import InvalidGlobalIDError
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+from strawberry.types.execution import ExecutionContext
 
 from backend.rewards.errors import DomainError
+
+log = logging.getLogger("rewards.api")
+
+BAD_USER_INPUT = "BAD_USER_INPUT"
+INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
+MASKED_MESSAGE = "Unexpected error."
+# graphql-core raises these itself, with no original exception, when an argument fails coercion
+# during execution (e.g. null sent for `$id: ID = "…"` used where `ID!` is expected).
+ARGUMENT_ERROR_PREFIXES = ("Argument '", "Variable '$")
 
 
 class PublicError(Exception):
@@ -20,10 +38,78 @@ class PublicError(Exception):
         self.extensions = {"code": code, **extensions}
 
 
-def should_mask(error: GraphQLError) -> bool:
-    """Mask unexpected exceptions; keep syntax, validation and public errors readable."""
+def tag(error: GraphQLError, code: str) -> GraphQLError:
+    """Give an error its public code (kept if it already has one)."""
+    error.extensions = {"code": code, **(error.extensions or {})}
+    return error
+
+
+def error_code(error: GraphQLError) -> str | None:
+    """The public code of a client error, or None for a real fault."""
     original = error.original_error
-    return original is not None and not isinstance(original, PublicError)
+    if isinstance(original, PublicError):
+        return str(original.extensions["code"])
+    code = (error.extensions or {}).get("code")
+    if code:
+        return str(code)
+    if isinstance(original, InvalidGlobalIDError):  # strawberry decodes ids after coercion
+        return BAD_USER_INPUT
+    raised = original if isinstance(original, GraphQLError) else error  # graphql-core's own
+    if raised.original_error is None and raised.message.startswith(ARGUMENT_ERROR_PREFIXES):
+        return BAD_USER_INPUT
+    return None
+
+
+def public_error(
+    error: GraphQLError, request_id: str | None, operation: str | None
+) -> GraphQLError:
+    """Log an error once (one line for a client error, a traceback for a fault); mask faults."""
+    code = error_code(error)
+    if code is not None:
+        log.info("client error %s in %s (request %s)", code, operation or "-", request_id)
+        return tag(error, code)
+    fault = error.original_error or error
+    log.error(
+        "Unexpected error in %s (request %s)",
+        operation or "-",
+        request_id,
+        exc_info=(type(fault), fault, fault.__traceback__),
+    )
+    extensions = {"code": INTERNAL_SERVER_ERROR, "requestId": request_id}
+    return GraphQLError(
+        MASKED_MESSAGE,
+        nodes=error.nodes,
+        source=error.source,
+        positions=error.positions,
+        path=error.path,
+        extensions={k: v for k, v in extensions.items() if v is not None},
+    )
+
+
+class CodedErrorsSchema(strawberry.Schema):
+    """A schema whose errors leave it coded, logged once and masked when they are faults."""
+
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        """Replace the errors in place: every path, even a crashing extension, passes here once."""
+        context = execution_context.context if execution_context else None
+        request_id = getattr(context, "request_id", None)
+        operation = execution_context.operation_name if execution_context else None
+        errors[:] = [public_error(error, request_id, operation) for error in errors]
+
+
+class CodedCoercionExecutor(StrawberryGraphQLCoreExecutionContext):
+    """graphql-core's executor; variables that fail coercion are `BAD_USER_INPUT`."""
+
+    @classmethod
+    def build(cls, *args: Any, **kwargs: Any) -> Any:
+        """Build the executor; errors returned instead are all about the variables sent."""
+        built = super().build(*args, **kwargs)
+        if isinstance(built, list):
+            for error in built:
+                tag(error, BAD_USER_INPUT)
+        return built
 
 
 def payload_error(name: str, codes: Iterable[str], what: str) -> Any:

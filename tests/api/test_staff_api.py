@@ -141,13 +141,12 @@ async def test_a_lookup_needs_a_reason(api, database):
         "x" * 501,
         "\u200b\u200b\u200b",
         "Ticket\x00 1",
-        "Ticket \ud800",
     ]
     for reason in reasons:
         request = {"query": BY_CARD, "variables": {"card": card, "reason": reason}}
         response = await api.client.post(
             "/graphql",
-            content=json.dumps(request),  # ASCII-escaped, so even a lone surrogate gets through
+            content=json.dumps(request),
             headers={"Authorization": "Bearer support:sam", "Content-Type": "application/json"},
         )
         body = response.json()

@@ -1,0 +1,62 @@
+"""How `rewards serve` runs the app: uvicorn, with a deadline for every request head."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+
+class HeadTimeoutProtocol(HttpToolsProtocol):
+    """uvicorn's HTTP/1.1 protocol, closing connections whose request head is not complete in time.
+
+    uvicorn times out idle keep-alive connections, but not a head sent slowly or never
+    finished; without a deadline each such connection is held open for good.
+    """
+
+    head_timeout_seconds: float = 10.0
+    _head_deadline: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: Any) -> None:
+        """Start the clock as soon as the client connects."""
+        super().connection_made(transport)
+        self._arm_head_deadline()
+
+    def on_message_begin(self) -> None:
+        """A new request on a kept-alive connection gets its own deadline."""
+        super().on_message_begin()
+        if self._head_deadline is None:
+            self._arm_head_deadline()
+
+    def on_headers_complete(self) -> None:
+        """The head arrived: the body has its own deadline, kept by the app."""
+        self._cancel_head_deadline()
+        super().on_headers_complete()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        """Nothing left to time."""
+        self._cancel_head_deadline()
+        super().connection_lost(exc)
+
+    def _arm_head_deadline(self) -> None:
+        """Close the connection unless the head completes in time."""
+        self._head_deadline = self.loop.call_later(self.head_timeout_seconds, self._head_timed_out)
+
+    def _cancel_head_deadline(self) -> None:
+        """Stop the clock."""
+        if self._head_deadline is not None:
+            self._head_deadline.cancel()
+            self._head_deadline = None
+
+    def _head_timed_out(self) -> None:
+        """Drop the connection whose head never came."""
+        self._head_deadline = None
+        self.logger.info("closing a connection whose request head did not arrive in time")
+        if not self.transport.is_closing():
+            self.transport.close()
+
+
+def head_timeout_protocol(seconds: float) -> type[HeadTimeoutProtocol]:
+    """The protocol class to pass to uvicorn as `http=`, with this head deadline."""
+    return type("HeadTimeoutProtocol", (HeadTimeoutProtocol,), {"head_timeout_seconds": seconds})
