@@ -6,7 +6,7 @@ from backend.rewards.ports import AuthenticationError, Principal, Role
 
 
 class FakeVerifier:
-    """Accepts tokens written `role:uid` (e.g. `member:alice`); anything else is refused."""
+    """Accepts tokens written `role:uid` (e.g. `member:alice`); `expired` has expired; others are refused."""
 
     def __init__(self) -> None:
         self.revoked: set[str] = set()
@@ -15,6 +15,8 @@ class FakeVerifier:
 
     async def verify(self, token: str) -> Principal:
         """Parse a fake token."""
+        if token == "expired":
+            raise AuthenticationError("TOKEN_EXPIRED", "The token has expired.")
         role_name, _, uid = token.partition(":")
         role = Role.from_claim(role_name)
         if not uid or role is None:

@@ -66,6 +66,17 @@ class GraphQLParams:
     operation_name: str | None
 
 
+# Expired tokens are routine (apps refresh them); an unreachable Auth service is not the caller's doing.
+UNCOUNTED_AUTH_FAILURES = frozenset({"TOKEN_EXPIRED", "AUTH_UNAVAILABLE"})
+
+
+def _too_many_refused_tokens(wait: int) -> PublicError:
+    """The refusal for a client address that sent too many bad tokens."""
+    return PublicError(
+        "RATE_LIMITED", f"Too many refused tokens; try again in {wait} s.", retryAfter=wait
+    )
+
+
 class RequestRefused(Exception):
     """A request refused before execution: its status, code, message and extra headers."""
 
@@ -256,6 +267,10 @@ class GraphQLEndpoint:
         token = bearer_token(request.headers)
         if token is None:
             return None, None
+        address = request.client.host if request.client else ""
+        limiter = self.services.limiter
+        if (wait := await limiter.auth_blocked(address)) is not None:
+            raise RequestRefused.of(_too_many_refused_tokens(wait))
         try:
             if not token:
                 raise AuthenticationError(
@@ -263,6 +278,9 @@ class GraphQLEndpoint:
                 )
             return await self.services.verifier.verify(token), token
         except AuthenticationError as error:
+            counted = error.code not in UNCOUNTED_AUTH_FAILURES
+            if counted and (wait := await limiter.auth_failed(address)) is not None:
+                raise RequestRefused.of(_too_many_refused_tokens(wait)) from None
             raise RequestRefused(
                 401, error.code, error.message, {"WWW-Authenticate": "Bearer"}
             ) from None

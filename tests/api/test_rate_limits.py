@@ -52,8 +52,7 @@ class CountingLimiter:
         return await self.inner.hit(action, identity)
 
     async def auth_blocked(self, address: str) -> int | None:
-        """Record and forward."""
-        self.calls.append(("auth_blocked", address))
+        """Forward without recording: every signed-in request asks, and no storage is touched."""
         return await self.inner.auth_blocked(address)
 
     async def auth_failed(self, address: str) -> int | None:
@@ -277,6 +276,23 @@ async def test_refused_tokens_are_counted_across_workers(rate_store):
     assert await first.auth_blocked(address) is None
     assert await first.auth_failed(address) is not None
     assert await first.auth_blocked(address) is not None
+
+
+async def test_an_address_sending_bad_tokens_gets_429_even_with_a_good_one(worker, database):
+    api = await worker(rate_limit_auth_failures="3/hour")
+    for _ in range(5):  # expired tokens are routine: never counted
+        assert (await api.raw(ME, token="expired")).status_code == 401
+    for _ in range(3):
+        response = await api.raw(ME, token="junk")
+        assert response.status_code == 401
+        assert response.json()["errors"][0]["extensions"]["code"] == "INVALID_TOKEN"
+    over = await api.raw(ME, token="junk")
+    assert over.status_code == 429
+    assert 1 <= int(over.headers["Retry-After"]) <= 3600
+    assert over.json()["errors"][0]["extensions"]["code"] == "RATE_LIMITED"
+    blocked = await api.raw(ENROLL, {"input": ADULT}, ALICE)  # a good token, same address
+    assert blocked.status_code == 429
+    assert await member_count(database) == 0
 
 
 def test_every_staff_and_integration_mutation_spends_a_configured_budget():
