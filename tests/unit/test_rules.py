@@ -345,8 +345,7 @@ def test_purchase_times_are_kept_in_utc_and_impossible_ones_refused():
         assert (refused.value.code, refused.value.field) == ("INVALID_TIME", "occurredAt")
 
 
-def test_the_program_start_comes_from_settings_with_a_fallback():
-    assert program_start({}) == datetime(2000, 1, 1, tzinfo=UTC)
+def test_the_program_start_comes_from_settings():
     assert program_start({"program_started_at": "2026-03-01"}) == datetime(2026, 3, 1, tzinfo=UTC)
     data = clean_purchase(purchase_input(occurred_at=datetime(2026, 2, 28, tzinfo=UTC)))
     with pytest.raises(DomainError) as refused:

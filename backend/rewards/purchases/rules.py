@@ -15,7 +15,6 @@ from backend.rewards.text import TextField, clean, clip, width
 CURRENCY = re.compile(r"[A-Z]{3}")
 FUTURE_SKEW = timedelta(minutes=5)
 # Used until the `program_started_at` setting exists: refuses only dates no store can mean.
-PROGRAM_START_FALLBACK = datetime(2000, 1, 1, tzinfo=UTC)
 MAX_DECIMALS = 4  # the purchase amount columns are NUMERIC(18, 4)
 MAX_LINES = 200
 MAX_QUANTITY = 10_000
@@ -220,10 +219,7 @@ def check_purchase(
 
 def program_start(settings: dict[str, Any]) -> datetime:
     """When the program began (`program_started_at`, ISO 8601): no purchase is older."""
-    value = settings.get("program_started_at")
-    if value is None:
-        return PROGRAM_START_FALLBACK
-    started = datetime.fromisoformat(str(value))
+    started = datetime.fromisoformat(str(settings["program_started_at"]))
     return started if started.tzinfo else started.replace(tzinfo=UTC)
 
 
