@@ -15,7 +15,9 @@ import firebase_admin
 from firebase_admin import auth, credentials, exceptions
 from google.auth.credentials import AnonymousCredentials, Credentials
 
+from backend.rewards.members.rules import UID
 from backend.rewards.ports import AuthenticationError, Principal, Role
+from backend.rewards.text import is_clean
 from backend.settings import ConfigError, Settings
 
 logger = logging.getLogger(__name__)
@@ -247,6 +249,8 @@ def _principal(claims: dict[str, Any]) -> Principal:
     role = Role.from_claim(claims.get("role"))
     if role is None:
         raise refuse(FORBIDDEN_ROLE)
+    if not isinstance(claims.get("uid"), str) or not is_clean(claims["uid"], UID):
+        raise refuse(INVALID_TOKEN)  # a uid we could not store or compare (NUL, over 128, …)
     email = claims.get("email")
     return Principal(
         uid=claims["uid"],
