@@ -174,10 +174,10 @@ async def seed(url: str, members: int) -> int:
             for j in range(3 + i % 4):
                 await _purchase(uows, member.card_number, f"bench-{i}-{j}", order_amount(i, j))
                 runs += 1
-        clock.set(start + timedelta(days=20))  # past the 14-day return window
+        clock.advance(days=20)  # past the 14-day return window
         for member in enrolled:
             await _spend_third(uows, member.id or 0)
-        clock.set(start + timedelta(days=28))  # a recent order keeps some points pending
+        clock.advance(days=8)  # day 28: a recent order keeps some points pending
         for i, member in enumerate(enrolled):
             await _purchase(uows, member.card_number, f"bench-{i}-late", order_amount(i, 99))
         return runs + 2 * members
