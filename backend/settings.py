@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from backend.db.engine import Pools
+
 
 class Settings(BaseSettings):
     """Every knob the service reads at start-up; defaults give a working local service."""
@@ -15,7 +17,10 @@ class Settings(BaseSettings):
 
     mode: Literal["local", "production"] = "local"
     database_url: str = "sqlite+aiosqlite:///./rewards.db"
-    database_pool_size: int = 20
+    database_reader_pool_size: int = Pools.readers
+    database_writer_pool_size: int = Pools.writers
+    database_pool_timeout_seconds: float = Pools.timeout
+    max_concurrent_operations: int = 20
     firebase_project_id: str = "demo-rewards"
     firebase_auth_emulator_host: str | None = None
     firebase_credentials_file: str | None = None
@@ -33,6 +38,15 @@ class Settings(BaseSettings):
     def is_local(self) -> bool:
         """Local mode: dev tokens, GraphiQL, field suggestions."""
         return self.mode == "local"
+
+    @property
+    def pools(self) -> Pools:
+        """The database pool sizes and checkout timeout."""
+        return Pools(
+            readers=self.database_reader_pool_size,
+            writers=self.database_writer_pool_size,
+            timeout=self.database_pool_timeout_seconds,
+        )
 
 
 @lru_cache

@@ -91,7 +91,7 @@ def dashboard_app(url: str, pool_size: int | None) -> Starlette:
 
     settings = Settings(mode="production", jobs_enabled=False, database_url=url)
     if pool_size is not None:
-        settings = settings.model_copy(update={"database_pool_size": pool_size})
+        settings = settings.model_copy(update={"database_reader_pool_size": pool_size})
     return create_app(settings, verifier=BenchVerifier())
 
 
@@ -551,7 +551,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--requests", type=positive(int), help="stop after N requests instead")
     parser.add_argument("--warmup", type=float, default=2.0, help="seconds before measuring")
     parser.add_argument("--database-url", help="postgresql URL on 127.0.0.1 (default: SQLite)")
-    parser.add_argument("--pool-size", type=positive(int), help="the app's database pool size")
+    parser.add_argument("--pool-size", type=positive(int), help="the app's database reader pool size")
     parser.add_argument("--seed", type=int, default=1, help="seed of the member choice")
     parser.add_argument("--serve", choices=["baseline", "dashboard"], help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
