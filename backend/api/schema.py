@@ -17,6 +17,7 @@ from strawberry.extensions import (
 )
 from strawberry.schema.config import StrawberryConfig
 
+from backend.api.admission import execution_gate
 from backend.api.context import Info
 from backend.api.errors import should_mask
 from backend.api.mutations import Mutation
@@ -64,7 +65,12 @@ NODE_TYPES = {"Member", "LedgerEntry", "Purchase"}
 
 
 def build_schema(
-    *, local_mode: bool, max_depth: int = 12, max_aliases: int = 30, max_tokens: int = 2000
+    *,
+    local_mode: bool,
+    max_depth: int = 12,
+    max_aliases: int = 30,
+    max_tokens: int = 2000,
+    max_concurrent_operations: int = 20,
 ) -> strawberry.Schema:
     """Assemble the schema with its limits; suggestions only in local mode."""
     # Rule classes made once: new ones per request would defeat the validation cache.
@@ -83,5 +89,6 @@ def build_schema(
             lambda: MaxTokensLimiter(max_token_count=max_tokens),
             ParserCache,
             ValidationCache,
+            execution_gate(max_concurrent_operations),
         ],
     )
