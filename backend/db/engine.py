@@ -52,7 +52,8 @@ def _make_engine(url: str, *, size: int, timeout: float, writer: bool) -> AsyncE
     options: dict[str, Any] = {"pool_size": size, "max_overflow": 0, "pool_timeout": timeout}
     if not is_sqlite(url):
         if not writer:
-            # A read is one statement or a few independent ones: no BEGIN/ROLLBACK round trips.
+            # A read is one statement or a few independent ones, and reads borrow connections
+            # often: no BEGIN/ROLLBACK round trips.
             options["isolation_level"] = "AUTOCOMMIT"
         return create_async_engine(url, **options)
     engine = create_async_engine(url, **options)

@@ -8,9 +8,11 @@ from dataclasses import replace
 
 import httpx
 import pytest
+import strawberry
 from sqlalchemy import event
 from starlette.applications import Starlette
 
+from backend.api.admission import execution_gate
 from backend.db.engine import DEFAULT_POOLS, Database, Pools, open_database
 from backend.main import create_app
 from backend.settings import Settings
@@ -126,3 +128,25 @@ async def test_a_request_gives_its_read_connections_back_before_each_unit_of_wor
     body = await app(TWO_ADJUSTMENTS, {"member": member_id}, STAFF)
     assert body["data"]["second"]["member"]["points"]["balance"] == 150
     assert seen == [0, 0]
+
+
+async def test_the_execution_gate_admits_a_few_operations_at_a_time_in_arrival_order():
+    running, peak, entered = 0, 0, []
+
+    @strawberry.type
+    class Query:
+        @strawberry.field
+        async def work(self, n: int) -> int:
+            nonlocal running, peak
+            running += 1
+            peak = max(peak, running)
+            entered.append(n)
+            for _ in range(5):
+                await asyncio.sleep(0)  # yield to the others while "reading"
+            running -= 1
+            return n
+
+    schema = strawberry.Schema(query=Query, extensions=[execution_gate(2)])
+    results = await asyncio.gather(*(schema.execute(f"{{ work(n: {n}) }}") for n in range(10)))
+    assert [r.data for r in results] == [{"work": n} for n in range(10)]
+    assert (peak, entered) == (2, list(range(10)))
