@@ -551,7 +551,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--requests", type=positive(int), help="stop after N requests instead")
     parser.add_argument("--warmup", type=float, default=2.0, help="seconds before measuring")
     parser.add_argument("--database-url", help="postgresql URL on 127.0.0.1 (default: SQLite)")
-    parser.add_argument("--pool-size", type=positive(int), help="the app's database reader pool size")
+    parser.add_argument(
+        "--pool-size", type=positive(int), help="the app's database reader pool size"
+    )
     parser.add_argument("--seed", type=int, default=1, help="seed of the member choice")
     parser.add_argument("--serve", choices=["baseline", "dashboard"], help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)

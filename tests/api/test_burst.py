@@ -150,3 +150,19 @@ async def test_the_execution_gate_admits_a_few_operations_at_a_time_in_arrival_o
     results = await asyncio.gather(*(schema.execute(f"{{ work(n: {n}) }}") for n in range(10)))
     assert [r.data for r in results] == [{"work": n} for n in range(10)]
     assert (peak, entered) == (2, list(range(10)))
+
+
+async def test_the_rules_are_read_at_start_so_requests_do_not_read_them(
+    database, clock, verifier, count_queries
+):
+    settings = Settings(mode="production", jobs_enabled=False)
+    app = create_app(settings, verifier=verifier, clock=clock, database=database)
+    transport = httpx.ASGITransport(app=app)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url="http://test") as client,
+    ):
+        count_queries.count = 0
+        body = await Api(client)("{ tiers { code } }", token="member:ann")
+        assert body["data"]["tiers"][0] == {"code": "member"}
+        assert count_queries.count == 0
