@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Literal
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from backend.db.engine import Pools
@@ -17,10 +18,21 @@ class Settings(BaseSettings):
 
     mode: Literal["local", "production"] = "local"
     database_url: str = "sqlite+aiosqlite:///./rewards.db"
-    database_reader_pool_size: int = Pools.readers
-    database_writer_pool_size: int = Pools.writers
-    database_pool_timeout_seconds: float = Pools.timeout
-    max_concurrent_operations: int = 20
+    database_reader_pool_size: int = Field(
+        Pools.readers, gt=0, description="connections per process for reads (queries, payloads)"
+    )
+    database_writer_pool_size: int = Field(
+        Pools.writers, gt=0, description="connections per process for units of work (mutations)"
+    )
+    database_pool_timeout_seconds: float = Field(
+        Pools.timeout,
+        gt=0,
+        allow_inf_nan=False,
+        description="seconds a read or a unit of work may wait for a free connection",
+    )
+    max_concurrent_operations: int = Field(
+        20, gt=0, description="GraphQL operations executing at once per process; others queue"
+    )
     firebase_project_id: str = "demo-rewards"
     firebase_auth_emulator_host: str | None = None
     firebase_credentials_file: str | None = None
