@@ -59,7 +59,7 @@ def create_app(
     limiter: RateLimiter | None = None,
 ) -> Starlette:
     """Build the service; tests pass fakes for the verifier, the clock, the database, the limiter."""
-    db = database or open_database(settings.database_url, pool_size=settings.database_pool_size)
+    db = database or open_database(settings.database_url, settings.pools)
     the_clock = clock or SystemClock()
     services = Services(
         database=db,
@@ -76,6 +76,7 @@ def create_app(
         max_aliases=settings.max_aliases,
         max_tokens=settings.max_tokens,
         document_cache_bytes=settings.document_cache_bytes,
+        max_concurrent_operations=settings.max_concurrent_operations,
     )
     graphiql_page, extra_routes = _graphiql(settings)
     limits = HttpLimits(
@@ -88,12 +89,13 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
-        """Migrate, optionally seed, run jobs; close the pools on the way out."""
+        """Migrate, optionally seed, read the rules, run jobs; close the pools on the way out."""
         await upgrade_to_head(db.writer)
         if settings.seed_demo:
             from backend.demo import seed_demo
 
             await seed_demo(services.uows)
+        await services.rules.load()  # requests then never wait for the rules
         jobs = (
             asyncio.create_task(run_jobs_forever(services.uows, settings.jobs_interval_seconds))
             if settings.jobs_enabled
@@ -104,6 +106,7 @@ def create_app(
         finally:
             if jobs:
                 jobs.cancel()
+            await services.rules.close()
             if database is None:
                 await db.dispose()
 

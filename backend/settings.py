@@ -13,6 +13,8 @@ from limits import parse_many
 from pydantic import AfterValidator, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from backend.db.engine import Pools
+
 # Reusable constraints for new settings: sizes, counts and limits are whole numbers above 0;
 # intervals are finite seconds above 0; cache lifetimes may be 0 (no caching).
 PositiveInt = Annotated[int, Field(gt=0)]
@@ -122,7 +124,18 @@ class Settings(BaseSettings):
         "sqlite+aiosqlite:///./rewards.db",
         description="sqlite:///file.db or postgresql://user:password@host/db (drivers are added)",
     )
-    database_pool_size: PositiveInt = Field(20, description="connections per database pool")
+    database_reader_pool_size: PositiveInt = Field(
+        Pools.readers, description="connections per process for reads (queries, payloads)"
+    )
+    database_writer_pool_size: PositiveInt = Field(
+        Pools.writers, description="connections per process for units of work (mutations)"
+    )
+    database_pool_timeout_seconds: Seconds = Field(
+        Pools.timeout, description="seconds a read or a unit of work may wait for a free connection"
+    )
+    max_concurrent_operations: PositiveInt = Field(
+        20, description="GraphQL operations executing at once per process; others queue"
+    )
     firebase_project_id: str = Field(
         "demo-rewards",
         pattern=PROJECT_ID.pattern,
@@ -198,6 +211,15 @@ class Settings(BaseSettings):
     def is_local(self) -> bool:
         """Local mode: dev tokens, GraphiQL, field suggestions."""
         return self.mode == "local"
+
+    @property
+    def pools(self) -> Pools:
+        """The database pool sizes and checkout timeout."""
+        return Pools(
+            readers=self.database_reader_pool_size,
+            writers=self.database_writer_pool_size,
+            timeout=self.database_pool_timeout_seconds,
+        )
 
 
 def env_name(field: str) -> str:

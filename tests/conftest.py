@@ -87,7 +87,7 @@ async def database(
     assert PG_URL is not None
     name = f"rewards_t_{uuid.uuid4().hex[:12]}"
     await _pg_admin(f'CREATE DATABASE "{name}" TEMPLATE "{pg_template}"')
-    db = open_database(asyncpg_url(PG_URL, name), pool_size=60)
+    db = open_database(asyncpg_url(PG_URL, name))  # production-sized pools, as on SQLite
     yield db
     await db.dispose()
     await _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -1,8 +1,7 @@
-"""Per-request DataLoaders: every object edge is batched; a request reads on one lock-guarded connection."""
+"""Per-request DataLoaders: every object edge is batched; each batch borrows a read connection briefly."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -30,26 +29,19 @@ class Loaders:
         self.purchase = DataLoader(self._purchases)
         self.qualifying = DataLoader(self._qualifying)
         self.member_by_uid = DataLoader(self._members_by_uid)
-        self._conn: AsyncConnection | None = None
-        self._lock = asyncio.Lock()
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[AsyncConnection]:
-        """The request's read connection, one user at a time (sibling resolvers run concurrently)."""
-        async with self._lock:
-            if self._conn is None:
-                self._conn = await self._db.reader.connect()
-            yield self._conn
+        """Borrow a read connection for one batch or short read; it goes back to the pool at once.
 
-    async def close(self) -> None:
-        """Give the read connection back to the pool at the end of the request."""
-        async with self._lock:
-            if self._conn is not None:
-                await self._conn.close()
-                self._conn = None
+        Never hold it while waiting for anything else from a pool (rules, another connection, a
+        unit of work): under a burst every connection would be held by a waiter.
+        """
+        async with self._db.reader.connect() as conn:
+            yield conn
 
     async def rules(self) -> ProgramRules:
-        """The program rules (shared, briefly cached)."""
+        """The program rules (shared, refreshed in the background); ask before borrowing."""
         return await self._rules.get()
 
     async def _by_ids(self, table: Any, ids: Sequence[int]) -> list[Row[Any] | None]:

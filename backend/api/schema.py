@@ -8,6 +8,7 @@ import strawberry
 from strawberry import relay
 from strawberry.schema.config import StrawberryConfig
 
+from backend.api.admission import execution_gate
 from backend.api.context import Info
 from backend.api.documents import CheckedDocuments, DocumentCache, validation_rules
 from backend.api.errors import CodedCoercionExecutor, CodedErrorsSchema, PublicError
@@ -132,6 +133,7 @@ def build_schema(
     max_aliases: int = 30,
     max_tokens: int = 2000,
     document_cache_bytes: int = 32 * 1024 * 1024,
+    max_concurrent_operations: int = 20,
 ) -> strawberry.Schema:
     """Assemble the schema with its limits; suggestions and anonymous introspection only locally."""
     # Made once: the rule classes and the cache are shared by every request.
@@ -147,5 +149,6 @@ def build_schema(
             lambda: CheckedDocuments(
                 cache, rules, max_tokens=max_tokens, anonymous_introspection=local_mode
             ),
+            execution_gate(max_concurrent_operations),
         ],
     )

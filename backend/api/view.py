@@ -377,7 +377,7 @@ class GraphQLEndpoint:
         request_id: str,
         media: str,
     ) -> Response:
-        """Run the operation with a fresh context; its loaders are closed whatever happens."""
+        """Run the operation with a fresh context (its loaders borrow connections per read)."""
         context = self.context(request, principal, token, request_id)
         allowed = (
             {OperationType.QUERY}
@@ -407,8 +407,6 @@ class GraphQLEndpoint:
             ) from None
         except MissingQueryError:
             raise bad_request("Send the operation as the string parameter `query`.") from None
-        finally:
-            await context.loaders.close()
         return result_response(result, media)
 
     def context(

@@ -20,6 +20,18 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
+@dataclass(frozen=True)
+class Pools:
+    """Connections per process: readers serve queries, writers the units of work; no overflow."""
+
+    readers: int = 10
+    writers: int = 5
+    timeout: float = 10.0  # seconds a checkout may wait before it fails
+
+
+DEFAULT_POOLS = Pools()
+
+
 def _sqlite_pragmas() -> Any:
     """Build a connect hook that sets WAL, foreign keys and a busy timeout on each connection."""
 
@@ -35,17 +47,18 @@ def _sqlite_pragmas() -> Any:
     return on_connect
 
 
-def _make_engine(url: str, *, pool_size: int, immediate: bool) -> AsyncEngine:
-    """Create one engine; on SQLite, `immediate` makes every transaction take the write lock."""
+def _make_engine(url: str, *, size: int, timeout: float, writer: bool) -> AsyncEngine:
+    """Create one engine of exactly `size` pooled connections."""
+    options: dict[str, Any] = {"pool_size": size, "max_overflow": 0, "pool_timeout": timeout}
     if not is_sqlite(url):
-        return create_async_engine(
-            url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=False
-        )
-    # SQLite connections are cheap; a request's loaders check out several at once.
-    overflow = 0 if immediate else 2 * pool_size
-    engine = create_async_engine(url, pool_size=pool_size, max_overflow=overflow, pool_timeout=60)
+        if not writer:
+            # A read is one statement or a few independent ones, and reads borrow connections
+            # often: no BEGIN/ROLLBACK round trips.
+            options["isolation_level"] = "AUTOCOMMIT"
+        return create_async_engine(url, **options)
+    engine = create_async_engine(url, **options)
     event.listen(engine.sync_engine, "connect", _sqlite_pragmas())
-    if immediate:
+    if writer:
         # SQLite ignores SELECT ... FOR UPDATE: writers serialise by taking the write lock up front.
         event.listen(
             engine.sync_engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE")
@@ -69,15 +82,13 @@ class Database:
     async def dispose(self) -> None:
         """Close every pooled connection."""
         await self.writer.dispose()
-        if self.reader is not self.writer:
-            await self.reader.dispose()
+        await self.reader.dispose()
 
 
-def open_database(url: str, *, pool_size: int = 20) -> Database:
-    """Open the engines for a URL; PostgreSQL shares one engine, SQLite gets a reader and a writer."""
-    if not is_sqlite(url):
-        engine = _make_engine(url, pool_size=pool_size, immediate=False)
-        return Database(url=url, writer=engine, reader=engine)
-    writer = _make_engine(url, pool_size=max(2, pool_size // 2), immediate=True)
-    reader = _make_engine(url, pool_size=pool_size, immediate=False)
-    return Database(url=url, writer=writer, reader=reader)
+def open_database(url: str, pools: Pools = DEFAULT_POOLS) -> Database:
+    """Open a writers' pool and a readers' pool on a URL, so reads never starve units of work."""
+    return Database(
+        url=url,
+        writer=_make_engine(url, size=pools.writers, timeout=pools.timeout, writer=True),
+        reader=_make_engine(url, size=pools.readers, timeout=pools.timeout, writer=False),
+    )

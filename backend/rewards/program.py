@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -14,6 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlmodel import col
 
 from backend.db.tables import CurrencyRate, ProgramSetting, Tier
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -73,28 +76,60 @@ def _tier(row: Any) -> TierRule:
 
 
 class RulesCache:
-    """Rules shared by all requests for a few seconds: every read needs them, they rarely change."""
+    """Rules shared by all requests: served from memory at once, re-read in the background.
+
+    Callers must ask before they borrow a connection: only the very first `get` waits (when
+    start-up did not `load`), and it waits on one shared read. Once the rules are older than the
+    TTL, the next `get` starts one re-read on its own short connection and answers with the
+    rules it has, so no request ever waits for the pool on the rules' behalf.
+    """
 
     def __init__(self, read: Callable[[], Awaitable[ProgramRules]], *, ttl_seconds: float) -> None:
         self._read = read
         self._ttl = ttl_seconds
         self._value: ProgramRules | None = None
         self._read_at = 0.0
-        self._lock = asyncio.Lock()
+        self._reading: asyncio.Task[ProgramRules] | None = None
 
-    def _fresh(self) -> ProgramRules | None:
-        """The cached rules if they are young enough."""
-        young = time.monotonic() - self._read_at < self._ttl
-        return self._value if young else None
+    async def load(self) -> ProgramRules:
+        """Read the rules now and keep them (at start-up)."""
+        return await self._start_reading()
 
     async def get(self) -> ProgramRules:
-        """The rules, read from the database at most once per TTL however many ask at once."""
-        cached = self._fresh()
-        if cached is not None:
-            return cached
-        async with self._lock:
-            cached = self._fresh()
-            if cached is None:
-                cached = self._value = await self._read()
-                self._read_at = time.monotonic()
-        return cached
+        """The last rules read; stale ones are re-read in the background."""
+        if self._value is None:
+            # Shielded: a caller that goes away must not cancel the read the others wait for.
+            return await asyncio.shield(self._start_reading())
+        stale = time.monotonic() - self._read_at >= self._ttl
+        if stale and self._reading is None:
+            self._start_reading().add_done_callback(self._log_failure)
+        return self._value
+
+    def _start_reading(self) -> asyncio.Task[ProgramRules]:
+        """The read in flight, or a new one: callers at the same moment share one read."""
+        if self._reading is None:
+            self._reading = asyncio.create_task(self._read_and_keep())
+        return self._reading
+
+    async def _read_and_keep(self) -> ProgramRules:
+        """Read the rules; after a failure, keep the old ones and try again one TTL later."""
+        try:
+            rules = await self._read()
+        except Exception:
+            self._read_at = time.monotonic()
+            raise
+        finally:
+            self._reading = None
+        self._value, self._read_at = rules, time.monotonic()
+        return rules
+
+    def _log_failure(self, task: asyncio.Task[ProgramRules]) -> None:
+        """Log a background re-read that failed (requests go on with the last rules read)."""
+        if not task.cancelled() and task.exception() is not None:
+            log.error("re-reading the program rules failed", exc_info=task.exception())
+
+    async def close(self) -> None:
+        """Stop a read in flight (at shutdown)."""
+        if self._reading is not None:
+            self._reading.cancel()
+            await asyncio.wait({self._reading})

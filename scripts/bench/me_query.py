@@ -93,7 +93,7 @@ def dashboard_app(url: str, pool_size: int | None) -> Starlette:
 
     settings = Settings(mode="production", jobs_enabled=False, database_url=url)
     if pool_size is not None:
-        settings = settings.model_copy(update={"database_pool_size": pool_size})
+        settings = settings.model_copy(update={"database_reader_pool_size": pool_size})
     return create_app(settings, verifier=BenchVerifier())
 
 
@@ -176,10 +176,10 @@ async def seed(url: str, members: int) -> int:
             for j in range(3 + i % 4):
                 await _purchase(uows, member.card_number, f"bench-{i}-{j}", order_amount(i, j))
                 runs += 1
-        clock.set(start + timedelta(days=20))  # past the 14-day return window
+        clock.advance(days=20)  # past the 14-day return window
         for member in enrolled:
             await _spend_third(uows, member.id or 0)
-        clock.set(start + timedelta(days=28))  # a recent order keeps some points pending
+        clock.advance(days=8)  # day 28: a recent order keeps some points pending
         for i, member in enumerate(enrolled):
             await _purchase(uows, member.card_number, f"bench-{i}-late", order_amount(i, 99))
         return runs + 2 * members
@@ -553,7 +553,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--requests", type=positive(int), help="stop after N requests instead")
     parser.add_argument("--warmup", type=float, default=2.0, help="seconds before measuring")
     parser.add_argument("--database-url", help="postgresql URL on 127.0.0.1 (default: SQLite)")
-    parser.add_argument("--pool-size", type=positive(int), help="the app's database pool size")
+    parser.add_argument(
+        "--pool-size", type=positive(int), help="the app's database reader pool size"
+    )
     parser.add_argument("--seed", type=int, default=1, help="seed of the member choice")
     parser.add_argument("--serve", choices=["baseline", "dashboard"], help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)

@@ -1,6 +1,9 @@
-"""List queries cost a constant number of SQL statements, however long the list."""
+"""List queries cost a constant number of SQL statements and pool checkouts, however long the list."""
 
 from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from sqlalchemy import event
 from strawberry.relay import GlobalID
@@ -14,41 +17,54 @@ HISTORY = """
 """
 
 
-async def statements_for_history(api, uows, count_queries, uid: str, entries: int) -> int:
-    """Statements the dashboard costs for a member with `entries` entries."""
+@contextmanager
+def counting_checkouts(database) -> Iterator[dict[str, int]]:
+    """Count connections taken from the reader's and the writer's pools while a block runs."""
+    counts = {"reader": 0, "writer": 0}
+    listeners = {}
+    for name in counts:
+
+        def on_checkout(*_: object, name: str = name) -> None:
+            counts[name] += 1
+
+        listeners[name] = on_checkout
+        event.listen(getattr(database, name).sync_engine, "checkout", on_checkout)
+    try:
+        yield counts
+    finally:
+        for name, listener in listeners.items():
+            event.remove(getattr(database, name).sync_engine, "checkout", listener)
+
+
+async def costs_of_history(api, uows, database, count_queries, uid: str, entries: int):
+    """Statements and checkouts the dashboard costs for a member with `entries` entries."""
     body = await api(ENROLL, {"input": {"birthDate": "1990-01-01"}}, f"member:{uid}")
     member_id = int(GlobalID.from_id(body["data"]["enroll"]["member"]["id"]).node_id)
     for _ in range(entries):
         await give(uows, member_id, 5)
-    await api(HISTORY, token=f"member:{uid}")  # warm the shared program-rules cache
+    await api(HISTORY, token=f"member:{uid}")  # read the shared program rules first
     count_queries.count = 0
-    body = await api(HISTORY, token=f"member:{uid}")
+    with counting_checkouts(database) as checkouts:
+        body = await api(HISTORY, token=f"member:{uid}")
     assert len(body["data"]["me"]["history"]["edges"]) == entries
-    return count_queries.count
+    return count_queries.count, checkouts
 
 
-async def test_history_costs_the_same_statements_for_2_or_40_entries(api, uows, count_queries):
-    few = await statements_for_history(api, uows, count_queries, "few", 2)
-    many = await statements_for_history(api, uows, count_queries, "many", 40)
-    assert few == many, (few, many)
-    assert many <= 5, many  # member, points, tier summary, history page, linked entries
-
-
-async def test_a_request_reads_on_one_connection_and_gives_it_back(
+async def test_history_costs_the_same_statements_and_checkouts_for_2_or_40_entries(
     api, uows, database, count_queries
 ):
-    await statements_for_history(api, uows, count_queries, "solo", 3)
-    checkouts: list[object] = []
-    engine = database.reader.sync_engine
+    few = await costs_of_history(api, uows, database, count_queries, "few", 2)
+    many = await costs_of_history(api, uows, database, count_queries, "many", 40)
+    assert few == many, (few, many)
+    statements, checkouts = many
+    assert statements <= 5, statements  # member, expiring points, tier summary, page, links
+    # Each loader batch or short read borrows a connection and gives it back at once: never
+    # more checkouts than statements, and a query never touches the writers' pool.
+    assert checkouts["reader"] <= statements and checkouts["writer"] == 0, checkouts
 
-    def on_checkout(*args: object) -> None:
-        checkouts.append(args)
 
-    event.listen(engine, "checkout", on_checkout)
-    try:
-        body = await api(HISTORY, token="member:solo")
-    finally:
-        event.remove(engine, "checkout", on_checkout)
-    assert len(body["data"]["me"]["history"]["edges"]) == 3
-    assert len(checkouts) == 1
-    assert engine.pool.checkedout() == 0
+async def test_every_read_connection_is_back_in_the_pool_after_a_request(
+    api, uows, database, count_queries
+):
+    await costs_of_history(api, uows, database, count_queries, "solo", 3)
+    assert (database.reader.pool.checkedout(), database.writer.pool.checkedout()) == (0, 0)

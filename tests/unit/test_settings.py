@@ -83,7 +83,7 @@ def test_unknown_schemes_and_malformed_urls_are_refused(given, problem):
 def test_every_bad_value_is_one_line_naming_its_variable():
     assert problems(
         JOBS_INTERVAL_SECONDS="-5",
-        DATABASE_POOL_SIZE="0",
+        DATABASE_READER_POOL_SIZE="0",
         PORT="70000",
         MODE="prod",
         MAX_TOKENS="lots",
@@ -93,7 +93,7 @@ def test_every_bad_value_is_one_line_naming_its_variable():
         FIREBASE_AUTH_EMULATOR_HOST="localhost",
     ) == [
         "MODE: must be 'local' or 'production'",
-        "DATABASE_POOL_SIZE: must be greater than 0",
+        "DATABASE_READER_POOL_SIZE: must be greater than 0",
         "FIREBASE_PROJECT_ID: must be a Google Cloud project id (6-30 lowercase letters, digits, hyphens)",
         "FIREBASE_AUTH_EMULATOR_HOST: must be host:port, e.g. 127.0.0.1:9099",
         "PORT: must be less than 65536",
