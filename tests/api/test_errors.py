@@ -48,13 +48,6 @@ BAD_INPUT = [
     ("decimal-in-line", RECORD, purchase(lines=[{"sku": "S", "unitPrice": "x"}]), POS, "unitPrice"),
     ("datetime-garbage", RECORD, purchase(occurredAt="yesterday"), POS, ".occurredAt"),
     (
-        "malformed-node-id",
-        "query N($id: ID!) { node(id: $id) { id } }",
-        {"id": "###"},
-        ALICE,
-        "GlobalID",
-    ),
-    (
         "null-for-default",
         'query N($id: ID = "x") { node(id: $id) { id } }',
         {"id": None},
@@ -130,13 +123,12 @@ async def test_anonymous_callers_may_introspect_in_local_mode(sqlite_database, c
 async def test_client_errors_are_logged_as_one_line_without_traceback(api, caplog):
     caplog.set_level(logging.INFO, logger="rewards.api")
     requests = [
-        ("query Me { me { id } }", None, None),  # anonymous
-        ("query Me { me { id } }", None, POS),  # forbidden: an integration is not a member
-        (HISTORY, {"n": "five"}, ALICE),  # bad input
-        ("query Me { me { id } }", None, "nobody"),  # bad token
+        *[("query Me { me { id } }", None, None)] * 30,  # anonymous
+        *[("query Me { me { id } }", None, POS)] * 30,  # forbidden: an integration is not a member
+        *[(HISTORY, {"n": "five"}, ALICE)] * 30,  # bad input
+        *[("query Me { me { id } }", None, "nobody")] * 10,  # bad token (under the address limit)
     ]
-    for i in range(100):
-        query, variables, token = requests[i % len(requests)]
+    for query, variables, token in requests:
         response = await api.raw(query, variables, token)
         assert response.status_code in (200, 401)
     assert "Traceback" not in caplog.text
@@ -146,7 +138,7 @@ async def test_client_errors_are_logged_as_one_line_without_traceback(api, caplo
     codes = {"UNAUTHENTICATED", "FORBIDDEN", "BAD_USER_INPUT", "INVALID_TOKEN"}
     assert {code for r in records for code in codes if code in r.getMessage()} == codes
     assert all("request " in r.getMessage() for r in records)
-    assert sum("in Me " in r.getMessage() for r in records) == 50
+    assert sum("in Me " in r.getMessage() for r in records) == 60
 
 
 async def test_a_fault_is_logged_with_its_traceback_and_request_id(api, caplog, monkeypatch):

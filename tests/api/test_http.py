@@ -16,7 +16,6 @@ import pytest
 from sqlalchemy import func, select
 
 from backend.api.errors import PublicError
-from backend.api.loaders import Loaders
 from backend.api.permissions import IsMember, IsSignedIn
 from backend.api.view import GraphQLEndpoint
 from backend.db.tables import Member
@@ -232,25 +231,6 @@ async def test_the_context_carries_the_client_address_and_request_id(client, mon
     response = await client.post("/graphql", json={"query": "{ tiers { code } }"}, headers=headers)
     assert response.status_code == 200
     assert seen == [("127.0.0.1", "r-1")]
-
-
-async def test_loaders_are_closed_after_every_request(client, monkeypatch):
-    closed = []
-    monkeypatch.setattr(Loaders, "close", _counting(Loaders.close, closed))
-    await client.post("/graphql", json={"query": "{ tiers { code } }"}, headers=MEMBER)
-    await client.post("/graphql", json={"query": "{ nope }"}, headers=MEMBER)
-    await client.post("/graphql", json={"query": "query A { x }", "operationName": "B"})
-    assert closed == [1, 1, 1]
-
-
-def _counting(close, calls):
-    """Wrap Loaders.close to count its calls."""
-
-    async def counted(self):
-        calls.append(1)
-        await close(self)
-
-    return counted
 
 
 # Rate limits

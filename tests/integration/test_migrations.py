@@ -49,6 +49,7 @@ async def _migrate(database, action: str, revision: str) -> None:
 
     async with database.writer.begin() as conn:
         await conn.run_sync(run)
+    await database.dispose()  # pooled connections cache statement plans of the old schema
 
 
 async def _stored_keys(database) -> list[tuple[str, str, dict]]:
