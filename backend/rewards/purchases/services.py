@@ -14,11 +14,11 @@ from typing import Any, cast
 from sqlalchemy import select
 from sqlmodel import col
 
-from backend.db.tables import Member, Purchase
+from backend.db.tables import Purchase
 from backend.rewards import idempotency
 from backend.rewards.errors import DomainError, NotFound
 from backend.rewards.ledger import Posting, Source, credit, reverse_credit
-from backend.rewards.members.rules import valid_card_number
+from backend.rewards.members.lookup import member_id_by_card
 from backend.rewards.program import load_rules
 from backend.rewards.purchases.rules import (
     PurchaseInput,
@@ -89,23 +89,6 @@ class PurchaseSnapshot:
         )
 
 
-async def _member_id_by_card(uow: UnitOfWork, card_number: str) -> int:
-    """The member behind a membership card number."""
-    if not valid_card_number(card_number):
-        raise DomainError(
-            "INVALID_MEMBER_REFERENCE",
-            "That is not a membership card number.",
-            field="memberReference",
-        )
-    stmt = select(col(Member.id)).where(col(Member.card_number) == card_number)
-    member_id = (await uow.session.execute(stmt)).scalar()
-    if member_id is None:
-        raise NotFound(
-            "MEMBER_NOT_FOUND", "No member has that card number.", field="memberReference"
-        )
-    return member_id
-
-
 async def _purchase(uow: UnitOfWork, purchase_id: int) -> Purchase:
     """Load a purchase row."""
     return (
@@ -138,7 +121,7 @@ async def record_purchase(uow: UnitOfWork, *, data: PurchaseInput, actor: str) -
         rates=program.rates,
         started=program_start(program.settings),
     )
-    member = await uow.lock_member(await _member_id_by_card(uow, data.card_number))
+    member = await uow.lock_member(await member_id_by_card(uow, data.card_number))
     _check_active(member)
     claimed = await idempotency.claim(uow, scope="purchase", key=key, payload=payload)
     points = purchase_points(
