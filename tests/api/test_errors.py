@@ -141,12 +141,14 @@ async def test_client_errors_are_logged_as_one_line_without_traceback(api, caplo
     assert sum("in Me " in r.getMessage() for r in records) == 60
 
 
-async def test_a_fault_is_logged_with_its_traceback_and_request_id(api, caplog, monkeypatch):
+async def test_a_fault_is_masked_and_logged_with_its_traceback_and_request_id(
+    api, caplog, monkeypatch
+):
     caplog.set_level(logging.INFO, logger="rewards.api")
     await api(ENROLL, {"input": {"birthDate": "1990-01-01"}}, ALICE)
 
     async def broken(*args, **kwargs):
-        raise RuntimeError("disk on fire")
+        raise RuntimeError("disk on fire at postgres://user:secret@db")
 
     monkeypatch.setattr("backend.api.types.queries.entries_page", broken)
     response = await api.client.post(
@@ -154,7 +156,10 @@ async def test_a_fault_is_logged_with_its_traceback_and_request_id(api, caplog, 
         json={"query": "query Feed { me { history(first: 1) { edges { cursor } } } }"},
         headers={"Authorization": f"Bearer {ALICE}", "X-Request-Id": "req-77"},
     )
-    assert response.json()["errors"][0]["extensions"]["requestId"] == "req-77"
+    (error,) = response.json()["errors"]
+    assert error["message"] == "Unexpected error."
+    assert error["extensions"] == {"code": "INTERNAL_SERVER_ERROR", "requestId": "req-77"}
+    assert "secret" not in response.text
     (fault,) = [r for r in caplog.records if r.exc_info]
     assert "Feed" in fault.getMessage() and "req-77" in fault.getMessage()
     assert "disk on fire" in caplog.text and "Traceback" in caplog.text
