@@ -59,6 +59,7 @@ def serve(args: argparse.Namespace, settings: Settings) -> None:
 
     import uvicorn
 
+    from backend.main import make_verifier
     from backend.serving import uvicorn_options
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s: %(message)s")
@@ -66,7 +67,8 @@ def serve(args: argparse.Namespace, settings: Settings) -> None:
         os.environ["SEED_DEMO"] = "true"  # each worker reads its settings from the environment
         settings = settings.model_copy(update={"seed_demo": True})
     host, port = args.host or settings.host, args.port or settings.port
-    workers = args.workers or settings.workers or (1 if settings.is_local else os.cpu_count() or 1)
+    workers = worker_count(args.workers, settings)
+    make_verifier(settings)  # bad credentials: one line here, not a failing worker per CPU
     asyncio.run(_with_database(settings, _seed_if_asked(settings)))  # not once per worker at once
     if settings.is_local:
         print(
@@ -81,6 +83,13 @@ def serve(args: argparse.Namespace, settings: Settings) -> None:
         workers=workers,
         **uvicorn_options(settings),
     )
+
+
+def worker_count(option: int | None, settings: Settings) -> int:
+    """--workers, else WORKERS, else one per CPU in production mode and 1 in local mode."""
+    import os
+
+    return option or settings.workers or (1 if settings.is_local else os.cpu_count() or 1)
 
 
 def _seed_if_asked(settings: Settings) -> Callable[[Any], Awaitable[Any]]:
