@@ -75,5 +75,6 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
     """How uvicorn runs the app for `rewards serve` (and for the benchmark)."""
     return {
         "log_level": "info",
+        "access_log": settings.access_log,
         "http": head_timeout_protocol(settings.request_header_timeout_seconds),
     }

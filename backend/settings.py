@@ -203,6 +203,11 @@ class Settings(BaseSettings):
         10.0,
         description="`rewards serve`: seconds a request head may take before the connection closes",
     )
+    access_log: bool = Field(
+        False,
+        description="`rewards serve`: log one line per HTTP request (refusals and faults are "
+        "logged with their request id either way)",
+    )
 
     @field_validator(
         "firebase_credentials_file", "firebase_auth_emulator_host", "redis_url", mode="before"

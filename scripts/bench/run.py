@@ -28,11 +28,13 @@ import argparse
 import asyncio
 import contextlib
 import json
+import math
 import os
 import platform
 import re
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -169,6 +171,8 @@ class Figure:
     p50_ms: float
     p99_ms: float
     failures: int
+    requests: int
+    cpu_ms: float = math.nan  # the server's CPU time per request (one-worker servers)
 
 
 def wrk(url: str, script: Path, connections: int, seconds: float, cores: str | None) -> Figure:
@@ -185,7 +189,14 @@ def wrk(url: str, script: Path, connections: int, seconds: float, cores: str | N
         p50_ms=data["p50_us"] / 1000,
         p99_ms=data["p99_us"] / 1000,
         failures=data["socket_errors"] + data["non2xx"],
+        requests=data["requests"],
     )
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time a process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def ensure_wrk() -> None:
@@ -397,6 +408,24 @@ async def bench(args: argparse.Namespace) -> int:
             ("sqlite", "dashboard", {"BENCH_DATABASE_URL": sqlite_url}, 1, SERVER_CORES),
             ("pg", "dashboard", {"BENCH_DATABASE_URL": pg_url}, 1, SERVER_CORES),
         ]
+        if args.compare:
+            variant = dict([args.compare.split("=", 1)])
+            specs += [
+                (
+                    "sqlite-variant",
+                    "dashboard",
+                    {"BENCH_DATABASE_URL": sqlite_url, **variant},
+                    1,
+                    SERVER_CORES,
+                ),
+                (
+                    "pg-variant",
+                    "dashboard",
+                    {"BENCH_DATABASE_URL": pg_url, **variant},
+                    1,
+                    SERVER_CORES,
+                ),
+            ]
         if "workers" in parts:
             specs += [
                 ("sqlite-1w", "dashboard", {"BENCH_DATABASE_URL": sqlite_url}, 1, ALL_CORES),
@@ -422,14 +451,21 @@ async def bench(args: argparse.Namespace) -> int:
                 ceiling = await dashboard_answer(running["ceiling"].url, dashboard, "any")
                 if json.loads(ceiling) != json.loads(answer):
                     raise RuntimeError("graphql-core's answer differs from the service's")
-                targets = plan(parts, dashboard, dashboard_uids, cards, writers, work)
+                targets = plan(parts, dashboard, dashboard_uids, cards, writers, work, args.compare)
                 await warm_up(targets, running, work)
                 for round_ in range(args.rounds):
                     for index, target in enumerate(targets):
                         run_id = f"r{round_}t{index}"
                         script = target.load.script(work, run_id, f"{args.run_id}-{run_id}")
-                        url = running[target.server].url
-                        figure = wrk(url, script, target.connections, args.seconds, target.cores)
+                        server = running[target.server]
+                        cpu = cpu_seconds(server.proc.pid)
+                        figure = wrk(
+                            server.url, script, target.connections, args.seconds, target.cores
+                        )
+                        if target.server != "sqlite-2w":  # its workers are child processes
+                            figure.cpu_ms = (
+                                (cpu_seconds(server.proc.pid) - cpu) / figure.requests * 1000
+                            )
                         target.figures.append(figure)
                     print(f"round {round_ + 1}/{args.rounds} done", flush=True)
         books = {}
@@ -448,7 +484,7 @@ async def bench(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-def plan(parts, dashboard, dashboard_uids, cards, writers, work) -> list[Target]:
+def plan(parts, dashboard, dashboard_uids, cards, writers, work, compare) -> list[Target]:
     """The targets each round measures, in order."""
     body = json.dumps({"query": dashboard, "operationName": "Dashboard"})
     reads = Load(
@@ -462,6 +498,11 @@ def plan(parts, dashboard, dashboard_uids, cards, writers, work) -> list[Target]
             Target("dashboard SQLite", "sqlite", reads, READ_CONNECTIONS),
             Target("dashboard PostgreSQL", "pg", reads, READ_CONNECTIONS),
         ]
+        if compare:
+            targets += [
+                Target(f"dashboard SQLite {compare}", "sqlite-variant", reads, READ_CONNECTIONS),
+                Target(f"dashboard PostgreSQL {compare}", "pg-variant", reads, READ_CONNECTIONS),
+            ]
     if "writes" in parts:
 
         def buys(db: str) -> Load:
@@ -548,7 +589,8 @@ def ratio(targets: dict[str, Target], top: str, bottom: str) -> str:
         return ""
     a, b = targets[top], targets[bottom]
     rounds = ", ".join(f"{x.rate / y.rate:.3f}" for x, y in zip(a.figures, b.figures, strict=True))
-    return f"| {top} / {bottom} | {a.median().rate / b.median().rate:.3f} | {rounds} |"
+    cpu = statistics.median(x.cpu_ms / y.cpu_ms for x, y in zip(a.figures, b.figures, strict=True))
+    return f"| {top} / {bottom} | {a.median().rate / b.median().rate:.3f} | {rounds} | {cpu:.3f} |"
 
 
 def report(
@@ -562,16 +604,18 @@ def report(
     lines = [
         header(args, sqlite_label, pg_label),
         "",
-        "| target | connections | req/s (median) | p50 ms | p99 ms | req/s per round | failures |",
-        "|---|---:|---:|---:|---:|---|---:|",
+        "| target | connections | req/s (median) | p50 ms | p99 ms | req/s per round "
+        "| server CPU ms/req (median) | failures |",
+        "|---|---:|---:|---:|---:|---|---:|---:|",
     ]
     for t in targets:
         m = t.median()
         rounds = ", ".join(f"{f.rate:,.0f}" for f in t.figures)
         failures = sum(f.failures for f in t.figures)
+        cpu = statistics.median(f.cpu_ms for f in t.figures)
         lines.append(
             f"| {t.name} | {t.connections} | {m.rate:,.1f} | {m.p50_ms:,.1f} | {m.p99_ms:,.1f} "
-            f"| {rounds} | {failures} |"
+            f"| {rounds} | {cpu:.3f} | {failures} |"
         )
     by_name = {t.name: t for t in targets}
     pairs = [
@@ -584,8 +628,18 @@ def report(
         ("recordPurchase PostgreSQL", "recordPurchase SQLite"),
         ("dashboard SQLite 2 workers", "dashboard SQLite 1 worker"),
     ]
+    if args.compare:
+        pairs += [
+            (f"dashboard SQLite {args.compare}", "dashboard SQLite"),
+            (f"dashboard PostgreSQL {args.compare}", "dashboard PostgreSQL"),
+        ]
     ratios = [r for r in (ratio(by_name, top, bottom) for top, bottom in pairs) if r]
-    lines += ["", "| ratio | median | per round |", "|---|---:|---|", *ratios]
+    lines += [
+        "",
+        "| ratio of req/s | median | per round | server CPU per request, same ratio (median) |",
+        "|---|---:|---|---:|",
+        *ratios,
+    ]
     for name, check in books.items():
         verdict = "balanced" if not (check.problems or check.refused) else "NOT BALANCED"
         lines.append("")
@@ -633,6 +687,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="a local PostgreSQL; its database is the maintenance database",
     )
     parser.add_argument("--record", metavar="LABEL", help="write the figures into BENCHMARKS.md")
+    parser.add_argument(
+        "--compare",
+        metavar="SETTING=VALUE",
+        help="reads: also measure the dashboard with this environment setting, side by side",
+    )
     args = parser.parse_args(argv)
     args.run_id = f"bench{int(time.time())}"
     unknown = set(args.parts.split(",")) - {"reads", "writes", "workers"}
