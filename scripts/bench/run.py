@@ -56,7 +56,7 @@ HOST = "127.0.0.1"
 SERVER_CORES, LOAD_CORES, ALL_CORES = "0", "1", "0,1"
 READ_CONNECTIONS, WRITE_CONNECTIONS = 32, 16
 DASHBOARD_MEMBER_PURCHASES = 6  # the issue's table: a member with six purchases
-RESULTS_HEADING = "## Issue 6 harness (`scripts/bench/run.py`)"
+RESULTS_HEADING = "## Results of `scripts/bench/run.py`"
 
 BUY = """mutation Buy($input: RecordPurchaseInput!) {
   recordPurchase(input: $input) {
@@ -656,16 +656,22 @@ def report(
 
 
 def record(label: str, text_report: str) -> None:
-    """Write the figures into BENCHMARKS.md under `### label`, replacing a section of that label."""
+    """Write the figures into BENCHMARKS.md under `### label`, replacing a section of that label.
+
+    A new label goes at the end of the harness's results, before the next `## ` section.
+    """
     content = BENCHMARKS.read_text()
     if RESULTS_HEADING not in content:
         content = content.rstrip() + f"\n\n{RESULTS_HEADING}\n"
-    section = f"### {label}\n\n```\n{command_line()}\n```\n\n{text_report}\n"
+    section = f"### {label}\n\n```\n{command_line()}\n```\n\n{text_report}\n\n"
     pattern = re.compile(rf"^### {re.escape(label)}\n.*?(?=^### |^## |\Z)", re.S | re.M)
     if pattern.search(content):
-        content = pattern.sub(lambda _m: section + "\n", content, count=1)
+        content = pattern.sub(lambda _m: section, content, count=1)
     else:
-        content = content.rstrip() + "\n\n" + section
+        start = content.index(RESULTS_HEADING) + len(RESULTS_HEADING)
+        following = re.compile(r"^## ", re.M).search(content, start)
+        end = following.start() if following else len(content)
+        content = content[:end].rstrip() + "\n\n" + section + content[end:]
     BENCHMARKS.write_text(content.rstrip() + "\n")
 
 
