@@ -590,7 +590,15 @@ def ratio(targets: dict[str, Target], top: str, bottom: str) -> str:
     a, b = targets[top], targets[bottom]
     rounds = ", ".join(f"{x.rate / y.rate:.3f}" for x, y in zip(a.figures, b.figures, strict=True))
     cpu = statistics.median(x.cpu_ms / y.cpu_ms for x, y in zip(a.figures, b.figures, strict=True))
-    return f"| {top} / {bottom} | {a.median().rate / b.median().rate:.3f} | {rounds} | {cpu:.3f} |"
+    return (
+        f"| {top} / {bottom} | {a.median().rate / b.median().rate:.3f} | {rounds} "
+        f"| {cpu_text(cpu)} |"
+    )
+
+
+def cpu_text(value: float) -> str:
+    """A CPU figure, or a dash where it was not measured (several workers)."""
+    return "—" if math.isnan(value) else f"{value:.3f}"
 
 
 def report(
@@ -615,7 +623,7 @@ def report(
         cpu = statistics.median(f.cpu_ms for f in t.figures)
         lines.append(
             f"| {t.name} | {t.connections} | {m.rate:,.1f} | {m.p50_ms:,.1f} | {m.p99_ms:,.1f} "
-            f"| {rounds} | {cpu:.3f} | {failures} |"
+            f"| {rounds} | {cpu_text(cpu)} | {failures} |"
         )
     by_name = {t.name: t for t in targets}
     pairs = [
