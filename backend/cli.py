@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 import textwrap
 from collections.abc import Awaitable, Callable
@@ -55,7 +56,6 @@ async def _check_database(url: str) -> None:
 def serve(args: argparse.Namespace, settings: Settings) -> None:
     """Migrate (and seed) once, then run the service in uvicorn worker processes."""
     import logging
-    import os
 
     import uvicorn
 
@@ -87,8 +87,6 @@ def serve(args: argparse.Namespace, settings: Settings) -> None:
 
 def worker_count(option: int | None, settings: Settings) -> int:
     """--workers, else WORKERS, else one per CPU in production mode and 1 in local mode."""
-    import os
-
     return option or settings.workers or (1 if settings.is_local else os.cpu_count() or 1)
 
 
