@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 import textwrap
 from collections.abc import Awaitable, Callable
@@ -53,29 +54,47 @@ async def _check_database(url: str) -> None:
 
 
 def serve(args: argparse.Namespace, settings: Settings) -> None:
-    """Run the service with uvicorn (migrations run on start); slow request heads are dropped."""
+    """Migrate (and seed) once, then run the service in uvicorn worker processes."""
     import logging
 
     import uvicorn
 
-    from backend.main import create_app
-    from backend.serving import head_timeout_protocol
+    from backend.main import make_verifier
+    from backend.serving import uvicorn_options
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s: %(message)s")
-    settings = settings.model_copy(update={"seed_demo": settings.seed_demo or args.demo})
+    if args.demo:
+        os.environ["SEED_DEMO"] = "true"  # each worker reads its settings from the environment
+        settings = settings.model_copy(update={"seed_demo": True})
     host, port = args.host or settings.host, args.port or settings.port
+    workers = worker_count(args.workers, settings)
+    make_verifier(settings)  # bad credentials: one line here, not a failing worker per CPU
+    asyncio.run(_with_database(settings, _seed_if_asked(settings)))  # not once per worker at once
     if settings.is_local:
         print(
             f"Rewards API (local mode) on http://{host}:{port}/graphql — GraphiQL in a browser there."
         )
         print("Get a token: rewards dev-token --uid demo-member")
     uvicorn.run(
-        create_app(settings),
+        "backend.main:app_from_environment",
+        factory=True,
         host=host,
         port=port,
-        log_level="info",
-        http=head_timeout_protocol(settings.request_header_timeout_seconds),
+        workers=workers,
+        **uvicorn_options(settings),
     )
+
+
+def worker_count(option: int | None, settings: Settings) -> int:
+    """--workers, else WORKERS, else one per CPU in production mode and 1 in local mode."""
+    return option or settings.workers or (1 if settings.is_local else os.cpu_count() or 1)
+
+
+def _seed_if_asked(settings: Settings) -> Callable[[Any], Awaitable[Any]]:
+    """The demo seeding when SEED_DEMO or --demo asks for it, else nothing."""
+    from backend.demo import seed_demo as seed
+
+    return seed if settings.seed_demo else (lambda _uows: asyncio.sleep(0))
 
 
 def migrate(_args: argparse.Namespace, settings: Settings) -> None:
@@ -198,6 +217,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=_port, help="port to listen on (default: PORT)")
     p.add_argument(
         "--demo", action="store_true", help="seed the demo members on start (as SEED_DEMO=true)"
+    )
+    p.add_argument(
+        "--workers",
+        type=_positive,
+        help="server processes (default: WORKERS, else one per CPU in production mode, "
+        "1 in local mode)",
     )
     _command(
         commands,

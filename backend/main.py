@@ -128,6 +128,13 @@ def create_app(
     return app
 
 
+def app_from_environment() -> Starlette:
+    """The app as configured by the environment: the factory each `rewards serve` worker calls."""
+    from backend.settings import load_settings
+
+    return create_app(load_settings())
+
+
 async def _read_rules(db: Database) -> ProgramRules:
     """Read the program rules on a short-lived connection."""
     async with db.reader.connect() as conn:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from backend.settings import Settings
 
 
 class HeadTimeoutProtocol(HttpToolsProtocol):
@@ -15,8 +18,11 @@ class HeadTimeoutProtocol(HttpToolsProtocol):
     finished; without a deadline each such connection is held open for good.
     """
 
-    head_timeout_seconds: float = 10.0
     _head_deadline: asyncio.TimerHandle | None = None
+
+    def __init__(self, *args: Any, head_timeout_seconds: float = 10.0, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.head_timeout_seconds = head_timeout_seconds
 
     def connection_made(self, transport: Any) -> None:
         """Start the clock as soon as the client connects."""
@@ -57,6 +63,18 @@ class HeadTimeoutProtocol(HttpToolsProtocol):
             self.transport.close()
 
 
-def head_timeout_protocol(seconds: float) -> type[HeadTimeoutProtocol]:
-    """The protocol class to pass to uvicorn as `http=`, with this head deadline."""
-    return type("HeadTimeoutProtocol", (HeadTimeoutProtocol,), {"head_timeout_seconds": seconds})
+def head_timeout_protocol(seconds: float) -> Any:
+    """The protocol factory to pass to uvicorn as `http=`, with this head deadline.
+
+    A partial of a module-level class, so that it pickles into the worker processes.
+    """
+    return functools.partial(HeadTimeoutProtocol, head_timeout_seconds=seconds)
+
+
+def uvicorn_options(settings: Settings) -> dict[str, Any]:
+    """How uvicorn runs the app for `rewards serve` (and for the benchmark)."""
+    return {
+        "log_level": "info",
+        "access_log": settings.access_log,
+        "http": head_timeout_protocol(settings.request_header_timeout_seconds),
+    }

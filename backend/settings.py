@@ -149,6 +149,11 @@ class Settings(BaseSettings):
     )
     host: str = Field("127.0.0.1", min_length=1, description="address `rewards serve` listens on")
     port: int = Field(8000, gt=0, lt=65536, description="port `rewards serve` listens on")
+    workers: PositiveInt | None = Field(
+        None,
+        description="server processes `rewards serve` runs (unset: one per CPU in production "
+        "mode, 1 in local mode)",
+    )
     jobs_enabled: bool = Field(True, description="run the settle job inside the server")
     jobs_interval_seconds: Seconds = Field(60.0, description="seconds between settle job runs")
     seed_demo: bool = Field(False, description="seed the demo members on start")
@@ -197,6 +202,11 @@ class Settings(BaseSettings):
     request_header_timeout_seconds: Seconds = Field(
         10.0,
         description="`rewards serve`: seconds a request head may take before the connection closes",
+    )
+    access_log: bool = Field(
+        False,
+        description="`rewards serve`: log one line per HTTP request (refusals and faults are "
+        "logged with their request id either way)",
     )
 
     @field_validator(

@@ -6,8 +6,11 @@ import argparse
 import asyncio
 import json
 import os
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
 import uuid
 from pathlib import Path
 
@@ -236,3 +239,63 @@ def test_migrate_accepts_the_plain_url_forms(backend, tmp_path):
         asyncio.run(
             pg_execute(asyncpg_url(PG_URL), f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         )
+
+
+def test_serve_workers_default_to_the_cpus_in_production_and_to_one_locally(monkeypatch):
+    from backend.cli import worker_count
+
+    monkeypatch.setattr(os, "cpu_count", lambda: 6)
+    local = Settings(mode="local")
+    production = Settings(mode="production", firebase_project_id="rewards-prod")
+    assert (worker_count(None, local), worker_count(None, production)) == (1, 6)
+    assert worker_count(None, production.model_copy(update={"workers": 3})) == 3
+    assert worker_count(2, production.model_copy(update={"workers": 3})) == 2  # the option wins
+    assert "--workers" in rewards("serve", "--help", cwd=ROOT).stdout
+
+
+def test_serve_workers_refuses_zero_and_the_setting_too(tmp_path):
+    result = rewards("serve", "--workers", "0", cwd=tmp_path)
+    assert result.returncode == 2 and "--workers: must be a whole number above 0" in result.stderr
+    result = rewards("serve", cwd=tmp_path, WORKERS="0")
+    assert result.returncode == 2 and result.stderr == "rewards: WORKERS: must be greater than 0\n"
+    assert list(tmp_path.iterdir()) == []  # nothing was created
+
+
+def test_serve_with_two_workers_answers_from_two_processes_and_drops_slow_heads(tmp_path):
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if k not in SETTINGS_VARS}
+    env |= {
+        "PYTHONPATH": str(ROOT),
+        "DATABASE_URL": f"sqlite:///{tmp_path}/rewards.db",
+        "JOBS_ENABLED": "false",
+        "REQUEST_HEADER_TIMEOUT_SECONDS": "1",
+    }
+    log_path = tmp_path / "server.log"
+    command = [sys.executable, "-m", "backend.cli", "serve", "--workers", "2", "--port", str(port)]
+    with log_path.open("wb") as log:
+        server = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=log, stderr=log)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while log_path.read_text().count("Application startup complete") < 2:
+            assert server.poll() is None and time.monotonic() < deadline, log_path.read_text()
+            time.sleep(0.2)
+        request = urllib.request.Request(
+            f"{url}/graphql",
+            data=b'{"query": "{ __typename }"}',
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert json.load(response) == {"data": {"__typename": "Query"}}
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as slow:
+            slow.sendall(b"GET /healthz HTTP/1.1\r\n")  # the head never completes
+            assert slow.recv(1) == b""  # closed by the worker after 1 s, not after 10
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+    text = log_path.read_text()
+    workers = {line.split("[")[1] for line in text.splitlines() if "Started server process" in line}
+    assert len(workers) == 2, text
+    assert text.count("Running upgrade 0001 -> 0002") == 1  # migrated once, before the workers

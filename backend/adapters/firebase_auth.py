@@ -95,6 +95,7 @@ class FirebaseTokenVerifier:
         clock_skew_seconds: int = CLOCK_SKEW_SECONDS,
         revocation_cache_seconds: float = 0.0,
         monotonic: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
     ) -> None:
         if mode not in ("local", "production"):
             raise ValueError(f"mode must be 'local' or 'production', not {mode!r}")
@@ -103,6 +104,9 @@ class FirebaseTokenVerifier:
         self.clock_skew_seconds = clock_skew_seconds
         self.revocation_cache_seconds = revocation_cache_seconds
         self._monotonic = monotonic
+        self._wall_clock = wall_clock
+        # sha256(token) -> (its `exp`, its principal): production tokens verified before.
+        self._verified: dict[bytes, tuple[float, Principal]] = {}
         # sha256(uid, token) -> monotonic time until which its last successful check stands.
         self._active_until: dict[bytes, float] = {}
         self._checking: dict[bytes, asyncio.Future[None]] = {}
@@ -134,14 +138,28 @@ class FirebaseTokenVerifier:
         return self._app
 
     async def verify(self, token: str) -> Principal:
-        """Return the principal of a valid ID token or raise AuthenticationError."""
+        """Return the principal of a valid ID token or raise AuthenticationError.
+
+        In production a verified token's principal is remembered until the token expires: its
+        signature and claims cannot change, so checking them again would only cost a thread hop
+        and an RS256 verification per request. Revocation is `ensure_active`'s job either way.
+        """
         if self.mode == "local":
             # Emulator-format tokens are checked without I/O: no need to pay for a thread.
-            claims = self._decode(token, check_revoked=False)
-        else:
-            # May fetch Google's public certificates over HTTP.
-            claims = await asyncio.to_thread(self._decode, token, False)
-        return _principal(claims)
+            return _principal(self._decode(token, check_revoked=False))
+        self._refuse_if_emulated()
+        key = hashlib.sha256(token.encode()).digest()
+        expires, principal = self._verified.get(key, (0.0, None))
+        if principal is not None and expires > self._wall_clock():
+            return principal
+        # May fetch Google's public certificates over HTTP.
+        claims = await asyncio.to_thread(self._decode, token, False)
+        principal = _principal(claims)
+        self._verified.pop(key, None)  # re-inserted last: the dict stays in insertion order
+        self._verified[key] = (float(claims["exp"]), principal)
+        while len(self._verified) > MAX_REMEMBERED_CHECKS:
+            del self._verified[next(iter(self._verified))]
+        return principal
 
     async def ensure_active(
         self, principal: Principal, token: str, *, allow_cached: bool = False
@@ -194,10 +212,7 @@ class FirebaseTokenVerifier:
         """Verify the token with firebase-admin and return its claims, mapping every failure."""
         if not isinstance(token, str) or not token or len(token) > MAX_TOKEN_LENGTH:
             raise refuse(INVALID_TOKEN)
-        if self.mode == "production" and os.environ.get(EMULATOR_HOST_ENV):
-            # Set after start-up, it makes firebase-admin accept unsigned tokens: fail closed.
-            logger.error("%s is set in production mode; refusing all tokens", EMULATOR_HOST_ENV)
-            raise refuse(AUTH_UNAVAILABLE)
+        self._refuse_if_emulated()
         try:
             claims: dict[str, Any] = self._client.verify_id_token(
                 token, check_revoked=check_revoked, clock_skew_seconds=self.clock_skew_seconds
@@ -211,6 +226,12 @@ class FirebaseTokenVerifier:
         if self.mode == "local":
             self._check_times(claims)
         return claims
+
+    def _refuse_if_emulated(self) -> None:
+        """Set after start-up, the emulator variable makes firebase-admin accept unsigned tokens."""
+        if self.mode == "production" and os.environ.get(EMULATOR_HOST_ENV):
+            logger.error("%s is set in production mode; refusing all tokens", EMULATOR_HOST_ENV)
+            raise refuse(AUTH_UNAVAILABLE)  # fail closed, remembered tokens included
 
     def _check_times(self, claims: dict[str, Any]) -> None:
         """Check exp and iat, which firebase-admin skips for emulator tokens."""

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from itertools import accumulate
 from typing import Any
 
+import orjson
 from graphql import GraphQLError
 from starlette.datastructures import Headers
 from starlette.requests import ClientDisconnect, Request
@@ -187,7 +188,7 @@ def json_response(
     body: dict[str, Any], status: int, media: str, headers: dict[str, str] | None = None
 ) -> Response:
     """A UTF-8 JSON response in the negotiated media type."""
-    content = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+    content = orjson.dumps(body)  # compact UTF-8, as json.dumps(ensure_ascii=False) but faster
     return Response(content, status, headers, media_type=f"{media}; charset=utf-8")
 
 

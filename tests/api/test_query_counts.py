@@ -8,7 +8,8 @@ from contextlib import contextmanager
 from sqlalchemy import event
 from strawberry.relay import GlobalID
 
-from tests.api.operations import ENROLL
+from tests.api.operations import ENROLL, RECORD
+from tests.api.test_purchases_api import POS, enrolled, order
 from tests.helpers import give
 
 HISTORY = """
@@ -68,3 +69,28 @@ async def test_every_read_connection_is_back_in_the_pool_after_a_request(
 ):
     await costs_of_history(api, uows, database, count_queries, "solo", 3)
     assert (database.reader.pool.checkedout(), database.writer.pool.checkedout()) == (0, 0)
+
+
+async def costs_of_a_purchase(api, count_queries, card: str, order_id: str) -> int:
+    """Statements one recordPurchase costs (the answer checked)."""
+    count_queries.count = 0
+    body = await api(RECORD, order(card, order_id), POS)
+    assert body["data"]["recordPurchase"]["errors"] == [], body
+    return count_queries.count
+
+
+async def test_record_purchase_costs_the_same_few_statements_however_long_the_history(
+    api, database, count_queries
+):
+    _, card = await enrolled(api)
+    first = await costs_of_a_purchase(api, count_queries, card, "Q-0")
+    for i in range(1, 20):
+        await api(RECORD, order(card, f"Q-{i}"), POS)
+    twentieth = await costs_of_a_purchase(api, count_queries, card, "Q-20")
+    assert first == twentieth, (first, twentieth)
+    # Read: the idempotency key, the program rules (tiers, currency rates, settings), the card's
+    # member id, the member row. Write: idempotency key, ledger entry, member, lot, purchase;
+    # the member's earned-in-window sum for the tier, the key's answer, the member for the
+    # answer. SQLite adds its `BEGIN IMMEDIATE`.
+    bound = {"sqlite": 15, "postgresql": 14}[database.writer.dialect.name]
+    assert first <= bound, first

@@ -407,3 +407,41 @@ async def test_production_fails_closed_if_emulator_mode_appears_later(
     unsigned = make_dev_token("user-1", role="admin", project_id=PROD_PROJECT)
     assert await refused(prod_verifier.verify(unsigned)) == "AUTH_UNAVAILABLE"
     assert await refused(prod_verifier.verify(valid)) == "AUTH_UNAVAILABLE"
+
+
+async def test_production_remembers_a_verified_token_until_it_expires(
+    cert_url: str, google_key: SigningKey, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(EMULATOR_HOST_ENV, raising=False)
+    now = [time.time()]
+    verifier = FirebaseTokenVerifier(
+        PROD_PROJECT,
+        "production",
+        credential=AnonymousCredentials(),  # type: ignore[no-untyped-call]
+        cert_url=cert_url,
+        check_revoked=False,
+        wall_clock=lambda: now[0],
+    )
+    checks: list[str] = []
+    real_check = verifier._client.verify_id_token
+
+    def counted(token: str, **kwargs: Any) -> dict[str, Any]:
+        checks.append(token)
+        return real_check(token, **kwargs)
+
+    monkeypatch.setattr(verifier._client, "verify_id_token", counted)
+    try:
+        token = google_key.sign(id_token_claims("user-1", exp=int(now[0]) + 600))
+        other = google_key.sign(id_token_claims("user-2"))
+        first = await verifier.verify(token)
+        again = await verifier.verify(token)
+        assert (first.uid, again.uid, len(checks)) == ("user-1", "user-1", 1)
+        assert (await verifier.verify(other)).uid == "user-2" and len(checks) == 2
+        now[0] += 601  # past the token's exp: checked by firebase-admin again
+        assert (await verifier.verify(token)).uid == "user-1" and len(checks) == 3
+        forged = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
+        assert await refused(verifier.verify(forged)) == "INVALID_TOKEN"  # another key: checked
+        assert await refused(verifier.verify(forged)) == "INVALID_TOKEN"  # refusals never kept
+        assert len(checks) == 5
+    finally:
+        verifier.close()
