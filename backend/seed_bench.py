@@ -260,13 +260,10 @@ def simulate(
     enrolled = now - timedelta(days=rng.uniform(30, 900))
     member = _Member(rows, ids, member_id, rules)
     span = (now - enrolled).total_seconds()
-    # Each purchase brings about two entries (earn, release) and now and then a redemption.
-    moments = sorted(
-        enrolled + timedelta(seconds=rng.uniform(0, span)) for _ in range(max(1, entries // 2))
-    )
+    # A purchase brings two entries (earn, release), a redemption one, an expiry now and then.
+    count = max(1, round(entries / 1.8))
+    moments = sorted(enrolled + timedelta(seconds=rng.uniform(0, span)) for _ in range(count))
     for at in moments:
-        if member.entries >= entries:
-            break
         member.settle(at)
         if member.balance > 0 and rng.random() < 0.3:
             member.redeem(at, rng)
