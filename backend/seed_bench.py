@@ -366,7 +366,7 @@ async def _write_postgres(
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                 f"(SELECT coalesce(max(id), 0) + 1 FROM {table}), false)"
             )
-        await raw.execute("ANALYZE")
+        await raw.execute("VACUUM (ANALYZE)")  # hint bits and visibility map, as autovacuum would
     return totals
 
 
