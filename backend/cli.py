@@ -1,4 +1,4 @@
-"""The operator CLI, installed as `rewards`: serve, migrate, seed-demo, dev-token, expire-points."""
+"""The operator CLI, installed as `rewards`: serve, migrate, seed-demo, seed-bench, dev-token, expire-points."""
 
 from __future__ import annotations
 
@@ -134,6 +134,36 @@ def expire_points(_args: argparse.Namespace, settings: Settings) -> None:
     from backend.rewards.jobs import settle_due
 
     report = asyncio.run(_with_database(settings, settle_due))
+    print(json.dumps(asdict(report)))
+
+
+def seed_bench(args: argparse.Namespace, settings: Settings) -> None:
+    """Migrate, then fill an empty database with many members and a long, consistent ledger."""
+    from datetime import UTC, datetime
+
+    from backend.db.engine import open_database
+    from backend.db.migrate import upgrade_to_head
+    from backend.seed_bench import seed_bench as seed
+
+    async def run() -> Any:
+        db = open_database(settings.database_url)
+        try:
+            await upgrade_to_head(db.writer)
+            return await seed(
+                db,
+                members=args.members,
+                entries=args.entries_per_member,
+                now=datetime.now(UTC),
+                seed=args.seed,
+                progress=lambda line: print(line, file=sys.stderr, flush=True),
+            )
+        finally:
+            await db.dispose()
+
+    try:
+        report = asyncio.run(run())
+    except ValueError as error:
+        raise ConfigError([f"DATABASE_URL: {error}"]) from None
     print(json.dumps(asdict(report)))
 
 
@@ -275,6 +305,27 @@ def parser() -> argparse.ArgumentParser:
         DATABASE,
         expire_points,
     )
+    p = _command(
+        commands,
+        "seed-bench",
+        "fill an empty database for benchmarks",
+        "Migrate, then fill an EMPTY database with simulated members (uids bench-00000, "
+        "bench-00001, ...) whose histories follow the program rules: purchases pending for the "
+        "return window then released, redemptions, expiries, recent purchases still pending, "
+        "tiers and monthly tier totals to match. PostgreSQL loads with COPY, SQLite with large "
+        "executemany transactions; prints a JSON report (rows per table, seconds).",
+        DATABASE,
+        seed_bench,
+    )
+    p.add_argument("--members", type=_positive, required=True, help="members to create")
+    p.add_argument(
+        "--entries-per-member",
+        type=_positive,
+        default=10,
+        help="average ledger entries per member, spread over half to one and a half times "
+        "that (default: 10)",
+    )
+    p.add_argument("--seed", type=int, default=1, help="random seed (default: 1)")
     return root
 
 

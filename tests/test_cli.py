@@ -20,13 +20,13 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from backend.cli import parser
 from backend.settings import Settings
-from tests.conftest import BACKENDS, PG_URL, asyncpg_url
+from tests.conftest import BACKENDS, PG_URL, _pg_admin, asyncpg_url
 
 ROOT = Path(__file__).resolve().parent.parent
 SETTINGS_VARS = {name.upper() for name in Settings.model_fields} | {
     "GOOGLE_APPLICATION_CREDENTIALS"
 }
-COMMANDS = ["serve", "migrate", "seed-demo", "dev-token", "expire-points"]
+COMMANDS = ["serve", "migrate", "seed-demo", "seed-bench", "dev-token", "expire-points"]
 
 
 def rewards(*args: str, cwd: Path, timeout: float = 60, **env: str) -> subprocess.CompletedProcess:
@@ -299,3 +299,27 @@ def test_serve_with_two_workers_answers_from_two_processes_and_drops_slow_heads(
     workers = {line.split("[")[1] for line in text.splitlines() if "Started server process" in line}
     assert len(workers) == 2, text
     assert text.count("Running upgrade 0001 -> 0002") == 1  # migrated once, before the workers
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_seed_bench_fills_an_empty_database_once(backend, tmp_path):
+    if backend == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path / 'bench.db'}"
+    else:
+        name = f"rewards_cli_{uuid.uuid4().hex[:8]}"
+        asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
+        url = asyncpg_url(PG_URL, name)
+    try:
+        args = ("seed-bench", "--members", "40", "--entries-per-member", "6")
+        first = rewards(*args, cwd=tmp_path, DATABASE_URL=url)
+        assert first.returncode == 0, first.stderr
+        report = json.loads(first.stdout)
+        assert report["rows"]["member"] == 40 and report["rows"]["ledger_entry"] > 40
+        again = rewards(*args, cwd=tmp_path, DATABASE_URL=url)
+        assert again.returncode == 2
+        assert again.stderr.strip() == (
+            "rewards: DATABASE_URL: seed-bench fills an empty database: it already has members"
+        )
+    finally:
+        if backend == "postgresql":
+            asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

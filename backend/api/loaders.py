@@ -14,7 +14,8 @@ from strawberry.dataloader import DataLoader
 from backend.db.engine import Database
 from backend.rewards import queries
 from backend.rewards.program import ProgramRules, RulesCache
-from backend.rewards.tiers.services import qualifying_summary, qualifying_window_start
+from backend.rewards.tiers.rules import Qualifying
+from backend.rewards.tiers.services import qualifying_now
 
 
 class Loaders:
@@ -67,8 +68,11 @@ class Loaders:
         async with self.connection() as conn:
             return [await queries.member_by_uid(conn, uid) for uid in uids]
 
-    async def _qualifying(self, member_ids: Sequence[int]) -> list[tuple[int, datetime | None]]:
-        """Tier-qualifying points per member and when the oldest of them was earned."""
-        since = qualifying_window_start(self.now, await self.rules())
+    async def _qualifying(self, member_ids: Sequence[int]) -> list[Qualifying]:
+        """Tier-qualifying points per member and when the oldest month of them stops counting."""
+        rules = await self.rules()
         async with self.connection() as conn:
-            return [await qualifying_summary(conn, member_id=m, since=since) for m in member_ids]
+            return [
+                await qualifying_now(conn, member_id=m, now=self.now, rules=rules)
+                for m in member_ids
+            ]

@@ -16,7 +16,6 @@ from strawberry import relay
 from backend.api.context import Info
 from backend.api.errors import PublicError
 from backend.rewards import queries
-from backend.rewards.clock import add_months
 from backend.rewards.ledger import EntryKind, Source
 from backend.rewards.ports import Principal, Role
 from backend.rewards.program import TierRule
@@ -72,7 +71,9 @@ class TierStatus:
     current: Tier = strawberry.field(description="The tier the member has now.")
     next: Tier | None = strawberry.field(description="The next tier up, null at the top.")
     qualifying_points: int = strawberry.field(
-        description="Points earned (not spent or pending) in the rolling window."
+        description="Points earned (released, net of refunds; not pending, not staff adjustments) "
+        "in the window: the current UTC calendar month and the 11 before it (with the default "
+        "12-month `tier_window_months`)."
     )
     points_to_next: int = strawberry.field(description="Points still to earn for the next tier.")
     reached_at: datetime = strawberry.field(description="When the current tier was reached.")
@@ -80,8 +81,9 @@ class TierStatus:
         description="The current tier is kept at least until then, whatever is earned."
     )
     next_tier_by: datetime | None = strawberry.field(
-        description="Earn `pointsToNext` before this moment: then the oldest qualifying points "
-        "leave the rolling window. Null when no points count yet."
+        description="Earn `pointsToNext` before this moment: then the oldest month with qualifying "
+        "points leaves the rolling window (month granularity: always the start of a UTC calendar "
+        "month). Null when no points count yet."
     )
 
 
@@ -314,15 +316,14 @@ class Member(relay.Node):
     async def tier(self, info: Info) -> TierStatus:
         """Combine the ladder with the member's qualifying points."""
         rules = await info.context.loaders.rules()
-        qualifying, oldest = await info.context.loaders.qualifying.load(self.id)
+        counted = await info.context.loaders.qualifying.load(self.id)
         state = progress(
             ladder=rules.tiers,
             current=rules.tier(self.tier_code),
             reached_at=self.tier_reached_at,
-            qualifying=qualifying,
+            qualifying=counted.points,
             grace_months=int(rules.setting("tier_grace_months")),
         )
-        window = int(rules.setting("tier_window_months"))
         return TierStatus(
             current=Tier.of(state.current),
             next=Tier.of(state.next) if state.next else None,
@@ -330,7 +331,7 @@ class Member(relay.Node):
             points_to_next=state.points_to_next,
             reached_at=self.tier_reached_at,
             retained_until=state.retained_until,
-            next_tier_by=add_months(oldest, window) if oldest else None,
+            next_tier_by=counted.oldest_leaves_at,
         )
 
     @strawberry.field(description="Points history, newest first (Relay connection).")

@@ -64,6 +64,20 @@ class LedgerEntry(SQLModel, table=True):
     created_at: datetime = _utc(index=True)
 
 
+class TierMonth(SQLModel, table=True):
+    """Tier-qualifying points a member earned in one UTC calendar month (net of reversals).
+
+    Kept in the same transaction as the ledger entries that count, so tier progress reads a
+    handful of rows instead of summing a member's history; unlike entries, rows are updated.
+    """
+
+    __tablename__ = "tier_month"
+
+    member_id: int = Field(foreign_key="member.id", primary_key=True)
+    month: date = Field(primary_key=True)  # the first day of the month
+    points: int = Field(default=0, sa_type=BigInteger)
+
+
 class Lot(SQLModel, table=True):
     """Points from one earn: spendable from `available_at`, gone at `expires_at`, spent oldest first."""
 

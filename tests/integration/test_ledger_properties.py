@@ -9,10 +9,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from backend.db.tables import Lot, Member
+from backend.db.tables import LedgerEntry, Lot, Member, TierMonth
 from backend.rewards import queries
 from backend.rewards.errors import InsufficientPoints
 from backend.rewards.ledger import Posting, Source, reverse_credit, settle
+from backend.rewards.ledger.services import TIER_QUALIFYING
+from backend.rewards.tiers.rules import month_of
 from tests.helpers import assert_consistent, give, new_member, spend
 
 EXAMPLES = itertools.count()
@@ -47,6 +49,24 @@ async def assert_shown_as_settled(uows, member_id: int) -> None:
         shown = await queries.points_now(conn, member=member, now=uow.now, warning_days=30)
         await settle(uow, member=member)
         assert (shown.balance, shown.pending) == (member.balance, member.pending)
+
+
+async def assert_tier_months_match_entries(uows, member_id: int) -> None:
+    """The maintained `tier_month` rows equal the qualifying entries summed per UTC month."""
+    async with uows() as uow:
+        entries = (
+            await uow.session.execute(select(LedgerEntry).where(LedgerEntry.member_id == member_id))
+        ).scalars()
+        summed: dict = {}
+        for entry in entries:
+            if entry.kind in TIER_QUALIFYING and entry.amount:
+                month = month_of(entry.created_at)
+                summed[month] = summed.get(month, 0) + entry.amount
+        rows = (
+            await uow.session.execute(select(TierMonth).where(TierMonth.member_id == member_id))
+        ).scalars()
+        kept = {row.month: row.points for row in rows}
+    assert kept == summed
 
 
 async def run_steps(uows, clock, member_id: int, steps) -> None:
@@ -88,7 +108,7 @@ async def run_steps(uows, clock, member_id: int, steps) -> None:
                 await uows.run(use_case)
                 earns[index] = (entry_id, reversible - points)
         elif kind == "advance":
-            clock.advance(days=step[1])
+            clock.advance(days=step[1])  # months go by, so entries land in several tier months
         elif kind == "settle":
 
             async def settle_case(uow):
@@ -99,6 +119,7 @@ async def run_steps(uows, clock, member_id: int, steps) -> None:
         member = await assert_consistent(uows, member_id)
         assert member.balance >= 0 or member.debt > 0
         await assert_shown_as_settled(uows, member_id)
+        await assert_tier_months_match_entries(uows, member_id)
 
 
 @settings(

@@ -12,9 +12,10 @@ from datetime import datetime
 from typing import cast
 
 from sqlalchemy import or_, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col
 
-from backend.db.tables import LedgerEntry, Lot, LotAllocation
+from backend.db.tables import LedgerEntry, Lot, LotAllocation, TierMonth
 from backend.rewards.clock import add_months
 from backend.rewards.errors import DomainError, InsufficientPoints
 from backend.rewards.events import PointsChanged
@@ -28,6 +29,7 @@ from backend.rewards.ledger.rules import (
     settle_lots,
     split_reversal,
 )
+from backend.rewards.tiers.rules import month_of
 from backend.rewards.uow import LockedMember, UnitOfWork
 
 
@@ -40,6 +42,10 @@ class EntryKind(enum.StrEnum):
     EXPIRE = "expire"
     REVERSE = "reverse"
     ADJUST = "adjust"
+
+
+TIER_QUALIFYING = frozenset({EntryKind.EARN, EntryKind.RELEASE, EntryKind.REVERSE})
+"""Entries whose spendable `amount` counts towards tiers (no pending, no staff adjustments)."""
 
 
 class Source(enum.StrEnum):
@@ -103,10 +109,25 @@ async def _append(
     )
     uow.session.add(entry)
     await uow.session.flush()
+    if kind in TIER_QUALIFYING and amount:
+        await _count_towards_tier(uow, member_id=entry.member_id, points=amount)
     uow.emit(
         PointsChanged(member_id=entry.member_id, entry_id=entry.id or 0, balance=member.balance)
     )
     return entry
+
+
+async def _count_towards_tier(uow: UnitOfWork, *, member_id: int, points: int) -> None:
+    """Add qualifying points to the member's `tier_month` row of this month (one upsert)."""
+    dialect = postgresql if uow.session.get_bind().dialect.name == "postgresql" else sqlite
+    table = TierMonth.__table__  # type: ignore[attr-defined]
+    stmt = dialect.insert(table).values(member_id=member_id, month=month_of(uow.now), points=points)
+    await uow.session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[table.c.member_id, table.c.month],
+            set_={"points": table.c.points + stmt.excluded.points},
+        )
+    )
 
 
 def _allocate(uow: UnitOfWork, entry: LedgerEntry, takes: list[tuple[int, int]]) -> None:

@@ -2,11 +2,48 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime
 
 from backend.rewards.clock import add_months
 from backend.rewards.program import TierRule
+
+
+def month_of(moment: datetime) -> date:
+    """The first day of a moment's UTC calendar month: the key of its `tier_month` row."""
+    utc = moment.astimezone(UTC)
+    return date(utc.year, utc.month, 1)
+
+
+def first_counted_month(now: datetime, window_months: int) -> date:
+    """The oldest month whose points count: the window is this month and the ones before it."""
+    return month_of(add_months(now, 1 - window_months))
+
+
+@dataclass(frozen=True)
+class Qualifying:
+    """Points that count towards tiers now, and when the oldest month of them stops counting."""
+
+    points: int
+    oldest_leaves_at: datetime | None
+
+
+def qualifying(
+    months: Iterable[tuple[date, int]], *, now: datetime, window_months: int
+) -> Qualifying:
+    """Sum the monthly totals inside the window; the oldest month with points earned leaves it
+    at the start of the month `window_months` months later (month granularity)."""
+    first = first_counted_month(now, window_months)
+    counted = [(month, points) for month, points in months if month >= first]
+    earned = [month for month, points in counted if points > 0]
+    oldest = min(earned, default=None)
+    leaves = (
+        add_months(datetime(oldest.year, oldest.month, 1, tzinfo=UTC), window_months)
+        if oldest
+        else None
+    )
+    return Qualifying(max(0, sum(points for _, points in counted)), leaves)
 
 
 def tier_for(ladder: tuple[TierRule, ...], qualifying: int) -> TierRule:

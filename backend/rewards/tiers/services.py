@@ -2,64 +2,48 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
-from sqlmodel import col
 
-from backend.db.tables import LedgerEntry
+from backend.db.tables import TierMonth
 from backend.rewards.clock import add_months
 from backend.rewards.events import TierChanged
-from backend.rewards.ledger import EntryKind
 from backend.rewards.program import ProgramRules
-from backend.rewards.tiers.rules import decide_tier
+from backend.rewards.tiers.rules import Qualifying, decide_tier, first_counted_month, qualifying
 from backend.rewards.uow import LockedMember, UnitOfWork
 
-QUALIFYING_KINDS = (EntryKind.EARN, EntryKind.RELEASE, EntryKind.REVERSE)
+TIER_MONTH = TierMonth.__table__  # type: ignore[attr-defined]
 
 
-def qualifying_window_start(now: datetime, rules: ProgramRules) -> datetime:
-    """The start of the rolling window whose earned points count towards tiers."""
-    return add_months(now, -int(rules.setting("tier_window_months")))
+async def qualifying_now(
+    db: AsyncSession | AsyncConnection, *, member_id: int, now: datetime, rules: ProgramRules
+) -> Qualifying:
+    """Tier-qualifying points as of `now`, from at most `tier_window_months + 1` monthly rows.
 
-
-async def qualifying_points(
-    db: AsyncSession | AsyncConnection, *, member_id: int, since: datetime
-) -> int:
-    """Spendable points earned since `since`, net of reversals (no pending, no adjustments)."""
-    return (await qualifying_summary(db, member_id=member_id, since=since))[0]
-
-
-async def qualifying_summary(
-    db: AsyncSession | AsyncConnection, *, member_id: int, since: datetime
-) -> tuple[int, datetime | None]:
-    """Qualifying points since `since` and when the oldest of them was earned."""
-    stmt = select(
-        func.coalesce(func.sum(LedgerEntry.amount), 0), func.min(LedgerEntry.created_at)
-    ).where(
-        col(LedgerEntry.member_id) == member_id,
-        col(LedgerEntry.kind).in_(QUALIFYING_KINDS),
-        col(LedgerEntry.created_at) > since,
-        col(LedgerEntry.amount) != 0,
+    The ledger keeps `tier_month` in the transaction of every entry that counts, so this read
+    does not grow with the member's history; the dashboard and `reevaluate` both use it.
+    """
+    window = int(rules.setting("tier_window_months"))
+    stmt = select(TIER_MONTH.c.month, TIER_MONTH.c.points).where(
+        TIER_MONTH.c.member_id == member_id,
+        TIER_MONTH.c.month >= first_counted_month(now, window),
     )
-    points, oldest = (await db.execute(stmt)).one()
-    if isinstance(oldest, str):  # SQLite hands back the aggregate untyped
-        oldest = datetime.fromisoformat(oldest).replace(tzinfo=UTC)
-    return max(0, int(points)), oldest
+    rows = (await db.execute(stmt)).all()
+    return qualifying([(row.month, row.points) for row in rows], now=now, window_months=window)
 
 
 async def reevaluate(uow: UnitOfWork, *, member: LockedMember, rules: ProgramRules) -> bool:
     """Move the member to the tier their points and grace period give; tell whether it changed."""
     uow.check_locked(member)
-    since = qualifying_window_start(uow.now, rules)
-    qualifying = await qualifying_points(uow.session, member_id=member.id or 0, since=since)
+    counted = await qualifying_now(uow.session, member_id=member.id or 0, now=uow.now, rules=rules)
     current = rules.tier(member.tier_code)
     new = decide_tier(
         ladder=rules.tiers,
         current=current,
         reached_at=member.tier_reached_at,
-        qualifying=qualifying,
+        qualifying=counted.points,
         now=uow.now,
         grace_months=int(rules.setting("tier_grace_months")),
     )
