@@ -18,6 +18,7 @@ from backend.api.permissions import (
     IsMemberReader,
     IsSignedIn,
     IsSignedInStaffRechecked,
+    StaffRateLimit,
 )
 from backend.api.types import LedgerEntry, Member, Purchase, Tier, parse_global_id
 from backend.rewards.errors import DomainError
@@ -87,7 +88,7 @@ class Query:
     @strawberry.field(
         description="Staff (marketing, admin, support): the member with this card number, or null "
         "if none has it. Every lookup is written to the audit trail.",
-        permission_classes=[IsMemberReader],
+        permission_classes=[IsMemberReader, StaffRateLimit],
     )
     async def member(
         self,
@@ -107,7 +108,7 @@ class Query:
         description="Staff (marketing, admin, support): the member signed in with this e-mail "
         "address (case-insensitive; the oldest membership if several share it), or null. "
         "Every lookup is written to the audit trail.",
-        permission_classes=[IsMemberReader],
+        permission_classes=[IsMemberReader, StaffRateLimit],
     )
     async def member_by_email(
         self,

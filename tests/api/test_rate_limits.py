@@ -17,6 +17,7 @@ from backend.adapters.rate_limits import limiter_from_settings, rates_from_setti
 from backend.api.permissions import (
     IntegrationRateLimit,
     IsIntegration,
+    IsMemberReader,
     IsStaff,
     RateLimit,
     StaffRateLimit,
@@ -295,15 +296,16 @@ async def test_an_address_sending_bad_tokens_gets_429_even_with_a_good_one(worke
     assert await member_count(database) == 0
 
 
-def test_every_staff_and_integration_mutation_spends_a_configured_budget():
+def test_every_staff_and_integration_field_spends_a_configured_budget():
     rates = rates_from_settings(Settings())
-    mutation = build_schema(local_mode=False).schema_converter.type_map["Mutation"]
-    for field in mutation.definition.fields:
+    type_map = build_schema(local_mode=False).schema_converter.type_map
+    fields = [f for root in ("Query", "Mutation") for f in type_map[root].definition.fields]
+    for field in fields:
         classes = field.permission_classes
         limits = [c for c in classes if issubclass(c, RateLimit)]
         assert all(c.action in rates for c in limits), field.name
         assert all(classes.index(c) > 0 for c in limits), f"{field.name}: role check first"
-        if IsStaff in classes:
+        if IsStaff in classes or IsMemberReader in classes:
             assert StaffRateLimit in classes, field.name
         if IsIntegration in classes:
             assert IntegrationRateLimit in classes, field.name
