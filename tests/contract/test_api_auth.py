@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -49,9 +50,21 @@ async def emulator_api(
     database, clock, firebase_emulator: AuthEmulator, monkeypatch
 ) -> AsyncIterator[httpx.AsyncClient]:
     """The app in local mode, verifying tokens against the real Auth emulator."""
+    async with emulator_client(database, clock, firebase_emulator, monkeypatch) as client:
+        yield client
+
+
+@contextlib.asynccontextmanager
+async def emulator_client(
+    database, clock, firebase_emulator: AuthEmulator, monkeypatch, **verifier_options: Any
+) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of the app in local mode whose verifier asks the real Auth emulator."""
     monkeypatch.setenv(EMULATOR_HOST_ENV, firebase_emulator.host)
     verifier = FirebaseTokenVerifier(
-        firebase_emulator.project_id, "local", emulator_host=firebase_emulator.host
+        firebase_emulator.project_id,
+        "local",
+        emulator_host=firebase_emulator.host,
+        **verifier_options,
     )
     app = create_app(
         Settings(mode="local", jobs_enabled=False),
@@ -59,9 +72,11 @@ async def emulator_api(
         clock=clock,
         database=database,
     )
-    async with await client_for(app) as client:
-        yield client
-    verifier.close()
+    try:
+        async with await client_for(app) as client:
+            yield client
+    finally:
+        verifier.close()
 
 
 async def test_sign_up_token_enrols_and_reads_me(emulator_api, firebase_emulator):
@@ -188,22 +203,10 @@ async def cached_emulator_api(
     database, clock, firebase_emulator: AuthEmulator, monkeypatch
 ) -> AsyncIterator[httpx.AsyncClient]:
     """The app in local mode against the real Auth emulator, with a 30 s revocation cache."""
-    monkeypatch.setenv(EMULATOR_HOST_ENV, firebase_emulator.host)
-    verifier = FirebaseTokenVerifier(
-        firebase_emulator.project_id,
-        "local",
-        emulator_host=firebase_emulator.host,
-        revocation_cache_seconds=30,
-    )
-    app = create_app(
-        Settings(mode="local", jobs_enabled=False),
-        verifier=verifier,
-        clock=clock,
-        database=database,
-    )
-    async with await client_for(app) as client:
+    async with emulator_client(
+        database, clock, firebase_emulator, monkeypatch, revocation_cache_seconds=30
+    ) as client:
         yield client
-    verifier.close()
 
 
 async def test_a_revoked_staff_token_reads_until_the_cache_ends_and_never_writes(
