@@ -9,7 +9,7 @@ import logging
 import pytest
 from sqlalchemy import func, select
 
-from backend.db.tables import LedgerEntry, StyleProfile
+from backend.db.tables import AuditLog, LedgerEntry, StyleProfile
 from tests.api.operations import ENROLL
 from tests.api.test_query_counts import counting_checkouts
 
@@ -245,3 +245,174 @@ async def test_update_style_profile_costs_a_fixed_few_statements(api, database, 
     assert count_queries.count <= {"sqlite": 6, "postgresql": 5}[database.writer.dialect.name], (
         count_queries.count
     )
+
+
+SET_OPTION = """
+mutation SetOption($input: SetStyleOptionInput!) {
+  setStyleOption(input: $input) {
+    option { kind code retired labels { locale label } }
+    errors { code field message }
+  }
+}"""
+MIA = "marketing:mia"
+
+
+async def set_option(api, token: str = MIA, **fields: object) -> dict:
+    """Send `setStyleOption` and return its payload."""
+    body = await api(SET_OPTION, {"input": {"reason": "Spring range", **fields}}, token)
+    assert "errors" not in body, body
+    return body["data"]["setStyleOption"]
+
+
+async def audit_rows(database) -> list[tuple]:
+    """The audit trail of option changes."""
+    async with database.reader.connect() as conn:
+        rows = await conn.execute(
+            select(AuditLog.actor_uid, AuditLog.reason, AuditLog.details).where(
+                AuditLog.action == "set_style_option"
+            )
+        )
+        return [tuple(r) for r in rows]
+
+
+async def test_marketing_adds_relabels_and_retires_an_option_with_an_audit_trail(api, database):
+    await enrol(api, locale="nl-BE")
+    added = await set_option(
+        api,
+        kind="CATEGORY",
+        code="sneakers",
+        labels=[{"locale": "en", "label": "Sneakers"}, {"locale": "NL", "label": "  Sneakers  "}],
+    )
+    assert added == {
+        "option": {
+            "kind": "CATEGORY",
+            "code": "sneakers",
+            "retired": False,
+            "labels": [
+                {"locale": "en", "label": "Sneakers"},
+                {"locale": "nl", "label": "Sneakers"},
+            ],
+        },
+        "errors": [],
+    }
+    relabelled = await set_option(
+        api,
+        kind="CATEGORY",
+        code="sneakers",
+        labels=[{"locale": "nl-BE", "label": "Sportschoenen"}],
+    )
+    assert len(relabelled["option"]["labels"]) == 3
+    listed = (await option_labels(api, ALICE))["categories"]
+    assert listed[-1] == {"code": "sneakers", "label": "Sportschoenen", "tag": None}
+    assert (await update(api, favouriteCategories=["sneakers"]))["errors"] == []
+
+    retired = await set_option(api, kind="CATEGORY", code="sneakers", retired=True)
+    assert retired["option"]["retired"] and len(retired["option"]["labels"]) == 3
+    assert "sneakers" not in [o["code"] for o in (await option_labels(api, ALICE))["categories"]]
+    assert (await me_style(api))["styleProfile"]["favouriteCategories"] == ["sneakers"]
+    refused = await update(api, favouriteCategories=["sneakers", "tea"])
+    assert refused["errors"][0]["code"] == "UNKNOWN_OPTION"
+    assert [(uid, details["retired"]) for uid, _, details in await audit_rows(database)] == [
+        ("mia", False),
+        ("mia", False),
+        ("mia", True),
+    ]
+
+
+# At full width in multi-byte characters (labels) and ASCII (codes), as PostgreSQL stores them.
+LONG_LABEL = "ї" * 63 + "😀"
+
+
+async def test_an_option_at_its_limits_reads_back_intact(api, database):
+    code = "a" * 64
+    locales = ("en", "ar", "uk", "zh-Hant-TW-x-abc")  # the last one 16 characters long
+    labels = [{"locale": locale, "label": LONG_LABEL} for locale in locales]
+    saved = await set_option(api, kind="STYLE", code=code, labels=labels, reason="П" * 200)
+    assert saved["errors"] == [] and {la["label"] for la in saved["option"]["labels"]} == {
+        LONG_LABEL
+    }
+    styles = (await option_labels(api, MIA, "zh-Hant-TW-x-abc"))["styles"]
+    assert {"code": code, "label": LONG_LABEL, "tag": f"style:{code}"} in styles
+    ((_, reason, _),) = await audit_rows(database)
+    assert reason == "П" * 200
+
+
+OPTION_REFUSALS = [
+    ({"code": "Sneakers"}, "INVALID_CODE", "code"),
+    ({"code": "a" * 65}, "INVALID_CODE", "code"),
+    ({"code": "snea\u0000kers"}, "INVALID_CODE", "code"),
+    ({"code": "-x"}, "INVALID_CODE", "code"),
+    ({"code": "sneakers", "labels": None}, "LABEL_REQUIRED", "labels"),
+    ({"code": "sneakers", "labels": [{"locale": "nl", "label": "X"}]}, "LABEL_REQUIRED", "labels"),
+    (
+        {"code": "sneakers", "labels": [{"locale": "en", "label": "ї" * 65}]},
+        "INVALID_LABEL",
+        "labels.0.label",
+    ),
+    (
+        {"code": "sneakers", "labels": [{"locale": "en", "label": "S\u0000"}]},
+        "INVALID_LABEL",
+        "labels.0.label",
+    ),
+    (
+        {"code": "sneakers", "labels": [{"locale": "en", "label": "   "}]},
+        "INVALID_LABEL",
+        "labels.0.label",
+    ),
+    (
+        {"code": "sneakers", "labels": [{"locale": "en\n", "label": "S"}]},
+        "INVALID_LOCALE",
+        "labels.0.locale",
+    ),
+    (
+        {
+            "code": "sneakers",
+            "labels": [{"locale": "en", "label": "S"}, {"locale": "EN", "label": "T"}],
+        },
+        "INVALID_LOCALE",
+        "labels.1.locale",
+    ),
+    (
+        {"code": "sneakers", "labels": [{"locale": "en", "label": "S"}] * 21},
+        "INVALID_LABEL",
+        "labels",
+    ),
+    ({"code": "tea", "reason": "  "}, "REASON_REQUIRED", "reason"),
+    ({"code": "tea", "reason": "П" * 201}, "REASON_REQUIRED", "reason"),
+]
+
+
+@pytest.mark.parametrize(("fields", "code", "field"), OPTION_REFUSALS)
+async def test_bad_option_changes_get_typed_errors_and_change_nothing(
+    api, database, fields, code, field
+):
+    before = await option_labels(api, MIA)
+    payload = await set_option(api, **{"kind": "CATEGORY", **fields})
+    assert payload["option"] is None
+    assert [(e["code"], e["field"]) for e in payload["errors"]] == [(code, field)]
+    assert await option_labels(api, MIA) == before and await audit_rows(database) == []
+
+
+async def test_only_marketing_and_admin_change_options(api, database):
+    await enrol(api)
+    for token in (ALICE, "support:sam", "integration:pos"):
+        body = await api(
+            SET_OPTION, {"input": {"kind": "STYLE", "code": "x", "reason": "why not"}}, token
+        )
+        assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    assert (await set_option(api, "admin:ada", kind="STYLE", code="boho", retired=True))[
+        "errors"
+    ] == []
+    assert len(await audit_rows(database)) == 1
+
+
+async def test_concurrent_additions_of_one_option_leave_one_row(api):
+    payloads = await asyncio.gather(
+        *(
+            set_option(api, kind="COLOUR", code="teal", labels=[{"locale": "en", "label": "Teal"}])
+            for _ in range(8)
+        )
+    )
+    assert all(p["errors"] == [] for p in payloads)
+    colours = [o["code"] for o in (await option_labels(api, MIA))["colours"]]
+    assert colours.count("teal") == 1 and colours[-1] == "teal"

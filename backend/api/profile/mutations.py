@@ -8,11 +8,15 @@ import strawberry
 
 from backend.api.context import Info
 from backend.api.errors import payload_error
-from backend.api.permissions import IsMember
-from backend.api.profile.types import StyleProfile
+from backend.api.permissions import IsMember, IsStaff, StaffRateLimit
+from backend.api.profile.types import StyleOptionKind, StyleOptionRecord, StyleProfile
 from backend.rewards.errors import DomainError
 from backend.rewards.profile.rules import StyleChanges
-from backend.rewards.profile.services import update_style_profile
+from backend.rewards.profile.services import (
+    OptionChange,
+    set_style_option,
+    update_style_profile,
+)
 
 UpdateStyleProfileError = payload_error(
     "UpdateStyleProfile",
@@ -25,6 +29,12 @@ UpdateStyleProfileError = payload_error(
         "LIKED_AND_DISLIKED",
     ],
     "the StyleID change",
+)
+
+SetStyleOptionError = payload_error(
+    "SetStyleOption",
+    ["INVALID_CODE", "INVALID_LOCALE", "INVALID_LABEL", "LABEL_REQUIRED", "REASON_REQUIRED"],
+    "the option change",
 )
 
 
@@ -67,6 +77,41 @@ class UpdateStyleProfilePayload:
     )  # type: ignore[valid-type]
 
 
+@strawberry.input(description="A label of an option in one language.")
+class StyleLabelInput:
+    locale: str = strawberry.field(description="Language tag, e.g. `nl`, `uk`, `ar`.")
+    label: str = strawberry.field(description="The label (1 to 64 characters).")
+
+
+@strawberry.input(
+    description="Add an option to a StyleID list, relabel it or retire it. Options are never "
+    "deleted: members who chose a retired one keep it."
+)
+class SetStyleOptionInput:
+    kind: StyleOptionKind = strawberry.field(description="The list.")  # type: ignore[valid-type]
+    code: str = strawberry.field(
+        description="The option's code: 1 to 64 of a-z, 0-9, `.`, `-`, `_` (categories: the code "
+        "purchases' line items and offers use)."
+    )
+    labels: list[StyleLabelInput] | None = strawberry.field(
+        default=None,
+        description="Labels to set, one per language; a new option needs `en`. Languages not "
+        "named keep their labels; null changes none.",
+    )
+    retired: bool = strawberry.field(
+        default=False, description="True retires the option; false lists it (again)."
+    )
+    reason: str = strawberry.field(description="Why; kept in the audit trail.")
+
+
+@strawberry.type(description="Result of `setStyleOption`.")
+class SetStyleOptionPayload:
+    option: StyleOptionRecord | None = strawberry.field(description="The option as stored now.")
+    errors: list[SetStyleOptionError] = strawberry.field(
+        description="Why it was refused; empty on success."
+    )  # type: ignore[valid-type]
+
+
 @strawberry.type(description="StyleID changes.")
 class ProfileMutation:
     @strawberry.mutation(
@@ -96,3 +141,26 @@ class ProfileMutation:
             points_awarded=saved.points_awarded,
             errors=[],
         )
+
+    @strawberry.mutation(
+        description="Staff (marketing, admin): add a StyleID option, relabel it or retire it "
+        "(audited).",
+        permission_classes=[IsStaff, StaffRateLimit],
+    )
+    async def set_style_option(
+        self,
+        info: Info,
+        input: Annotated[SetStyleOptionInput, strawberry.argument(description="The change.")],
+    ) -> SetStyleOptionPayload:
+        """Upsert one option of a published list."""
+        staff = info.context.principal
+        assert staff is not None  # IsStaff lets only staff in
+        labels = None if input.labels is None else [(la.locale, la.label) for la in input.labels]
+        change = OptionChange(input.kind, input.code, labels, input.retired, input.reason)
+        try:
+            row = await info.context.uows.run(
+                lambda uow: set_style_option(uow, change=change, staff=staff)
+            )
+        except DomainError as error:
+            return SetStyleOptionPayload(option=None, errors=[SetStyleOptionError.of(error)])
+        return SetStyleOptionPayload(option=StyleOptionRecord.of(row), errors=[])

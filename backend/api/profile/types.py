@@ -21,6 +21,36 @@ from backend.rewards.profile.rules import (
 )
 from backend.rewards.profile.services import AWARD_SETTING
 
+StyleOptionKind = strawberry.enum(
+    StyleKind, name="StyleOptionKind", description="Which StyleID list an option belongs to."
+)
+
+
+@strawberry.type(description="A label of an option in one language.")
+class StyleLabel:
+    locale: str = strawberry.field(description="Language tag, e.g. `nl` or `nl-BE`.")
+    label: str = strawberry.field(description="The label in that language.")
+
+
+@strawberry.type(description="An option as stored, with every label: what staff manage.")
+class StyleOptionRecord:
+    kind: StyleOptionKind = strawberry.field(description="The list it belongs to.")  # type: ignore[valid-type]
+    code: str = strawberry.field(description="Stable code members send.")
+    labels: list[StyleLabel] = strawberry.field(description="Labels by language.")
+    retired: bool = strawberry.field(
+        description="Retired options are no longer listed or accepted; members keep them."
+    )
+
+    @classmethod
+    def of(cls, row: Any) -> StyleOptionRecord:
+        """Convert an option row."""
+        return cls(
+            kind=StyleKind(row.kind),
+            code=row.code,
+            labels=[StyleLabel(locale=k, label=v) for k, v in sorted(row.labels.items())],
+            retired=row.retired,
+        )
+
 
 @strawberry.type(description="One answer members can choose in a StyleID list.")
 class StyleOption:

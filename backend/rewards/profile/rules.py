@@ -9,16 +9,24 @@ and purchases can be matched against them by code.
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from backend.rewards.errors import DomainError
+from backend.rewards.members.rules import check_locale
+from backend.rewards.text import TextField, clean
 
 MAX_CHOICES = 10
 """At most this many entries in each list (colours, styles, favourite and disliked categories)."""
 DEFAULT_LOCALE = "en"
+MAX_LABELS = 20
+"""Languages one option may carry labels in."""
+# Codes travel in URLs, tags (`style:boho`) and purchase line items: plain lower-case ASCII.
+CODE = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
+LABEL = TextField("INVALID_LABEL", None, "The label", 64, prose=True)
 
 
 class StyleKind(enum.StrEnum):
@@ -257,3 +265,32 @@ def label(labels: Mapping[str, str], locale: str, code: str) -> str:
         if candidate in labels:
             return labels[candidate]
     return code
+
+
+def check_code(code: str) -> str:
+    """Refuse an option code that is not 1-64 lower-case ASCII letters, digits, `.`, `-` or `_`."""
+    if not (code.isascii() and CODE.fullmatch(code)):
+        raise DomainError(
+            "INVALID_CODE",
+            "A code is 1 to 64 of a-z, 0-9, `.`, `-` and `_`, starting with a letter or digit.",
+            field="code",
+        )
+    return code
+
+
+def clean_labels(labels: Sequence[tuple[str, str]]) -> dict[str, str]:
+    """Labels by standard language tag, each in the text policy; one label per language."""
+    if len(labels) > MAX_LABELS:
+        raise DomainError("INVALID_LABEL", f"Give at most {MAX_LABELS} labels.", field="labels")
+    cleaned: dict[str, str] = {}
+    for index, (locale, text) in enumerate(labels):
+        try:
+            tag = check_locale(locale)
+        except DomainError as error:
+            raise DomainError(error.code, error.message, field=f"labels.{index}.locale") from None
+        if tag in cleaned:
+            raise DomainError(
+                "INVALID_LOCALE", "One label per language.", field=f"labels.{index}.locale"
+            )
+        cleaned[tag] = clean(text, LABEL, field=f"labels.{index}.label")
+    return cleaned

@@ -2,25 +2,35 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
 
-from backend.db.tables import StyleProfile
+from sqlalchemy import func, select
+from sqlmodel import col
+
+from backend.db.tables import AuditLog, StyleOption, StyleProfile
 from backend.rewards import idempotency
 from backend.rewards.errors import DomainError
 from backend.rewards.ledger import Posting, Source, credit
+from backend.rewards.marketing.services import REASON
 from backend.rewards.members import rules as member_rules
 from backend.rewards.members.services import member_by_uid
+from backend.rewards.ports import Principal
 from backend.rewards.profile.queries import choosable
 from backend.rewards.profile.rules import (
+    DEFAULT_LOCALE,
     StyleAnswers,
     StyleChanges,
+    StyleKind,
     answers_of,
     apply_changes,
+    check_code,
+    clean_labels,
     earns_award,
 )
 from backend.rewards.program import load_rules
-from backend.rewards.text import is_clean
+from backend.rewards.text import clean, is_clean
 from backend.rewards.uow import LockedMember, UnitOfWork
 
 AWARD_SCOPE = "style_completed"
@@ -94,3 +104,65 @@ async def _award_completion(uow: UnitOfWork, member: LockedMember) -> int:
         )
     idempotency.remember(claimed, {"entry_id": entry.id if entry else None, "points": points})
     return points
+
+
+@dataclass(frozen=True)
+class OptionChange:
+    """Marketing adds an option, relabels it (the languages named) or retires / restores it."""
+
+    kind: StyleKind
+    code: str
+    labels: Sequence[tuple[str, str]] | None
+    retired: bool
+    reason: str
+
+
+async def set_style_option(
+    uow: UnitOfWork, *, change: OptionChange, staff: Principal
+) -> StyleOption:
+    """Add or change one option of a published list, written to the audit trail."""
+    code = check_code(change.code)
+    labels = None if change.labels is None else clean_labels(change.labels)
+    reason = clean(change.reason, REASON)
+    row = await uow.session.get(StyleOption, (change.kind.value, code), populate_existing=True)
+    if row is None:
+        if labels is None or DEFAULT_LOCALE not in labels:
+            raise DomainError(
+                "LABEL_REQUIRED", "A new option needs an English (`en`) label.", field="labels"
+            )
+        row = StyleOption(
+            kind=change.kind.value,
+            code=code,
+            position=await _next_position(uow, change.kind),
+            labels=labels,
+            retired=change.retired,
+        )
+        uow.session.add(row)
+    else:
+        row.labels = {**row.labels, **(labels or {})}
+        row.retired = change.retired
+    uow.session.add(
+        AuditLog(
+            actor_uid=staff.uid,
+            actor_role=staff.role,
+            action="set_style_option",
+            reason=reason,
+            details={
+                "kind": change.kind.value,
+                "code": code,
+                "labels": labels,
+                "retired": change.retired,
+            },
+            created_at=uow.now,
+        )
+    )
+    await uow.commit()
+    return row
+
+
+async def _next_position(uow: UnitOfWork, kind: StyleKind) -> int:
+    """The position after the last option of a list: new options are shown last."""
+    stmt = select(func.coalesce(func.max(col(StyleOption.position)), -1)).where(
+        col(StyleOption.kind) == kind.value
+    )
+    return int((await uow.session.execute(stmt)).scalar_one()) + 1
