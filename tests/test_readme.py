@@ -71,6 +71,8 @@ def test_the_readme_names_its_operations_callers_and_the_demo_card():
         ("Buy", "pos-amsterdam"),
         ("Goodwill", "mia-marketing"),
         ("FindMember", "sam-support"),
+        ("StyleOptions", "demo-member"),
+        ("StyleId", "demo-member"),
     ]
     assert callers() == {
         "demo-member": "member",
@@ -90,7 +92,7 @@ def test_every_setting_is_in_the_readme_table():
 
 
 async def test_the_readme_operations_run_as_written_in_order(api, database, clock):
-    (_, _, dashboard), (_, _, buy), (_, _, goodwill), (_, _, find) = operations()
+    (_, _, dashboard), (_, _, buy), (_, _, goodwill), (_, _, find), *_ = operations()
 
     me = await run(api, "demo-member", dashboard)
     assert (me["displayName"], me["cardNumber"]) == ("Daria", DEMO_CARD)
@@ -134,3 +136,18 @@ async def test_the_readme_operations_run_as_written_in_order(api, database, cloc
         ("mia-marketing", "adjust_points", "Late parcel"),
         ("sam-support", "read_member", "Ticket 4711: parcel arrived late"),
     ]
+
+
+async def test_the_readme_style_id_operations_run_as_written(api):
+    documents = {name: document for name, _, document in operations()}
+    options = await run(api, "demo-member", documents["StyleOptions"])
+    assert options["locale"] == "nl" and {"code": "tea", "label": "Thee"} in options["categories"]
+    before = (await run(api, "demo-member", documents["Dashboard"]))["points"]["balance"]
+
+    saved = await run(api, "demo-member", documents["StyleId"])
+    assert saved["pointsAwarded"] == 100 and saved["styleProfile"]["completion"] == 100
+    assert saved["styleProfile"]["dislikedCategories"] == ["coffee"]
+    again = await run(api, "demo-member", documents["StyleId"])
+    assert again["pointsAwarded"] == 0 and again["styleProfile"] == saved["styleProfile"]
+    after = (await run(api, "demo-member", documents["Dashboard"]))["points"]["balance"]
+    assert after == before + 100

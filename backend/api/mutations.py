@@ -19,6 +19,7 @@ from backend.api.permissions import (
     IsStaff,
     StaffRateLimit,
 )
+from backend.api.profile.mutations import ProfileMutation
 from backend.api.types import LedgerEntry, Member, Purchase, parse_global_id
 from backend.rewards import queries
 from backend.rewards.errors import DomainError
@@ -278,7 +279,7 @@ def _purchase_input(input: RecordPurchaseInput) -> PurchaseInput:
 
 
 @strawberry.type(description="Everything that changes state. Each mutation is one transaction.")
-class Mutation:
+class Mutation(ProfileMutation):
     @strawberry.mutation(
         description="Become a member (first sign-in). Idempotent per user.",
         permission_classes=[IsMember, EnrollRateLimit],

@@ -20,6 +20,7 @@ from backend.api.permissions import (
     IsSignedInStaffRechecked,
     StaffRateLimit,
 )
+from backend.api.profile.queries import ProfileQuery
 from backend.api.types import LedgerEntry, Member, Purchase, Tier, parse_global_id
 from backend.rewards.errors import DomainError
 from backend.rewards.members.lookup import Lookup, LookupBy, find_member, record_read_by_id
@@ -42,7 +43,7 @@ async def _look_up(info: Info, lookup: Lookup) -> Member | None:
 
 
 @strawberry.type(description="Everything that can be read.")
-class Query:
+class Query(ProfileQuery):
     @strawberry.field(
         description="The signed-in member; null until they `enroll`.", permission_classes=[IsMember]
     )

@@ -15,6 +15,7 @@ from strawberry import relay
 
 from backend.api.context import Info
 from backend.api.errors import PublicError
+from backend.api.profile.types import StyleProfile, style_profile_of
 from backend.rewards import queries
 from backend.rewards.ledger import EntryKind, Source
 from backend.rewards.ports import Principal, Role
@@ -271,6 +272,9 @@ class Member(relay.Node):
     pending: strawberry.Private[int]
     debt: strawberry.Private[int]
     uid: strawberry.Private[str | None]
+    style_profile: StyleProfile = strawberry.field(
+        resolver=style_profile_of, description="The member's StyleID answers and completion."
+    )
 
     @classmethod
     def of(cls, row: Any) -> Member:

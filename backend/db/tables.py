@@ -188,4 +188,43 @@ class AuditLog(SQLModel, table=True):
     created_at: datetime = _utc()
 
 
+class StyleOption(SQLModel, table=True):
+    """A published StyleID answer (a hair colour, a size, a product category…) with its labels.
+
+    Marketing extends the lists by adding rows; a retired option stays for members who chose it
+    but is no longer offered or accepted.
+    """
+
+    __tablename__ = "style_option"
+
+    kind: str = Field(primary_key=True, max_length=16)
+    code: str = Field(primary_key=True, max_length=64)  # as wide as a purchase line's category
+    position: int
+    labels: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    retired: bool = False
+
+
+class StyleProfile(SQLModel, table=True):
+    """A member's StyleID answers: option codes; lists are JSON arrays of codes."""
+
+    __tablename__ = "style_profile"
+
+    member_id: int = Field(foreign_key="member.id", primary_key=True)
+    hair_colour: str | None = Field(default=None, max_length=64)
+    body_shape: str | None = Field(default=None, max_length=64)
+    top_size: str | None = Field(default=None, max_length=64)
+    bottom_size: str | None = Field(default=None, max_length=64)
+    shoe_size: str | None = Field(default=None, max_length=64)
+    colours: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    styles: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    favourite_categories: list[str] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
+    disliked_categories: list[str] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
+    updated_at: datetime = _utc()
+    completed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
 metadata = SQLModel.metadata

@@ -32,6 +32,8 @@ RETRIED_UNIQUE = frozenset(
         "idempotency_key.scope, idempotency_key.key",
         "member_uid_key",
         "member.uid",
+        "style_option_pkey",
+        "style_option.kind, style_option.code",
     }
 )
 

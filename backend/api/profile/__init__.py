@@ -1,0 +1,1 @@
+"""StyleID over GraphQL: the option lists, the member's profile and its update."""

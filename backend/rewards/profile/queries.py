@@ -1,0 +1,61 @@
+"""Read side of StyleID: lean Core selects for loaders, the option lists and personalization."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Row, select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+
+from backend.db.tables import StyleOption, StyleProfile
+from backend.rewards.profile.rules import Options, StyleFacts, StyleKind, answers_of, facts
+
+PROFILE = StyleProfile.__table__  # type: ignore[attr-defined]
+OPTION = StyleOption.__table__  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class PublishedOption:
+    """An option members may choose now, with its labels by language."""
+
+    kind: StyleKind
+    code: str
+    labels: dict[str, str]
+
+
+async def profiles(conn: AsyncConnection, member_ids: Sequence[int]) -> list[Row[Any] | None]:
+    """Stored profiles by member id, in the order asked, None where a member has none yet."""
+    rows = (await conn.execute(select(PROFILE).where(PROFILE.c.member_id.in_(member_ids)))).all()
+    found = {row.member_id: row for row in rows}
+    return [found.get(i) for i in member_ids]
+
+
+async def style_facts(conn: AsyncConnection, member_ids: Sequence[int]) -> dict[int, StyleFacts]:
+    """Audience tags and liked/disliked categories of many members in one read (empty if none)."""
+    stored = await profiles(conn, member_ids)
+    return {
+        member_id: facts(answers_of(row)) if row is not None else StyleFacts()
+        for member_id, row in zip(member_ids, stored, strict=True)
+    }
+
+
+async def published_options(conn: AsyncConnection) -> list[PublishedOption]:
+    """Every option not retired, list by list, in display order."""
+    stmt = (
+        select(OPTION.c.kind, OPTION.c.code, OPTION.c.labels)
+        .where(OPTION.c.retired.is_(False))
+        .order_by(OPTION.c.kind, OPTION.c.position, OPTION.c.code)
+    )
+    rows = (await conn.execute(stmt)).all()
+    return [PublishedOption(StyleKind(r.kind), r.code, dict(r.labels)) for r in rows]
+
+
+async def choosable(db: AsyncSession | AsyncConnection) -> Options:
+    """The codes a member may choose now, per list."""
+    stmt = select(OPTION.c.kind, OPTION.c.code).where(OPTION.c.retired.is_(False))
+    codes: dict[StyleKind, set[str]] = {kind: set() for kind in StyleKind}
+    for kind, code in (await db.execute(stmt)).all():
+        codes[StyleKind(kind)].add(code)
+    return {kind: frozenset(found) for kind, found in codes.items()}
