@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, TypeVar
@@ -21,6 +20,7 @@ from backend.api.permissions import (
 )
 from backend.api.profile.mutations import ProfileMutation
 from backend.api.types import LedgerEntry, Member, Purchase, parse_global_id
+from backend.api.units import perform
 from backend.rewards import queries
 from backend.rewards.errors import DomainError
 from backend.rewards.marketing.services import Adjustment, adjust_points
@@ -251,18 +251,6 @@ async def _adjusted_member(uow: UnitOfWork, input: AdjustPointsInput) -> int:
     if input.member_reference is not None:
         return await member_id_by_card(uow, input.member_reference)
     return _member_pk(str(input.member_id))
-
-
-async def perform(
-    info: Info, use_case: Callable[[UnitOfWork, Principal], Awaitable[T]], error_type: Any
-) -> tuple[T | None, list[Any]]:
-    """Run a use case for the caller in its own unit of work; a refusal becomes a typed error."""
-    principal = info.context.principal
-    assert principal is not None  # the field's permission class lets only signed-in callers in
-    try:
-        return await info.context.uows.run(lambda uow: use_case(uow, principal)), []
-    except DomainError as error:
-        return None, [error_type.of(error)]
 
 
 def _purchase_input(input: RecordPurchaseInput) -> PurchaseInput:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import strawberry
 
@@ -10,7 +10,7 @@ from backend.api.context import Info
 from backend.api.errors import payload_error
 from backend.api.permissions import IsMember, IsStaff, StaffRateLimit
 from backend.api.profile.types import StyleOptionKind, StyleOptionRecord, StyleProfile
-from backend.rewards.errors import DomainError
+from backend.api.units import perform
 from backend.rewards.profile.rules import StyleChanges
 from backend.rewards.profile.services import (
     OptionChange,
@@ -125,17 +125,14 @@ class ProfileMutation:
         input: Annotated[UpdateStyleProfileInput, strawberry.argument(description="The answers.")],
     ) -> UpdateStyleProfilePayload:
         """Update the signed-in member's StyleID in one unit of work."""
-        principal = info.context.principal
-        assert principal is not None  # IsMember lets only signed-in members in
         changes = StyleChanges(**vars(input))
-        try:
-            saved: Any = await info.context.uows.run(
-                lambda uow: update_style_profile(uow, uid=principal.uid, changes=changes)
-            )
-        except DomainError as error:
-            return UpdateStyleProfilePayload(
-                style_profile=None, points_awarded=0, errors=[UpdateStyleProfileError.of(error)]
-            )
+        saved, errors = await perform(
+            info,
+            lambda uow, member: update_style_profile(uow, uid=member.uid, changes=changes),
+            UpdateStyleProfileError,
+        )
+        if saved is None:
+            return UpdateStyleProfilePayload(style_profile=None, points_awarded=0, errors=errors)
         return UpdateStyleProfilePayload(
             style_profile=StyleProfile.of(saved.answers, saved.completed_at),
             points_awarded=saved.points_awarded,
@@ -153,14 +150,13 @@ class ProfileMutation:
         input: Annotated[SetStyleOptionInput, strawberry.argument(description="The change.")],
     ) -> SetStyleOptionPayload:
         """Upsert one option of a published list."""
-        staff = info.context.principal
-        assert staff is not None  # IsStaff lets only staff in
         labels = None if input.labels is None else [(la.locale, la.label) for la in input.labels]
         change = OptionChange(input.kind, input.code, labels, input.retired, input.reason)
-        try:
-            row = await info.context.uows.run(
-                lambda uow: set_style_option(uow, change=change, staff=staff)
-            )
-        except DomainError as error:
-            return SetStyleOptionPayload(option=None, errors=[SetStyleOptionError.of(error)])
-        return SetStyleOptionPayload(option=StyleOptionRecord.of(row), errors=[])
+        row, errors = await perform(
+            info,
+            lambda uow, staff: set_style_option(uow, change=change, staff=staff),
+            SetStyleOptionError,
+        )
+        return SetStyleOptionPayload(
+            option=StyleOptionRecord.of(row) if row else None, errors=errors
+        )
