@@ -229,20 +229,20 @@ def _int_id(node_id: str) -> int:
     return parse_pk(node_id) or 0
 
 
-def encode_cursor(entry_id: int) -> str:
-    """An opaque cursor for a position in a list ordered by id."""
-    return base64.urlsafe_b64encode(f"entry:{entry_id}".encode()).decode()
+def encode_cursor(entry_id: int, kind: str = "entry") -> str:
+    """An opaque cursor for a position in a list of `kind` ordered by id."""
+    return base64.urlsafe_b64encode(f"{kind}:{entry_id}".encode()).decode()
 
 
-def decode_cursor(cursor: str | None) -> int | None:
-    """Read a cursor made by encode_cursor; refuse anything else."""
+def decode_cursor(cursor: str | None, kind: str = "entry") -> int | None:
+    """Read a cursor made by encode_cursor for the same kind of list; refuse anything else."""
     if cursor is None:
         return None
     try:
-        kind, _, value = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
+        found, _, value = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
     except ValueError:  # also binascii.Error, UnicodeEncodeError and UnicodeDecodeError
-        kind, value = "", ""
-    entry_id = parse_pk(value) if kind == "entry" else None
+        found, value = "", ""
+    entry_id = parse_pk(value) if found == kind else None
     if entry_id is None:
         raise PublicError("BAD_USER_INPUT", "That cursor is not one this API gave out.")
     return entry_id

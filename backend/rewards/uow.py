@@ -32,6 +32,8 @@ RETRIED_UNIQUE = frozenset(
         "idempotency_key.scope, idempotency_key.key",
         "member_uid_key",
         "member.uid",
+        "club_code_key",
+        "club.code",
     }
 )
 
