@@ -71,6 +71,9 @@ def test_the_readme_names_its_operations_callers_and_the_demo_card():
         ("Buy", "pos-amsterdam"),
         ("Goodwill", "mia-marketing"),
         ("FindMember", "sam-support"),
+        ("SetUpClub", "mia-marketing"),
+        ("Clubs", "demo-member"),
+        ("JoinClub", "demo-member"),
     ]
     assert callers() == {
         "demo-member": "member",
@@ -90,7 +93,7 @@ def test_every_setting_is_in_the_readme_table():
 
 
 async def test_the_readme_operations_run_as_written_in_order(api, database, clock):
-    (_, _, dashboard), (_, _, buy), (_, _, goodwill), (_, _, find) = operations()
+    (_, _, dashboard), (_, _, buy), (_, _, goodwill), (_, _, find) = operations()[:4]
 
     me = await run(api, "demo-member", dashboard)
     assert (me["displayName"], me["cardNumber"]) == ("Daria", DEMO_CARD)
@@ -134,3 +137,24 @@ async def test_the_readme_operations_run_as_written_in_order(api, database, cloc
         ("mia-marketing", "adjust_points", "Late parcel"),
         ("sam-support", "read_member", "Ticket 4711: parcel arrived late"),
     ]
+
+
+async def test_the_readme_club_operations_run_as_written_after_the_others(api, clock):
+    for _, caller, document in operations()[:4]:
+        await run(api, caller, document)
+    (_, _, set_up), (_, _, clubs), (_, _, join) = operations()[4:]
+
+    club = (await run(api, "mia-marketing", set_up))["club"]
+    listed = (await run(api, "demo-member", clubs))["edges"]
+    joined = (await run(api, "demo-member", join))["membership"]
+
+    assert club["id"] == "Q2x1Yjox" and f'clubId: "{club["id"]}"' in join
+    assert [(c["node"]["name"], c["node"]["status"]) for c in listed] == [
+        ("Клуб кросівок", "NOT_MEMBER")  # the demo member reads Ukrainian
+    ]
+    assert (joined["source"], joined["points"], joined["club"]["status"]) == (
+        "POINTS",
+        400,
+        "MEMBER",
+    )
+    assert await run(api, "demo-member", join) == {"membership": joined, "errors": []}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import timedelta
 
 import pytest
@@ -559,3 +560,115 @@ async def test_a_club_is_a_node_and_closed_ones_are_for_staff_only(api):
     assert (await api(node, {"id": club["id"]}, ALICE))["data"]["node"] is None
     staff = await api(node, {"id": club["id"]}, MIA)
     assert staff["data"]["node"] == {"code": "sneakers", "active": False}
+
+
+HOSTILE = [
+    ("page size 0", CLUBS, {"first": 0}, ALICE, "BAD_USER_INPUT"),
+    ("page size 101", CLUBS, {"first": 101}, ALICE, "BAD_USER_INPUT"),
+    ("a history cursor", CLUBS, {"first": 5, "after": "ZW50cnk6MQ=="}, ALICE, "BAD_USER_INPUT"),
+    ("a junk cursor", CLUBS, {"first": 5, "after": "%%%"}, ALICE, "BAD_USER_INPUT"),
+    (
+        "a club id of 10,000 characters",
+        JOIN,
+        {"club": "Q" * 10_000, "key": "k"},
+        ALICE,
+        "UNKNOWN_CLUB",
+    ),
+    ("price 2^31", CREATE, club_input("x", pointsPrice=2**31), MIA, "BAD_USER_INPUT"),
+    ("term -2^31", CREATE, club_input("x", termMonths=-(2**31)), MIA, "INVALID_TERM"),
+    ("a code with NUL", CREATE, club_input("x\x00"), MIA, "INVALID_CODE"),
+    (
+        "a name of zero-width spaces",
+        CREATE,
+        club_input("x", name={"en": "\u200b\u200b"}),
+        MIA,
+        "INVALID_NAME",
+    ),
+    (
+        "a noncharacter in a description",
+        CREATE,
+        club_input("x", description={"en": "a\uffff"}),
+        MIA,
+        "INVALID_DESCRIPTION",
+    ),
+    ("1000 perks", CREATE, club_input("x", perks=[{"en": "p"}] * 1000), MIA, "INVALID_PERKS"),
+    (
+        "a perk in an unknown language",
+        CREATE,
+        club_input("x", perks=[{"en": "p", "de": "q"}]),
+        MIA,
+        "BAD_USER_INPUT",
+    ),
+    (
+        "invitation days 2^31-1",
+        INVITE,
+        {"input": {"clubId": "@club", "memberReference": "@card", "expiresInDays": 2**31 - 1}},
+        MIA,
+        "INVALID_EXPIRY",
+    ),
+    (
+        "a card of 10,000 digits",
+        INVITE,
+        {"input": {"clubId": "@club", "memberReference": "8" * 10_000}},
+        MIA,
+        "INVALID_MEMBER_REFERENCE",
+    ),
+    (
+        "a card in Arabic-Indic digits",
+        INVITE,
+        {"input": {"clubId": "@club", "memberReference": "٨" * 16}},
+        MIA,
+        "INVALID_MEMBER_REFERENCE",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("query", "variables", "token", "code"),
+    [case[1:] for case in HOSTILE],
+    ids=[case[0] for case in HOSTILE],
+)
+async def test_hostile_club_input_gets_its_code_changes_nothing_and_logs_no_traceback(
+    api, database, caplog, query, variables, token, code
+):
+    club = await create(api)
+    _, card = await enrolled(api)
+    before = await state(database)
+    caplog.clear()
+
+    body = await api(query, filled(variables, {"@club": club["id"], "@card": card}), token)
+
+    found = [e["extensions"]["code"] for e in body.get("errors", [])]
+    for payload in (body.get("data") or {}).values():
+        found += [e["code"] for e in (payload or {}).get("errors", [])]
+    assert found == [code], body
+    assert await state(database) == before
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
+
+
+async def test_a_lone_surrogate_in_a_key_is_a_bad_request(api, database):
+    club = await create(api)
+    await enrolled(api)
+    before = await state(database)
+    body = '{"query": %s, "variables": {"club": "%s", "key": "k\\ud800"}}'
+    response = await api.client.post(
+        "/graphql",
+        content=(body % (json.dumps(JOIN), club["id"])).encode(),
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {ALICE}"},
+    )
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+    assert await state(database) == before
+
+
+async def test_join_club_costs_a_pinned_number_of_statements(api, uows, count_queries):
+    club = await create(api)
+    await join(api, "member:warm", club["id"])  # program rules and caches warm
+    member_id, _ = await enrolled(api)
+    await give(uows, member_id, 400)
+    count_queries.count = 0
+    assert (await join(api, ALICE, club["id"]))["errors"] == []
+    # member id; key; club; member lock; invitation; last term end; key claim; settle's due lots;
+    # spendable lots; entry; lot update; allocation; member update; term; key answer; payload's
+    # club and standing (2); BEGIN IMMEDIATE on SQLite
+    assert count_queries.count <= 20, count_queries.count
