@@ -8,7 +8,7 @@ import re
 from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import strawberry
 from strawberry import relay
@@ -30,6 +30,7 @@ LedgerEntryKind = strawberry.enum(
 PointsSource = strawberry.enum(
     Source, name="PointsSource", description="Where points came from or went to."
 )
+T = TypeVar("T")
 MAX_PAGE = 100
 MAX_PK = 2**31 - 1  # keys are PostgreSQL `integer` columns
 PK = re.compile(r"[1-9][0-9]{0,9}")
@@ -248,6 +249,29 @@ def decode_cursor(cursor: str | None, kind: str = "entry") -> int | None:
     return entry_id
 
 
+def page_size(first: int) -> int:
+    """A page size a list accepts (1 to MAX_PAGE), or a top-level BAD_USER_INPUT."""
+    if not 1 <= first <= MAX_PAGE:
+        raise PublicError("BAD_USER_INPUT", f"`first` must be between 1 and {MAX_PAGE}.")
+    return first
+
+
+def connection(
+    nodes: list[tuple[int, T]], *, more: bool, after: str | None, kind: str = "entry"
+) -> relay.Connection[T]:
+    """A Relay connection of (id, node) pairs of one page, with cursors of `kind`."""
+    edges = [relay.Edge(cursor=encode_cursor(pk, kind), node=node) for pk, node in nodes]
+    return relay.Connection(
+        edges=edges,
+        page_info=relay.PageInfo(
+            has_next_page=more,
+            has_previous_page=after is not None,
+            start_cursor=edges[0].cursor if edges else None,
+            end_cursor=edges[-1].cursor if edges else None,
+        ),
+    )
+
+
 @strawberry.type(description="A loyalty member. Members only ever see their own membership.")
 class Member(relay.Node):
     id: relay.NodeID[int]
@@ -344,25 +368,14 @@ class Member(relay.Node):
         ] = None,
     ) -> relay.Connection[LedgerEntry]:
         """Keyset-paginate the member's entries."""
-        if not 1 <= first <= MAX_PAGE:
-            raise PublicError("BAD_USER_INPUT", f"`first` must be between 1 and {MAX_PAGE}.")
+        size, before_id = page_size(first), decode_cursor(after)
         async with info.context.loaders.connection() as conn:
             rows, more = await queries.entries_page(
-                conn, member_id=self.id, first=first, before_id=decode_cursor(after)
+                conn, member_id=self.id, first=size, before_id=before_id
             )
         now = info.context.loaders.now
-        edges = [
-            relay.Edge(cursor=encode_cursor(r.id), node=LedgerEntry.of(r, now=now)) for r in rows
-        ]
-        return relay.Connection(
-            edges=edges,
-            page_info=relay.PageInfo(
-                has_next_page=more,
-                has_previous_page=after is not None,
-                start_cursor=edges[0].cursor if edges else None,
-                end_cursor=edges[-1].cursor if edges else None,
-            ),
-        )
+        nodes = [(r.id, LedgerEntry.of(r, now=now)) for r in rows]
+        return connection(nodes, more=more, after=after)
 
     @classmethod
     async def resolve_nodes(

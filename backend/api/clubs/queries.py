@@ -9,9 +9,8 @@ from strawberry import relay
 
 from backend.api.clubs.types import Club, viewer
 from backend.api.context import Info
-from backend.api.errors import PublicError
 from backend.api.permissions import IsMember
-from backend.api.types import MAX_PAGE, decode_cursor, encode_cursor
+from backend.api.types import connection, decode_cursor, page_size
 from backend.rewards.clubs.queries import clubs_page
 
 CURSOR = "club"
@@ -33,21 +32,9 @@ class ClubsQuery:
         ] = None,
     ) -> relay.Connection[Club]:
         """Keyset-paginate the open clubs; statuses load in one batch for the page."""
-        if not 1 <= first <= MAX_PAGE:
-            raise PublicError("BAD_USER_INPUT", f"`first` must be between 1 and {MAX_PAGE}.")
-        after_id = decode_cursor(after, CURSOR)
+        size, after_id = page_size(first), decode_cursor(after, CURSOR)
         reader = await viewer(info)
         async with info.context.loaders.connection() as conn:
-            rows, more = await clubs_page(conn, first=first, after_id=after_id)
-        edges = [
-            relay.Edge(cursor=encode_cursor(r.id, CURSOR), node=Club.of(r, reader)) for r in rows
-        ]
-        return relay.Connection(
-            edges=edges,
-            page_info=relay.PageInfo(
-                has_next_page=more,
-                has_previous_page=after is not None,
-                start_cursor=edges[0].cursor if edges else None,
-                end_cursor=edges[-1].cursor if edges else None,
-            ),
-        )
+            rows, more = await clubs_page(conn, first=size, after_id=after_id)
+        nodes = [(r.id, Club.of(r, reader)) for r in rows]
+        return connection(nodes, more=more, after=after, kind=CURSOR)
