@@ -151,7 +151,6 @@ class ClubMembership:
     source: ClubJoinSource = strawberry.field(description="How the term was obtained.")  # type: ignore[valid-type]
     points: int = strawberry.field(description="Points the term cost (0 by invitation).")
     club_id: strawberry.Private[int]
-    member_id: strawberry.Private[int]
 
     @classmethod
     def of(cls, row: Any) -> ClubMembership:
@@ -162,7 +161,6 @@ class ClubMembership:
             source=JoinSource(row.source),
             points=row.points,
             club_id=row.club_id,
-            member_id=row.member_id,
         )
 
     @strawberry.field(description="The club, with your status as it is now.")

@@ -32,7 +32,12 @@ MAX_INVITATION_DAYS = 365
 
 NAME = TextField("INVALID_NAME", "name", "The name", NAME_WIDTH, prose=True, allow=JOINERS)
 DESCRIPTION = TextField(
-    "INVALID_DESCRIPTION", "description", "The description", DESCRIPTION_WIDTH, prose=True
+    "INVALID_DESCRIPTION",
+    "description",
+    "The description",
+    DESCRIPTION_WIDTH,
+    prose=True,
+    allow=JOINERS,
 )
 PERK = TextField("INVALID_PERKS", "perks", "A perk", PERK_WIDTH, prose=True, allow=JOINERS)
 

@@ -7,7 +7,7 @@ joins of one member, or a join and an invitation, are serialised and their terms
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import func, select
@@ -211,7 +211,7 @@ async def _member_id(uow: UnitOfWork, uid: str) -> int:
     return member_id
 
 
-async def _latest_end(uow: UnitOfWork, *, member_id: int, club_id: int) -> Any:
+async def _latest_end(uow: UnitOfWork, *, member_id: int, club_id: int) -> datetime | None:
     """When the member's last term in the club ends (None if they never had one)."""
     stmt = select(func.max(col(ClubMembership.ends_at))).where(
         col(ClubMembership.member_id) == member_id, col(ClubMembership.club_id) == club_id
