@@ -73,6 +73,9 @@ def test_the_readme_names_its_operations_callers_and_the_demo_card():
         ("FindMember", "sam-support"),
         ("StyleOptions", "demo-member"),
         ("StyleId", "demo-member"),
+        ("SetUpClub", "mia-marketing"),
+        ("Clubs", "demo-member"),
+        ("JoinClub", "demo-member"),
     ]
     assert callers() == {
         "demo-member": "member",
@@ -151,3 +154,25 @@ async def test_the_readme_style_id_operations_run_as_written(api):
     assert again["pointsAwarded"] == 0 and again["styleProfile"] == saved["styleProfile"]
     after = (await run(api, "demo-member", documents["Dashboard"]))["points"]["balance"]
     assert after == before + 100
+
+
+async def test_the_readme_club_operations_run_as_written_after_the_others(api, clock):
+    for _, caller, document in operations()[:4]:
+        await run(api, caller, document)
+    documents = {name: document for name, _, document in operations()}
+    set_up, clubs, join = (documents[name] for name in ("SetUpClub", "Clubs", "JoinClub"))
+
+    club = (await run(api, "mia-marketing", set_up))["club"]
+    listed = (await run(api, "demo-member", clubs))["edges"]
+    joined = (await run(api, "demo-member", join))["membership"]
+
+    assert club["id"] == "Q2x1Yjox" and f'clubId: "{club["id"]}"' in join
+    assert [(c["node"]["name"], c["node"]["status"]) for c in listed] == [
+        ("Клуб кросівок", "NOT_MEMBER")  # the demo member reads Ukrainian
+    ]
+    assert (joined["source"], joined["points"], joined["club"]["status"]) == (
+        "POINTS",
+        400,
+        "MEMBER",
+    )
+    assert await run(api, "demo-member", join) == {"membership": joined, "errors": []}

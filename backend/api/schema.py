@@ -9,6 +9,8 @@ from strawberry import relay
 from strawberry.schema.config import StrawberryConfig
 
 from backend.api.admission import execution_gate
+from backend.api.clubs.queries import ClubsQuery
+from backend.api.clubs.types import Club
 from backend.api.context import Info
 from backend.api.documents import CheckedDocuments, DocumentCache, validation_rules
 from backend.api.errors import CodedCoercionExecutor, CodedErrorsSchema, PublicError
@@ -43,7 +45,7 @@ async def _look_up(info: Info, lookup: Lookup) -> Member | None:
 
 
 @strawberry.type(description="Everything that can be read.")
-class Query(ProfileQuery):
+class Query(ProfileQuery, ClubsQuery):
     @strawberry.field(
         description="The signed-in member; null until they `enroll`.", permission_classes=[IsMember]
     )
@@ -121,10 +123,11 @@ class Query(ProfileQuery):
         return await _look_up(info, Lookup(LookupBy.EMAIL, email, reason))
 
 
-NODE_TYPES: dict[str, type[Member | LedgerEntry | Purchase]] = {
+NODE_TYPES: dict[str, type[Member | LedgerEntry | Purchase | Club]] = {
     "Member": Member,
     "LedgerEntry": LedgerEntry,
     "Purchase": Purchase,
+    "Club": Club,
 }
 
 
@@ -144,7 +147,7 @@ def build_schema(
     return CodedErrorsSchema(
         query=Query,
         mutation=Mutation,
-        types=[LedgerEntry, Member, Purchase],
+        types=[LedgerEntry, Member, Purchase, Club],
         config=StrawberryConfig(disable_field_suggestions=not local_mode),
         execution_context_class=CodedCoercionExecutor,
         extensions=[

@@ -8,7 +8,7 @@ import re
 from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import strawberry
 from strawberry import relay
@@ -31,6 +31,7 @@ LedgerEntryKind = strawberry.enum(
 PointsSource = strawberry.enum(
     Source, name="PointsSource", description="Where points came from or went to."
 )
+T = TypeVar("T")
 MAX_PAGE = 100
 MAX_PK = 2**31 - 1  # keys are PostgreSQL `integer` columns
 PK = re.compile(r"[1-9][0-9]{0,9}")
@@ -230,23 +231,46 @@ def _int_id(node_id: str) -> int:
     return parse_pk(node_id) or 0
 
 
-def encode_cursor(entry_id: int) -> str:
-    """An opaque cursor for a position in a list ordered by id."""
-    return base64.urlsafe_b64encode(f"entry:{entry_id}".encode()).decode()
+def encode_cursor(entry_id: int, kind: str = "entry") -> str:
+    """An opaque cursor for a position in a list of `kind` ordered by id."""
+    return base64.urlsafe_b64encode(f"{kind}:{entry_id}".encode()).decode()
 
 
-def decode_cursor(cursor: str | None) -> int | None:
-    """Read a cursor made by encode_cursor; refuse anything else."""
+def decode_cursor(cursor: str | None, kind: str = "entry") -> int | None:
+    """Read a cursor made by encode_cursor for the same kind of list; refuse anything else."""
     if cursor is None:
         return None
     try:
-        kind, _, value = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
+        found, _, value = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
     except ValueError:  # also binascii.Error, UnicodeEncodeError and UnicodeDecodeError
-        kind, value = "", ""
-    entry_id = parse_pk(value) if kind == "entry" else None
+        found, value = "", ""
+    entry_id = parse_pk(value) if found == kind else None
     if entry_id is None:
         raise PublicError("BAD_USER_INPUT", "That cursor is not one this API gave out.")
     return entry_id
+
+
+def page_size(first: int) -> int:
+    """A page size a list accepts (1 to MAX_PAGE), or a top-level BAD_USER_INPUT."""
+    if not 1 <= first <= MAX_PAGE:
+        raise PublicError("BAD_USER_INPUT", f"`first` must be between 1 and {MAX_PAGE}.")
+    return first
+
+
+def connection(
+    nodes: list[tuple[int, T]], *, more: bool, after: str | None, kind: str = "entry"
+) -> relay.Connection[T]:
+    """A Relay connection of (id, node) pairs of one page, with cursors of `kind`."""
+    edges = [relay.Edge(cursor=encode_cursor(pk, kind), node=node) for pk, node in nodes]
+    return relay.Connection(
+        edges=edges,
+        page_info=relay.PageInfo(
+            has_next_page=more,
+            has_previous_page=after is not None,
+            start_cursor=edges[0].cursor if edges else None,
+            end_cursor=edges[-1].cursor if edges else None,
+        ),
+    )
 
 
 @strawberry.type(description="A loyalty member. Members only ever see their own membership.")
@@ -348,25 +372,14 @@ class Member(relay.Node):
         ] = None,
     ) -> relay.Connection[LedgerEntry]:
         """Keyset-paginate the member's entries."""
-        if not 1 <= first <= MAX_PAGE:
-            raise PublicError("BAD_USER_INPUT", f"`first` must be between 1 and {MAX_PAGE}.")
+        size, before_id = page_size(first), decode_cursor(after)
         async with info.context.loaders.connection() as conn:
             rows, more = await queries.entries_page(
-                conn, member_id=self.id, first=first, before_id=decode_cursor(after)
+                conn, member_id=self.id, first=size, before_id=before_id
             )
         now = info.context.loaders.now
-        edges = [
-            relay.Edge(cursor=encode_cursor(r.id), node=LedgerEntry.of(r, now=now)) for r in rows
-        ]
-        return relay.Connection(
-            edges=edges,
-            page_info=relay.PageInfo(
-                has_next_page=more,
-                has_previous_page=after is not None,
-                start_cursor=edges[0].cursor if edges else None,
-                end_cursor=edges[-1].cursor if edges else None,
-            ),
-        )
+        nodes = [(r.id, LedgerEntry.of(r, now=now)) for r in rows]
+        return connection(nodes, more=more, after=after)
 
     @classmethod
     async def resolve_nodes(

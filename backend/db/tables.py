@@ -6,7 +6,15 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Index, Numeric, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    Column,
+    Index,
+    Numeric,
+    UniqueConstraint,
+)
 from sqlmodel import Field, SQLModel
 
 from backend.db.types import UTCDateTime
@@ -225,6 +233,79 @@ class StyleProfile(SQLModel, table=True):
     )
     updated_at: datetime = _utc()
     completed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class Club(SQLModel, table=True):
+    """A special-interest club: bought for points for a term, or joined by invitation only.
+
+    Texts are JSON maps from language (`en`, `ar`, `uk`, `nl`) to text, English always present;
+    their widths are the club rules' (`backend/rewards/clubs/rules.py`), checked before a write.
+    """
+
+    __table_args__ = (
+        CheckConstraint(
+            "(invitation_only AND points_price IS NULL) OR "
+            "(NOT invitation_only AND points_price IS NOT NULL)",
+            name="ck_club_price_or_invitation",
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(unique=True, max_length=32)
+    name: dict[str, str] = Field(sa_column=Column(JSON, nullable=False))
+    description: dict[str, str] = Field(
+        default_factory=dict, sa_column=Column(JSON, nullable=False)
+    )
+    perks: list[dict[str, str]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
+    points_price: int | None = Field(default=None, sa_type=BigInteger)
+    term_months: int
+    invitation_only: bool = False
+    early_access_days: int = 3
+    active: bool = True
+    created_at: datetime = _utc()
+    updated_at: datetime = _utc()
+
+
+class ClubMembership(SQLModel, table=True):
+    """One term of a member in a club; a renewal is a new term starting where the last one ends.
+
+    A member's terms in one club never overlap: joins of one member are serialised by the member's
+    row lock, and a second term with the same start is refused by the unique constraint.
+    """
+
+    __tablename__ = "club_membership"
+    __table_args__ = (
+        UniqueConstraint("member_id", "club_id", "started_at", name="uq_club_membership_term"),
+        Index("ix_club_membership_club", "club_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    member_id: int = Field(foreign_key="member.id")
+    club_id: int = Field(foreign_key="club.id")
+    started_at: datetime = _utc()
+    ends_at: datetime = _utc()
+    source: str = Field(max_length=16)
+    points: int = Field(default=0, sa_type=BigInteger)
+    entry_id: int | None = Field(default=None, foreign_key="ledger_entry.id")
+    invitation_id: int | None = Field(default=None, foreign_key="club_invitation.id")
+    created_at: datetime = _utc()
+
+
+class ClubInvitation(SQLModel, table=True):
+    """Marketing's invitation of a member to a club; joining accepts it (no points spent)."""
+
+    __tablename__ = "club_invitation"
+    __table_args__ = (Index("ix_club_invitation_member", "member_id", "club_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    club_id: int = Field(foreign_key="club.id")
+    member_id: int = Field(foreign_key="member.id")
+    invited_by: str = Field(max_length=128)
+    created_at: datetime = _utc()
+    expires_at: datetime = _utc()
+    accepted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 metadata = SQLModel.metadata

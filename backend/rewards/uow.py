@@ -34,6 +34,8 @@ RETRIED_UNIQUE = frozenset(
         "member.uid",
         "style_option_pkey",
         "style_option.kind, style_option.code",
+        "club_code_key",
+        "club.code",
     }
 )
 
