@@ -32,6 +32,8 @@ RETRIED_UNIQUE = frozenset(
         "idempotency_key.scope, idempotency_key.key",
         "member_uid_key",
         "member.uid",
+        "uq_voucher_code",  # a new voucher's random code collided: run again with a new one
+        "voucher.code",
     }
 )
 
