@@ -11,6 +11,7 @@ from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 from strawberry.dataloader import DataLoader
 
+from backend.api.offers.loaders import OfferLoaders
 from backend.db.engine import Database
 from backend.rewards import queries
 from backend.rewards.program import ProgramRules, RulesCache
@@ -30,6 +31,7 @@ class Loaders:
         self.purchase = DataLoader(self._purchases)
         self.qualifying = DataLoader(self._qualifying)
         self.member_by_uid = DataLoader(self._members_by_uid)
+        self.offers = OfferLoaders(self)
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[AsyncConnection]:

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import strawberry
 
 from backend.api.context import Info
 from backend.api.errors import payload_error
+from backend.api.offers.mutations import OffersMutation
 from backend.api.permissions import (
     EnrollRateLimit,
     IntegrationRateLimit,
@@ -20,6 +20,7 @@ from backend.api.permissions import (
     StaffRateLimit,
 )
 from backend.api.types import LedgerEntry, Member, Purchase, parse_global_id
+from backend.api.units import perform
 from backend.rewards import queries
 from backend.rewards.errors import DomainError
 from backend.rewards.marketing.services import Adjustment, adjust_points
@@ -29,8 +30,6 @@ from backend.rewards.ports import Principal
 from backend.rewards.purchases.rules import Line, PurchaseInput, RefundInput
 from backend.rewards.purchases.services import record_purchase, refund_purchase
 from backend.rewards.uow import UnitOfWork
-
-T = TypeVar("T")
 
 EnrollError = payload_error(
     "Enroll",
@@ -252,18 +251,6 @@ async def _adjusted_member(uow: UnitOfWork, input: AdjustPointsInput) -> int:
     return _member_pk(str(input.member_id))
 
 
-async def perform(
-    info: Info, use_case: Callable[[UnitOfWork, Principal], Awaitable[T]], error_type: Any
-) -> tuple[T | None, list[Any]]:
-    """Run a use case for the caller in its own unit of work; a refusal becomes a typed error."""
-    principal = info.context.principal
-    assert principal is not None  # the field's permission class lets only signed-in callers in
-    try:
-        return await info.context.uows.run(lambda uow: use_case(uow, principal)), []
-    except DomainError as error:
-        return None, [error_type.of(error)]
-
-
 def _purchase_input(input: RecordPurchaseInput) -> PurchaseInput:
     """Convert the GraphQL order to the domain's."""
     return PurchaseInput(
@@ -278,7 +265,7 @@ def _purchase_input(input: RecordPurchaseInput) -> PurchaseInput:
 
 
 @strawberry.type(description="Everything that changes state. Each mutation is one transaction.")
-class Mutation:
+class Mutation(OffersMutation):
     @strawberry.mutation(
         description="Become a member (first sign-in). Idempotent per user.",
         permission_classes=[IsMember, EnrollRateLimit],

@@ -15,6 +15,7 @@ from strawberry import relay
 
 from backend.api.context import Info
 from backend.api.errors import PublicError
+from backend.api.offers.dashboard import active_voucher_count, redeemable_offer_count
 from backend.rewards import queries
 from backend.rewards.ledger import EntryKind, Source
 from backend.rewards.ports import Principal, Role
@@ -271,6 +272,12 @@ class Member(relay.Node):
     pending: strawberry.Private[int]
     debt: strawberry.Private[int]
     uid: strawberry.Private[str | None]
+    active_voucher_count: int = strawberry.field(
+        resolver=active_voucher_count, description="Vouchers usable now (unused, unexpired)."
+    )
+    redeemable_offer_count: int = strawberry.field(
+        resolver=redeemable_offer_count, description="Offers in `offers` the member can redeem now."
+    )
 
     @classmethod
     def of(cls, row: Any) -> Member:
