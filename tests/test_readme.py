@@ -71,6 +71,11 @@ def test_the_readme_names_its_operations_callers_and_the_demo_card():
         ("Buy", "pos-amsterdam"),
         ("Goodwill", "mia-marketing"),
         ("FindMember", "sam-support"),
+        ("NewOffer", "mia-marketing"),
+        ("Offers", "demo-member"),
+        ("Redeem", "demo-member"),
+        ("MyVouchers", "demo-member"),
+        ("UseVoucher", "pos-amsterdam"),
     ]
     assert callers() == {
         "demo-member": "member",
@@ -90,7 +95,7 @@ def test_every_setting_is_in_the_readme_table():
 
 
 async def test_the_readme_operations_run_as_written_in_order(api, database, clock):
-    (_, _, dashboard), (_, _, buy), (_, _, goodwill), (_, _, find) = operations()
+    (_, _, dashboard), (_, _, buy), (_, _, goodwill), (_, _, find) = operations()[:4]
 
     me = await run(api, "demo-member", dashboard)
     assert (me["displayName"], me["cardNumber"]) == ("Daria", DEMO_CARD)
@@ -134,3 +139,27 @@ async def test_the_readme_operations_run_as_written_in_order(api, database, cloc
         ("mia-marketing", "adjust_points", "Late parcel"),
         ("sam-support", "read_member", "Ticket 4711: parcel arrived late"),
     ]
+
+
+async def test_the_readme_redeem_flow_runs_as_written_after_the_first_operations(api, database):
+    for name, caller, document in operations()[:4]:
+        await run(api, caller, document)
+    new_offer, offers, redeem, vouchers, use = (doc for _, _, doc in operations()[4:])
+
+    created = (await run(api, "mia-marketing", new_offer))["offer"]
+    assert created["id"] in redeem  # the id the README names is the one fresh demo data gives
+    body = await api(offers, token="member:demo-member")
+    assert "errors" not in body, body
+    (node,) = [e["node"] for e in body["data"]["offers"]["edges"]]
+    assert (node["title"], node["redeemable"]) == ("Знижка 20% на кросівки", True)
+    assert body["data"]["me"] == {"activeVoucherCount": 2, "redeemableOfferCount": 1}
+
+    voucher = (await run(api, "demo-member", redeem))["voucher"]
+    assert voucher["pointsSpent"] == 200 and voucher["status"] == "ACTIVE"
+    assert (await run(api, "demo-member", redeem))["voucher"] == voucher  # the same key again
+    listed = (await run(api, "demo-member", vouchers))["edges"]
+    assert [e["node"]["origin"] for e in listed] == ["REDEMPTION", "MILESTONE", "WELCOME"]
+
+    example = re.search(r'code: "([^"]+)"', use).group(1)
+    used = (await run(api, "pos-amsterdam", use.replace(example, voucher["code"])))["voucher"]
+    assert (used["code"], used["status"]) == (voucher["code"], "USED")

@@ -146,16 +146,13 @@ async def redeem_offer(
     if offer is None or not offer.listed:
         raise NotFound("UNKNOWN_OFFER", "No offer has that id.", field="offerId")
     await _check_redeemable(uow, member, offer)
+    entry = await _pay(uow, member, offer)
+    voucher = await _issue(
+        uow, offer=offer, member_id=member_id, origin=VoucherOrigin.REDEMPTION, entry=entry
+    )
+    # Last, so the offer's row (every redemption's hot spot) stays locked only until the commit.
     if offer.stock is not None and not await repository.take_stock(uow.session, offer_id):
         raise refuse(Unavailable.OUT_OF_STOCK)  # another member took the last unit meanwhile
-    entry = await _pay(uow, member, offer, key)
-    voucher = await _issue(
-        uow,
-        offer=offer,
-        member_id=member_id,
-        origin=VoucherOrigin.REDEMPTION,
-        entry=entry,
-    )
     idempotency.remember(claimed, {"voucher_id": voucher.id})
     await uow.commit()
     return voucher
@@ -182,7 +179,7 @@ async def _check_redeemable(uow: UnitOfWork, member: LockedMember, offer: Offer)
         raise refuse(reason)
 
 
-async def _pay(uow: UnitOfWork, member: LockedMember, offer: Offer, key: str) -> LedgerEntry | None:
+async def _pay(uow: UnitOfWork, member: LockedMember, offer: Offer) -> LedgerEntry | None:
     """Debit the offer's points through the ledger (gifts cost nothing)."""
     if offer.points_cost == 0:
         return None
