@@ -230,23 +230,23 @@ def _int_id(node_id: str) -> int:
     return parse_pk(node_id) or 0
 
 
-def encode_cursor(entry_id: int) -> str:
-    """An opaque cursor for a position in a list ordered by id."""
-    return base64.urlsafe_b64encode(f"entry:{entry_id}".encode()).decode()
+def encode_cursor(row_id: int, kind: str = "entry") -> str:
+    """An opaque cursor for a position in a list of `kind` (entries, offers…) ordered by id."""
+    return base64.urlsafe_b64encode(f"{kind}:{row_id}".encode()).decode()
 
 
-def decode_cursor(cursor: str | None) -> int | None:
-    """Read a cursor made by encode_cursor; refuse anything else."""
+def decode_cursor(cursor: str | None, kind: str = "entry") -> int | None:
+    """Read a cursor of `kind` made by encode_cursor; refuse anything else."""
     if cursor is None:
         return None
     try:
-        kind, _, value = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
+        found, _, value = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
     except ValueError:  # also binascii.Error, UnicodeEncodeError and UnicodeDecodeError
-        kind, value = "", ""
-    entry_id = parse_pk(value) if kind == "entry" else None
-    if entry_id is None:
+        found, value = "", ""
+    row_id = parse_pk(value) if found == kind else None
+    if row_id is None:
         raise PublicError("BAD_USER_INPUT", "That cursor is not one this API gave out.")
-    return entry_id
+    return row_id
 
 
 @strawberry.type(description="A loyalty member. Members only ever see their own membership.")

@@ -13,12 +13,10 @@ from backend.api.offers.types import (
     Voucher,
     VoucherStatusGql,
     check_page,
-    decode_cursor,
-    encode_cursor,
     page_info,
 )
 from backend.api.permissions import IsMember, IsMemberOrStaff
-from backend.api.types import parse_global_id
+from backend.api.types import decode_cursor, encode_cursor, parse_global_id
 from backend.rewards.offers.repository import vouchers_page
 from backend.rewards.offers.rules import VoucherStatus
 
@@ -50,7 +48,7 @@ class OffersQuery:
     ) -> relay.Connection[Offer]:
         """Page through the member's list, computed once per request."""
         check_page(first)
-        before = decode_cursor("offer", after)
+        before = decode_cursor(after, "offer")
         member = await _me(info)
         loaders = info.context.loaders.offers
         listing = await loaders.listing.load(member) if member is not None else []
@@ -58,7 +56,7 @@ class OffersQuery:
         language = await loaders.default_language()
         edges = [
             relay.Edge(
-                cursor=encode_cursor("offer", view.row.id),
+                cursor=encode_cursor(view.row.id, "offer"),
                 node=Offer.of(view.row, locale=member.locale, default_language=language, view=view),
             )
             for view in rest[:first]
@@ -112,7 +110,7 @@ class OffersQuery:
     ) -> relay.Connection[Voucher]:
         """Keyset-paginate the member's vouchers."""
         check_page(first)
-        before = decode_cursor("voucher", after)
+        before = decode_cursor(after, "voucher")
         member = await _me(info)
         if member is None:
             return relay.Connection(edges=[], page_info=page_info([], more=False, after=after))
@@ -128,7 +126,7 @@ class OffersQuery:
             )
         edges = [
             relay.Edge(
-                cursor=encode_cursor("voucher", row.id),
+                cursor=encode_cursor(row.id, "voucher"),
                 node=Voucher.of(row, now=now, locale=member.locale),
             )
             for row in rows

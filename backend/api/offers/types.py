@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -12,7 +11,7 @@ from strawberry import relay
 
 from backend.api.context import Info
 from backend.api.errors import PublicError
-from backend.api.types import MAX_PAGE, money, parse_pk
+from backend.api.types import MAX_PAGE, money
 from backend.rewards.offers.queries import OfferView
 from backend.rewards.offers.rules import (
     OfferKind,
@@ -49,25 +48,6 @@ VoucherOriginGql = strawberry.enum(
     description="How the member got the voucher: REDEMPTION (points spent), WELCOME (the "
     "welcome gift), MILESTONE (a gift at the Nth purchase).",
 )
-
-
-def encode_cursor(kind: str, row_id: int) -> str:
-    """An opaque cursor for a position in a list ordered by id."""
-    return base64.urlsafe_b64encode(f"{kind}:{row_id}".encode()).decode()
-
-
-def decode_cursor(kind: str, cursor: str | None) -> int | None:
-    """Read a cursor of `kind` made by encode_cursor; refuse anything else."""
-    if cursor is None:
-        return None
-    try:
-        found, _, value = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
-    except ValueError:  # also binascii.Error, UnicodeEncodeError and UnicodeDecodeError
-        found, value = "", ""
-    row_id = parse_pk(value) if found == kind else None
-    if row_id is None:
-        raise PublicError("BAD_USER_INPUT", "That cursor is not one this API gave out.")
-    return row_id
 
 
 def check_page(first: int) -> None:
