@@ -180,6 +180,9 @@ class Settings(BaseSettings):
         "20/minute", description="refused tokens per client address before it gets 429"
     )
     rate_limit_enroll: Rate = Field("10/hour", description="`enroll` calls per signed-in user")
+    rate_limit_redeem: Rate = Field(
+        "30/minute", description="`redeemOffer` calls per member (replays count too)"
+    )
     rate_limit_staff: Rate = Field("120/minute", description="staff field calls per staff user")
     rate_limit_integration: Rate = Field(
         "1200/minute", description="integration field calls per integration principal"

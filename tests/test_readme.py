@@ -76,6 +76,11 @@ def test_the_readme_names_its_operations_callers_and_the_demo_card():
         ("SetUpClub", "mia-marketing"),
         ("Clubs", "demo-member"),
         ("JoinClub", "demo-member"),
+        ("NewOffer", "mia-marketing"),
+        ("Offers", "demo-member"),
+        ("Redeem", "demo-member"),
+        ("MyVouchers", "demo-member"),
+        ("UseVoucher", "pos-amsterdam"),
     ]
     assert callers() == {
         "demo-member": "member",
@@ -176,3 +181,30 @@ async def test_the_readme_club_operations_run_as_written_after_the_others(api, c
         "MEMBER",
     )
     assert await run(api, "demo-member", join) == {"membership": joined, "errors": []}
+
+
+async def test_the_readme_redeem_flow_runs_as_written_after_the_first_operations(api, database):
+    for _, caller, document in operations()[:4]:
+        await run(api, caller, document)
+    documents = {name: document for name, _, document in operations()}
+    new_offer, offers, redeem, vouchers, use = (
+        documents[name] for name in ("NewOffer", "Offers", "Redeem", "MyVouchers", "UseVoucher")
+    )
+
+    created = (await run(api, "mia-marketing", new_offer))["offer"]
+    assert created["id"] in redeem  # the id the README names is the one fresh demo data gives
+    body = await api(offers, token="member:demo-member")
+    assert "errors" not in body, body
+    (node,) = [e["node"] for e in body["data"]["offers"]["edges"]]
+    assert (node["title"], node["redeemable"]) == ("Знижка 20% на кросівки", True)
+    assert body["data"]["me"] == {"activeVoucherCount": 2, "redeemableOfferCount": 1}
+
+    voucher = (await run(api, "demo-member", redeem))["voucher"]
+    assert voucher["pointsSpent"] == 200 and voucher["status"] == "ACTIVE"
+    assert (await run(api, "demo-member", redeem))["voucher"] == voucher  # the same key again
+    listed = (await run(api, "demo-member", vouchers))["edges"]
+    assert [e["node"]["origin"] for e in listed] == ["REDEMPTION", "MILESTONE", "WELCOME"]
+
+    example = re.search(r'code: "([^"]+)"', use).group(1)
+    used = (await run(api, "pos-amsterdam", use.replace(example, voucher["code"])))["voucher"]
+    assert (used["code"], used["status"]) == (voucher["code"], "USED")

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from strawberry.dataloader import DataLoader
 
 from backend.api.clubs.loaders import ClubLoaders
+from backend.api.offers.loaders import OfferLoaders
 from backend.db.engine import Database
 from backend.rewards import queries
 from backend.rewards.program import ProgramRules, RulesCache
@@ -32,6 +33,7 @@ class Loaders:
         self.qualifying = DataLoader(self._qualifying)
         self.member_by_uid = DataLoader(self._members_by_uid)
         self.clubs = ClubLoaders(self.connection, now)
+        self.offers = OfferLoaders(self)
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[AsyncConnection]:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import strawberry
 
 from backend.api.clubs.mutations import ClubsMutation
 from backend.api.context import Info
 from backend.api.errors import payload_error
+from backend.api.offers.mutations import OffersMutation
 from backend.api.permissions import (
     EnrollRateLimit,
     IntegrationRateLimit,
@@ -31,8 +32,6 @@ from backend.rewards.ports import Principal
 from backend.rewards.purchases.rules import Line, PurchaseInput, RefundInput
 from backend.rewards.purchases.services import record_purchase, refund_purchase
 from backend.rewards.uow import UnitOfWork
-
-T = TypeVar("T")
 
 EnrollError = payload_error(
     "Enroll",
@@ -268,7 +267,7 @@ def _purchase_input(input: RecordPurchaseInput) -> PurchaseInput:
 
 
 @strawberry.type(description="Everything that changes state. Each mutation is one transaction.")
-class Mutation(ProfileMutation, ClubsMutation):
+class Mutation(ProfileMutation, ClubsMutation, OffersMutation):
     @strawberry.mutation(
         description="Become a member (first sign-in). Idempotent per user.",
         permission_classes=[IsMember, EnrollRateLimit],

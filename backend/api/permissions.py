@@ -72,6 +72,12 @@ class IsMemberReader(_RolePermission):
     recheck = "cached"
 
 
+class IsMemberOrStaff(_RolePermission):
+    """Members (their own view of the catalogue) and marketing or admin staff (all of it)."""
+
+    roles = (Role.MEMBER, Role.MARKETING, Role.ADMIN)
+
+
 class IsSignedIn(_RolePermission):
     """Anyone with a valid token."""
 
@@ -123,3 +129,9 @@ class IntegrationRateLimit(RateLimit):
     """One budget per integration, spent by each integration field call."""
 
     action = "integration"
+
+
+class RedeemRateLimit(RateLimit):
+    """A member's redemptions."""
+
+    action = "redeem"

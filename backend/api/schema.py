@@ -15,6 +15,7 @@ from backend.api.context import Info
 from backend.api.documents import CheckedDocuments, DocumentCache, validation_rules
 from backend.api.errors import CodedCoercionExecutor, CodedErrorsSchema, PublicError
 from backend.api.mutations import Mutation
+from backend.api.offers.queries import OffersQuery
 from backend.api.permissions import (
     IsMember,
     IsMemberReader,
@@ -45,7 +46,7 @@ async def _look_up(info: Info, lookup: Lookup) -> Member | None:
 
 
 @strawberry.type(description="Everything that can be read.")
-class Query(ProfileQuery, ClubsQuery):
+class Query(ProfileQuery, ClubsQuery, OffersQuery):
     @strawberry.field(
         description="The signed-in member; null until they `enroll`.", permission_classes=[IsMember]
     )

@@ -15,6 +15,7 @@ from strawberry import relay
 
 from backend.api.context import Info
 from backend.api.errors import PublicError
+from backend.api.offers.dashboard import active_voucher_count, redeemable_offer_count
 from backend.api.profile.types import StyleProfile, style_profile_of
 from backend.rewards import queries
 from backend.rewards.ledger import EntryKind, Source
@@ -231,23 +232,23 @@ def _int_id(node_id: str) -> int:
     return parse_pk(node_id) or 0
 
 
-def encode_cursor(entry_id: int, kind: str = "entry") -> str:
-    """An opaque cursor for a position in a list of `kind` ordered by id."""
-    return base64.urlsafe_b64encode(f"{kind}:{entry_id}".encode()).decode()
+def encode_cursor(row_id: int, kind: str = "entry") -> str:
+    """An opaque cursor for a position in a list of `kind` (entries, offers…) ordered by id."""
+    return base64.urlsafe_b64encode(f"{kind}:{row_id}".encode()).decode()
 
 
 def decode_cursor(cursor: str | None, kind: str = "entry") -> int | None:
-    """Read a cursor made by encode_cursor for the same kind of list; refuse anything else."""
+    """Read a cursor of `kind` made by encode_cursor; refuse anything else."""
     if cursor is None:
         return None
     try:
         found, _, value = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
     except ValueError:  # also binascii.Error, UnicodeEncodeError and UnicodeDecodeError
         found, value = "", ""
-    entry_id = parse_pk(value) if found == kind else None
-    if entry_id is None:
+    row_id = parse_pk(value) if found == kind else None
+    if row_id is None:
         raise PublicError("BAD_USER_INPUT", "That cursor is not one this API gave out.")
-    return entry_id
+    return row_id
 
 
 def page_size(first: int) -> int:
@@ -298,6 +299,12 @@ class Member(relay.Node):
     uid: strawberry.Private[str | None]
     style_profile: StyleProfile = strawberry.field(
         resolver=style_profile_of, description="The member's StyleID answers and completion."
+    )
+    active_voucher_count: int = strawberry.field(
+        resolver=active_voucher_count, description="Vouchers usable now (unused, unexpired)."
+    )
+    redeemable_offer_count: int = strawberry.field(
+        resolver=redeemable_offer_count, description="Offers in `offers` the member can redeem now."
     )
 
     @classmethod

@@ -308,4 +308,73 @@ class ClubInvitation(SQLModel, table=True):
     accepted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
+class Offer(SQLModel, table=True):
+    """A reward members spend points on (or get as a gift), with its audience, window and stock."""
+
+    __table_args__ = (Index("ix_offer_listed_window", "listed", "starts_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=24)
+    # {language: {"title": …, "description": …}}; widths are the text policy's (offers/rules.py)
+    texts: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    points_cost: int = Field(sa_type=BigInteger)
+    percent: int | None = None
+    discount_amount: Decimal | None = Field(default=None, sa_column=Column(Numeric(18, 4)))
+    discount_currency: str | None = Field(default=None, max_length=3)
+    categories: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    min_tier: str | None = Field(default=None, max_length=32)
+    club_id: int | None = None  # the club whose members alone may see the offer
+    style_tags: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    audience_categories: list[str] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
+    starts_at: datetime = _utc()
+    ends_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
+    stock: int | None = None  # units left; None is unlimited
+    per_member_limit: int | None = None
+    image_url: str | None = Field(default=None, max_length=2048)
+    voucher_valid_days: int
+    listed: bool = True  # False: only given as a gift (welcome, milestones), never in `offers`
+    created_by: str = Field(max_length=128)
+    created_at: datetime = _utc()
+    updated_at: datetime = _utc()
+
+
+class Voucher(SQLModel, table=True):
+    """A code a member got for an offer (redeemed or gifted); a store consumes it once."""
+
+    __table_args__ = (
+        UniqueConstraint("code", name="uq_voucher_code"),
+        UniqueConstraint("member_id", "grant_key", name="uq_voucher_member_grant"),
+        Index("ix_voucher_member_id", "member_id", "id"),
+        Index("ix_voucher_offer_member", "offer_id", "member_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=16)  # canonical Crockford base32, shown in groups of four
+    offer_id: int = Field(foreign_key="offer.id")
+    member_id: int = Field(foreign_key="member.id")
+    origin: str = Field(max_length=16)
+    # Gifts given once per member (welcome, a milestone): the unique pair makes "once" structural.
+    grant_key: str | None = Field(default=None, max_length=32)
+    points_spent: int = Field(default=0, sa_type=BigInteger)
+    entry_id: int | None = Field(default=None, foreign_key="ledger_entry.id")
+    issued_at: datetime = _utc()
+    expires_at: datetime = _utc()
+    used_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
+    used_by: str | None = Field(default=None, max_length=128)
+    used_reference: str | None = Field(default=None, max_length=128)
+
+
+class MemberCategory(SQLModel, table=True):
+    """How often a member bought (or viewed) a product category: the facts offers target."""
+
+    __tablename__ = "member_category"
+
+    member_id: int = Field(foreign_key="member.id", primary_key=True)
+    category: str = Field(primary_key=True, max_length=64)
+    bought: int = Field(default=0, sa_type=BigInteger)
+    viewed: int = Field(default=0, sa_type=BigInteger)
+
+
 metadata = SQLModel.metadata

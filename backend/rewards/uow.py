@@ -36,6 +36,8 @@ RETRIED_UNIQUE = frozenset(
         "style_option.kind, style_option.code",
         "club_code_key",
         "club.code",
+        "uq_voucher_code",  # a new voucher's random code collided: run again with a new one
+        "voucher.code",
     }
 )
 

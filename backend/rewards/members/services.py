@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import date
+from typing import cast
 
 from sqlalchemy import select
 from sqlmodel import col
@@ -11,6 +12,7 @@ from sqlmodel import col
 from backend.db.tables import Member
 from backend.rewards.errors import DomainError
 from backend.rewards.members import rules
+from backend.rewards.offers.services import welcome
 from backend.rewards.program import load_rules
 from backend.rewards.text import is_clean
 from backend.rewards.uow import UnitOfWork
@@ -81,6 +83,7 @@ async def enroll(uow: UnitOfWork, *, uid: str, email: str | None, data: EnrollIn
     )
     uow.session.add(member)
     await uow.session.flush()
+    await welcome(uow, member_id=cast(int, member.id), program=program)
     await uow.commit()
     return member
 

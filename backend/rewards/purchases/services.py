@@ -19,6 +19,7 @@ from backend.rewards import idempotency
 from backend.rewards.errors import DomainError, NotFound
 from backend.rewards.ledger import Posting, Source, credit, reverse_credit
 from backend.rewards.members.lookup import member_id_by_card
+from backend.rewards.offers.services import purchase_recorded
 from backend.rewards.program import load_rules
 from backend.rewards.purchases.rules import (
     PurchaseInput,
@@ -153,6 +154,8 @@ async def record_purchase(uow: UnitOfWork, *, data: PurchaseInput, actor: str) -
         purchase.earn_entry_id = entry.id
     uow.session.add(purchase)
     await uow.session.flush()
+    categories = {line.category for line in data.lines if line.category}
+    await purchase_recorded(uow, member=member, program=program, categories=categories)
     await reevaluate(uow, member=member, rules=program)
     answer = PurchaseSnapshot.of(purchase)
     idempotency.remember(claimed, answer.as_json())

@@ -1,0 +1,1 @@
+"""The offers API: the catalogue, redemption, vouchers and the milestone ladder."""

@@ -1,0 +1,134 @@
+"""Offer and voucher queries: thin resolvers over the per-request loaders."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import strawberry
+from strawberry import relay
+
+from backend.api.context import Info
+from backend.api.offers.types import (
+    Offer,
+    Voucher,
+    VoucherStatusGql,
+    check_page,
+    page_info,
+)
+from backend.api.permissions import IsMember, IsMemberOrStaff
+from backend.api.types import decode_cursor, encode_cursor, parse_global_id
+from backend.rewards.offers.repository import vouchers_page
+from backend.rewards.offers.rules import VoucherStatus
+
+FIRST = strawberry.argument(description="Page size, 1 to 100.")
+
+
+async def _me(info: Info) -> Any:
+    """The signed-in member's row, None before they enrol."""
+    principal = info.context.principal
+    assert principal is not None  # the field's permission class lets only signed-in callers in
+    return await info.context.loaders.member_by_uid.load(principal.uid)
+
+
+@strawberry.type(description="Offers and vouchers.")
+class OffersQuery:
+    @strawberry.field(
+        description="The open offers the signed-in member may see (their tier, clubs, style and "
+        "purchases; nothing they dislike), newest first, each saying whether it is redeemable "
+        "now and why not (Relay connection).",
+        permission_classes=[IsMember],
+    )
+    async def offers(
+        self,
+        info: Info,
+        first: Annotated[int, FIRST] = 20,
+        after: Annotated[
+            str | None, strawberry.argument(description="Cursor of the last offer already seen.")
+        ] = None,
+    ) -> relay.Connection[Offer]:
+        """Page through the member's list, computed once per request."""
+        check_page(first)
+        before = decode_cursor(after, "offer")
+        member = await _me(info)
+        loaders = info.context.loaders.offers
+        listing = await loaders.listing.load(member) if member is not None else []
+        rest = [view for view in listing if before is None or view.row.id < before]
+        language = await loaders.default_language()
+        edges = [
+            relay.Edge(
+                cursor=encode_cursor(view.row.id, "offer"),
+                node=Offer.of(view.row, locale=member.locale, default_language=language, view=view),
+            )
+            for view in rest[:first]
+        ]
+        return relay.Connection(
+            edges=edges, page_info=page_info(edges, more=len(rest) > first, after=after)
+        )
+
+    @strawberry.field(
+        description="One offer by global id: for a member, when it is listed and in their "
+        "audience (open or not, with why it is not redeemable); for marketing and admin, any "
+        "offer. Null otherwise.",
+        permission_classes=[IsMemberOrStaff],
+    )
+    async def offer(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The offer's global id.")],
+    ) -> Offer | None:
+        """Show an offer to its audience, or any offer to staff."""
+        parsed = parse_global_id(id)
+        if parsed is None or parsed[0] != "Offer":
+            return None
+        loaders = info.context.loaders.offers
+        language = await loaders.default_language()
+        principal = info.context.principal
+        if principal is not None and principal.role.is_staff:
+            row = await loaders.offer.load(parsed[1])
+            return Offer.of(row, locale=language, default_language=language) if row else None
+        member = await _me(info)
+        view = await loaders.view(member, parsed[1]) if member is not None else None
+        if view is None:
+            return None
+        return Offer.of(view.row, locale=member.locale, default_language=language, view=view)
+
+    @strawberry.field(
+        description="The signed-in member's vouchers, newest first (Relay connection).",
+        permission_classes=[IsMember],
+    )
+    async def vouchers(
+        self,
+        info: Info,
+        first: Annotated[int, FIRST] = 20,
+        after: Annotated[
+            str | None, strawberry.argument(description="Cursor of the last voucher already seen.")
+        ] = None,
+        status: Annotated[
+            VoucherStatusGql | None,  # type: ignore[valid-type]
+            strawberry.argument(description="Only vouchers with this status now; null for all."),
+        ] = None,
+    ) -> relay.Connection[Voucher]:
+        """Keyset-paginate the member's vouchers."""
+        check_page(first)
+        before = decode_cursor(after, "voucher")
+        member = await _me(info)
+        if member is None:
+            return relay.Connection(edges=[], page_info=page_info([], more=False, after=after))
+        now = info.context.loaders.now
+        async with info.context.loaders.connection() as conn:
+            rows, more = await vouchers_page(
+                conn,
+                member_id=member.id,
+                first=first,
+                before_id=before,
+                status=VoucherStatus(status) if status is not None else None,
+                now=now,
+            )
+        edges = [
+            relay.Edge(
+                cursor=encode_cursor(row.id, "voucher"),
+                node=Voucher.of(row, now=now, locale=member.locale),
+            )
+            for row in rows
+        ]
+        return relay.Connection(edges=edges, page_info=page_info(edges, more=more, after=after))

@@ -1,0 +1,1 @@
+"""Offers and vouchers: the catalogue, who may see and redeem what, vouchers and gifts."""

@@ -1,0 +1,290 @@
+"""Pure offer rules: who sees an offer, why it cannot be redeemed, voucher codes, texts, milestones."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from backend.rewards.errors import DomainError
+
+
+class OfferKind(enum.StrEnum):
+    """What a voucher of the offer gives."""
+
+    PERCENT_DISCOUNT = "percent_discount"
+    FIXED_DISCOUNT = "fixed_discount"
+    FREE_SHIPPING = "free_shipping"
+    FREE_PRODUCT = "free_product"
+    EXPERIENCE = "experience"
+    EXTRA_SPIN = "extra_spin"
+
+
+class Unavailable(enum.StrEnum):
+    """Why a member cannot redeem an offer right now (also the redemption's error code)."""
+
+    NOT_YET_OPEN = "NOT_YET_OPEN"
+    ENDED = "ENDED"
+    NOT_IN_AUDIENCE = "NOT_IN_AUDIENCE"
+    OUT_OF_STOCK = "OUT_OF_STOCK"
+    LIMIT_REACHED = "LIMIT_REACHED"
+    NOT_ENOUGH_POINTS = "NOT_ENOUGH_POINTS"
+
+
+class VoucherStatus(enum.StrEnum):
+    """A voucher as of a moment: usable, used, or past its expiry unused."""
+
+    ACTIVE = "active"
+    USED = "used"
+    EXPIRED = "expired"
+
+
+class VoucherOrigin(enum.StrEnum):
+    """How the member got the voucher."""
+
+    REDEMPTION = "redemption"
+    WELCOME = "welcome"
+    MILESTONE = "milestone"
+
+
+MESSAGES = {
+    Unavailable.NOT_YET_OPEN: "This offer is not open yet.",
+    Unavailable.ENDED: "This offer has ended.",
+    Unavailable.NOT_IN_AUDIENCE: "This offer is not available to you.",
+    Unavailable.OUT_OF_STOCK: "This offer is out of stock.",
+    Unavailable.LIMIT_REACHED: "You have redeemed this offer as often as it allows.",
+    Unavailable.NOT_ENOUGH_POINTS: "You do not have enough points for this offer.",
+}
+
+
+@dataclass(frozen=True)
+class MemberFacts:
+    """What audience and eligibility decisions know about a member."""
+
+    tier_code: str
+    club_ids: frozenset[int] = frozenset()
+    style_tags: frozenset[str] = frozenset()
+    categories_bought: frozenset[str] = frozenset()
+    categories_viewed: frozenset[str] = frozenset()
+    disliked_categories: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class Audience:
+    """Who may see an offer; every part that is set must match."""
+
+    min_tier: str | None = None
+    club_id: int | None = None
+    style_tags: frozenset[str] = frozenset()  # the member has one of them
+    categories: frozenset[str] = frozenset()  # the member bought one of them
+
+
+@dataclass(frozen=True)
+class OfferTerms:
+    """The part of an offer the decisions look at."""
+
+    id: int
+    points_cost: int
+    starts_at: datetime
+    ends_at: datetime | None
+    stock: int | None
+    per_member_limit: int | None
+    audience: Audience = Audience()
+    categories: frozenset[str] = field(default_factory=frozenset)
+
+    @classmethod
+    def of(cls, row: Any) -> OfferTerms:
+        """Read the terms of an offer row (ORM object or Core row)."""
+        return cls(
+            id=row.id,
+            points_cost=row.points_cost,
+            starts_at=row.starts_at,
+            ends_at=row.ends_at,
+            stock=row.stock,
+            per_member_limit=row.per_member_limit,
+            audience=Audience(
+                min_tier=row.min_tier,
+                club_id=row.club_id,
+                style_tags=frozenset(row.style_tags),
+                categories=frozenset(row.audience_categories),
+            ),
+            categories=frozenset(row.categories),
+        )
+
+
+def in_audience(audience: Audience, facts: MemberFacts, ladder: Sequence[str]) -> bool:
+    """Tell whether a member is in an offer's audience (tier at least, club, style, bought)."""
+    if audience.min_tier is not None and _rank(facts.tier_code, ladder) < _rank(
+        audience.min_tier, ladder
+    ):
+        return False
+    if audience.club_id is not None and audience.club_id not in facts.club_ids:
+        return False
+    if audience.style_tags and not audience.style_tags & facts.style_tags:
+        return False
+    return not audience.categories or bool(audience.categories & facts.categories_bought)
+
+
+def _rank(tier_code: str, ladder: Sequence[str]) -> int:
+    """A tier's place on the ladder; an unknown code ranks as the entry tier."""
+    return ladder.index(tier_code) if tier_code in ladder else 0
+
+
+def disliked(terms: OfferTerms, facts: MemberFacts) -> bool:
+    """Tell whether the offer is about something the member said they dislike."""
+    return bool(terms.categories & facts.disliked_categories)
+
+
+def window_refusal(terms: OfferTerms, now: datetime) -> Unavailable | None:
+    """NOT_YET_OPEN before the window, ENDED after it, None inside it."""
+    if now < terms.starts_at:
+        return Unavailable.NOT_YET_OPEN
+    if terms.ends_at is not None and now >= terms.ends_at:
+        return Unavailable.ENDED
+    return None
+
+
+def shown(terms: OfferTerms, facts: MemberFacts, *, now: datetime, ladder: Sequence[str]) -> bool:
+    """Whether the member's list of offers holds this one: open now, theirs, not disliked."""
+    return (
+        window_refusal(terms, now) is None
+        and in_audience(terms.audience, facts, ladder)
+        and not disliked(terms, facts)
+    )
+
+
+def refusal(
+    terms: OfferTerms,
+    facts: MemberFacts,
+    *,
+    now: datetime,
+    ladder: Sequence[str],
+    balance: int,
+    taken: int,
+) -> Unavailable | None:
+    """The first reason the member cannot redeem the offer now (None: they can).
+
+    `taken` is how many vouchers of this offer the member already has; `balance` the spendable points.
+    """
+    if (closed := window_refusal(terms, now)) is not None:
+        return closed
+    if not in_audience(terms.audience, facts, ladder):
+        return Unavailable.NOT_IN_AUDIENCE
+    if terms.stock is not None and terms.stock <= 0:
+        return Unavailable.OUT_OF_STOCK
+    if terms.per_member_limit is not None and taken >= terms.per_member_limit:
+        return Unavailable.LIMIT_REACHED
+    if balance < terms.points_cost:
+        return Unavailable.NOT_ENOUGH_POINTS
+    return None
+
+
+def refuse(reason: Unavailable) -> DomainError:
+    """The redemption's typed error for a reason."""
+    return DomainError(reason.value, MESSAGES[reason], field="offerId")
+
+
+# Voucher codes: 80 random bits as 16 Crockford base32 characters (no I, L, O, U), shown as
+# four groups of four. Guessing one live code among a million takes about 2^60 tries.
+CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+CODE_BYTES = 10
+CODE_LENGTH = 16  # 80 bits / 5 bits per character
+_READ_AS = str.maketrans({"O": "0", "I": "1", "L": "1"})
+
+
+def new_voucher_code(random_bytes: Callable[[int], bytes]) -> str:
+    """A new canonical code from `CODE_BYTES` random bytes (pass `secrets.token_bytes`)."""
+    number = int.from_bytes(random_bytes(CODE_BYTES), "big")
+    return "".join(CROCKFORD[(number >> (5 * i)) & 31] for i in reversed(range(CODE_LENGTH)))
+
+
+def display_code(code: str) -> str:
+    """A canonical code in groups of four, as printed and typed: `7KQ2-9W4M-XP3D-H8RT`."""
+    return "-".join(code[i : i + 4] for i in range(0, len(code), 4))
+
+
+def parse_code(text: str) -> str | None:
+    """The canonical form of a typed or scanned code (any case, dashes, spaces, O for 0), or None."""
+    if len(text) > 4 * CODE_LENGTH:
+        return None
+    code = text.replace("-", "").replace(" ", "").upper().translate(_READ_AS)
+    if len(code) != CODE_LENGTH or any(char not in CROCKFORD for char in code):
+        return None
+    return code
+
+
+def voucher_status(
+    *, used_at: datetime | None, expires_at: datetime, now: datetime
+) -> VoucherStatus:
+    """A voucher's status as of `now`."""
+    if used_at is not None:
+        return VoucherStatus.USED
+    return VoucherStatus.ACTIVE if now < expires_at else VoucherStatus.EXPIRED
+
+
+def pick_text(
+    texts: Mapping[str, Mapping[str, str]], locale: str, default_language: str
+) -> tuple[str, Mapping[str, str]]:
+    """The translation for a locale: the exact tag, its language, the program's default, any."""
+    language = locale.split("-")[0]
+    for tag in (locale, language, default_language):
+        if tag in texts:
+            return tag, texts[tag]
+    same_language = sorted(t for t in texts if t.split("-")[0] == language)
+    tag = same_language[0] if same_language else min(texts)
+    return tag, texts[tag]
+
+
+@dataclass(frozen=True)
+class Milestone:
+    """A gift offer given once at a member's Nth purchase."""
+
+    purchases: int
+    offer_id: int
+
+    def as_json(self) -> dict[str, int]:
+        """The step as stored in the `milestones` program setting."""
+        return {"purchases": self.purchases, "offer_id": self.offer_id}
+
+
+MAX_MILESTONES = 20
+MAX_MILESTONE_PURCHASES = 10_000
+
+
+def read_ladder(value: Iterable[Mapping[str, Any]]) -> tuple[Milestone, ...]:
+    """The ladder stored in the `milestones` setting, fewest purchases first."""
+    steps = (Milestone(int(s["purchases"]), int(s["offer_id"])) for s in value)
+    return tuple(sorted(steps, key=lambda m: m.purchases))
+
+
+def check_ladder(steps: Sequence[Milestone]) -> tuple[Milestone, ...]:
+    """Refuse a ladder with too many steps, a count out of range or one count twice."""
+    if len(steps) > MAX_MILESTONES:
+        raise DomainError(
+            "INVALID_MILESTONE", f"A ladder has at most {MAX_MILESTONES} steps.", field="steps"
+        )
+    seen: set[int] = set()
+    for index, step in enumerate(steps):
+        if not 1 <= step.purchases <= MAX_MILESTONE_PURCHASES or step.purchases in seen:
+            raise DomainError(
+                "INVALID_MILESTONE",
+                f"Each step needs its own purchase count from 1 to {MAX_MILESTONE_PURCHASES}.",
+                field=f"steps.{index}.purchases",
+            )
+        seen.add(step.purchases)
+    return tuple(sorted(steps, key=lambda m: m.purchases))
+
+
+def due_milestones(ladder: Sequence[Milestone], purchases: int) -> list[Milestone]:
+    """The steps a member reaches with their `purchases`-th purchase."""
+    return [step for step in ladder if step.purchases == purchases]
+
+
+def milestone_key(step: Milestone) -> str:
+    """The per-member key that makes a step's gift happen once, whatever offer it names later."""
+    return f"milestone:{step.purchases}"
+
+
+WELCOME_KEY = "welcome"
