@@ -133,7 +133,6 @@ async def test_the_featured_offer_changes_between_two_consecutive_visits(api, uo
     await catalogue(api)
     visits = [(await dashboard(api, "alice"))["featuredOffer"]["title"] for _ in range(7)]
     assert visits == ["Tea", "Sporty", "Gold", "Outerwear", "Knitwear", "Tea", "Sporty"]
-    assert all(a != b for a, b in zip(visits, visits[1:], strict=False))
     first = (await dashboard(api, "alice"))["featuredOffer"]
     assert (first["reasonCode"], first["reason"]) == ("TIER", "A Gold-tier offer")
 
