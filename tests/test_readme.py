@@ -237,7 +237,7 @@ async def test_the_readme_personalization_and_early_access_operations_run_as_wri
     assert [e["node"]["title"] for e in offers] == ["Знижка 20% на кросівки"]
     clock.advance(days=6)  # 7 June 12:00: three days before the public start
     offers = await readme_offers(api, documents["Offers"])
-    assert [(e["node"]["reasonCode"], e["node"]["reason"]) for e in offers][0] == (
+    assert (offers[0]["node"]["reasonCode"], offers[0]["node"]["reason"]) == (
         "EARLY_ACCESS",
         "Ранній доступ для учасників клубу «Клуб кросівок»",
     )

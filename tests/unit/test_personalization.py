@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from hypothesis import given
@@ -21,7 +21,6 @@ from backend.rewards.offers.rules import (
     Audience,
     Interest,
     MemberFacts,
-    OfferTerms,
     Unavailable,
     early_access,
     hidden_before_start,
@@ -30,23 +29,7 @@ from backend.rewards.offers.rules import (
     shown,
     units_left,
 )
-
-NOW = datetime(2026, 6, 1, 12, tzinfo=UTC)
-LADDER = ["member", "silver", "gold", "platinum"]
-
-
-def terms(**fields: object) -> OfferTerms:
-    """An open offer of 100 points, unlimited, for everyone, with the fields given."""
-    base: dict[str, object] = {
-        "id": 1,
-        "points_cost": 100,
-        "starts_at": NOW - timedelta(days=1),
-        "ends_at": None,
-        "stock": None,
-        "per_member_limit": None,
-    }
-    return OfferTerms(**{**base, **fields})  # type: ignore[arg-type]
-
+from tests.unit.test_offer_rules import LADDER, NOW, terms
 
 TEA_DRINKER = MemberFacts(
     "gold",
