@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -96,6 +97,10 @@ def create_app(
 
             await seed_demo(services.uows)
         await services.rules.load()  # requests then never wait for the rules
+        # What start-up made (modules, schema, engines, rules) lives as long as the process:
+        # take it out of the collector's way, so full collections walk only what requests left.
+        gc.collect()
+        gc.freeze()
         jobs = (
             asyncio.create_task(run_jobs_forever(services.uows, settings.jobs_interval_seconds))
             if settings.jobs_enabled

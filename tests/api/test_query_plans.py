@@ -35,13 +35,12 @@ def capturing(database) -> Iterator[list[tuple[str, object]]]:
         if not statement.lstrip().upper().startswith(NOT_PLANNED):
             sent.append((statement, parameters[0] if executemany else parameters))
 
-    engines = {database.reader.sync_engine, database.writer.sync_engine}
-    for engine in engines:
+    for engine in database.engines:
         event.listen(engine, "before_cursor_execute", record)
     try:
         yield sent
     finally:
-        for engine in engines:
+        for engine in database.engines:
             event.remove(engine, "before_cursor_execute", record)
 
 

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from backend.rewards.offers.facts import facts_of
 from backend.rewards.offers.repository import taken
 from backend.rewards.offers.rules import OfferTerms, Unavailable, in_audience, refusal, shown
-from backend.rewards.queries import points_now
+from backend.rewards.queries import PointsAsOf
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,7 @@ async def views(
         return []
     limited = [t.id for _, t in terms if t.per_member_limit is not None]
     counts = await taken(db, [member.id], limited)
-    balance = (await points_now(db, member=member, now=now, warning_days=0)).balance
+    balance = (await db.run_sync(PointsAsOf.of(member, now=now, warning_days=0).run)).balance
     return [
         OfferView(
             row,
