@@ -17,7 +17,7 @@ ratios compare figures taken under the same machine load. Parts:
   machine has 2 cores, so wrk shares them: this part shows the trend, not the 1.7x goal).
 
 Everything stays on 127.0.0.1: a temporary SQLite file and a scratch PostgreSQL database
-`rewards_bench` made from the maintenance database in the URL, both removed at the end. wrk is
+`rewards_bench_PID` made from the maintenance database in the URL, both removed at the end. wrk is
 installed with `apt-get install -y wrk` when missing (root only). `--record LABEL` writes the
 figures into BENCHMARKS.md under that label (replacing an older section of the same label).
 """
