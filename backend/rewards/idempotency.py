@@ -69,9 +69,7 @@ async def claim(uow: UnitOfWork, *, scope: str, key: str, payload: Any) -> Idemp
     row = IdempotencyKey(
         scope=scope, key=key, fingerprint=fingerprint(payload), result={}, created_at=uow.now
     )
-    uow.session.add(row)
-    await uow.session.flush()
-    return row
+    return await uow.insert(row, track=True)  # tracked: `remember` changes it
 
 
 def remember(claimed: IdempotencyKey, answer: dict[str, Any]) -> None:
