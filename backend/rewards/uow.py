@@ -35,6 +35,8 @@ RETRIED_UNIQUE = frozenset(
         "idempotency_key.scope, idempotency_key.key",
         "member_uid_key",
         "member.uid",
+        "purchase_order_id_key",  # written with its idempotency key (`idempotency.store`)
+        "purchase.order_id",
     }
 )
 

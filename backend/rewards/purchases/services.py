@@ -124,7 +124,6 @@ async def record_purchase(uow: UnitOfWork, *, data: PurchaseInput, actor: str) -
     )
     member = await lock_member_by_card(uow, data.card_number)
     _check_active(member)
-    claimed = await idempotency.claim(uow, scope="purchase", key=key, payload=payload)
     points = purchase_points(
         data.amount,
         rate=program.rates[data.currency],
@@ -152,10 +151,12 @@ async def record_purchase(uow: UnitOfWork, *, data: PurchaseInput, actor: str) -
             available_at=uow.now + timedelta(days=int(program.setting("return_window_days"))),
         )
         purchase.earn_entry_id = entry.id
-    await uow.insert(purchase)
+    await uow.insert(purchase)  # a concurrent twin collides on the order id here
     await reevaluate(uow, member=member, rules=program)
     answer = PurchaseSnapshot.of(purchase, member=member)
-    idempotency.remember(claimed, answer.as_json())
+    await idempotency.store(
+        uow, scope="purchase", key=key, payload=payload, answer=answer.as_json()
+    )
     await uow.commit()
     return answer
 
