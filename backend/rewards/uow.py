@@ -122,8 +122,10 @@ class UnitOfWork:
         table = row.__table__  # type: ignore[attr-defined]
         values = {column.key: getattr(row, column.key) for column in table.columns}
         del values["id"]
-        # The id comes back with the INSERT: RETURNING on PostgreSQL, the rowid on SQLite.
-        result = await self.session.execute(insert(table).values(values))
+        # Values as parameters, not `.values(...)`: the statement stays the same object shape, so
+        # it is neither rebuilt nor re-keyed per row. The id comes back with the INSERT:
+        # RETURNING on PostgreSQL, the rowid on SQLite.
+        result = await self.session.execute(insert(table), values)
         row.id = result.inserted_primary_key[0]  # type: ignore[attr-defined]
         if track:
             make_transient_to_detached(row)
