@@ -62,13 +62,14 @@ def create_app(
     """Build the service; tests pass fakes for the verifier, the clock, the database, the limiter."""
     db = database or open_database(settings.database_url, settings.pools)
     the_clock = clock or SystemClock()
+    rules = RulesCache(lambda: _read_rules(db), ttl_seconds=settings.rules_cache_seconds)
     services = Services(
         database=db,
-        uows=UnitOfWorkFactory(db.session_factory(), the_clock),
+        uows=UnitOfWorkFactory(db.session_factory(), the_clock, rules),
         verifier=verifier or make_verifier(settings),
         clock=the_clock,
         local_mode=settings.is_local,
-        rules=RulesCache(lambda: _read_rules(db), ttl_seconds=settings.rules_cache_seconds),
+        rules=rules,
         limiter=limiter or limiter_from_settings(settings),
     )
     schema = build_schema(

@@ -406,16 +406,19 @@ class Purchase(relay.Node):
     refunded_amount: Decimal = strawberry.field(description="Amount refunded so far.")
     reversed_points: int = strawberry.field(description="Points taken back by refunds so far.")
     member_id: strawberry.Private[int]
+    card_number: strawberry.Private[str | None] = None
 
     @strawberry.field(description="Card number of the member who bought.")
     async def member_reference(self, info: Info) -> str:
-        """Load the member's card number."""
+        """The card number a write answered with; otherwise the member's, loaded."""
+        if self.card_number is not None:
+            return self.card_number
         row = await info.context.loaders.member.load(self.member_id)
         return str(row.card_number)
 
     @classmethod
-    def of(cls, row: Any) -> Purchase:
-        """Convert a purchase row (or ORM object)."""
+    def of(cls, row: Any, *, card_number: str | None = None) -> Purchase:
+        """Convert a purchase row (or ORM object or write answer); the buyer's card if known."""
         return cls(
             id=row.id,
             order_id=row.order_id,
@@ -427,6 +430,7 @@ class Purchase(relay.Node):
             refunded_amount=money(row.refunded_amount),
             reversed_points=row.reversed_points,
             member_id=row.member_id,
+            card_number=card_number,
         )
 
     @classmethod

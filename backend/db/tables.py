@@ -180,6 +180,19 @@ class ProgramSetting(SQLModel, table=True):
     value: Any = Field(sa_column=Column(JSON, nullable=False))
 
 
+class RulesVersion(SQLModel, table=True):
+    """One row counting changes to the program rules (tiers, currency rates, settings).
+
+    Database triggers on those tables bump it in the transaction of every change, whoever makes
+    it, so a unit of work can tell with one read whether rules it holds in memory are current.
+    """
+
+    __tablename__ = "rules_version"
+
+    id: int = Field(default=1, primary_key=True)
+    version: int = Field(default=1, sa_type=BigInteger)
+
+
 class AuditLog(SQLModel, table=True):
     """Who did what to whom, when and why: every staff action that changes a balance."""
 

@@ -14,7 +14,6 @@ from sqlmodel import col
 from backend.db.tables import Lot, Member
 from backend.rewards.clock import add_months
 from backend.rewards.ledger import settle
-from backend.rewards.program import load_rules
 from backend.rewards.tiers.services import reevaluate
 from backend.rewards.uow import UnitOfWork, UnitOfWorkFactory
 
@@ -30,7 +29,7 @@ class SettleReport:
 
 async def _due_member_ids(uow: UnitOfWork, limit: int) -> list[int]:
     """Members with pending lots to release, lots to expire, or a tier whose grace has ended."""
-    program = await load_rules(uow.session)
+    program = await uow.rules()
     grace_start = add_months(uow.now, -int(program.setting("tier_grace_months")))
     lots = select(col(Lot.member_id)).where(
         or_(
@@ -50,7 +49,7 @@ async def _due_member_ids(uow: UnitOfWork, limit: int) -> list[int]:
 
 async def _settle_member(uow: UnitOfWork, member_id: int, report: SettleReport) -> None:
     """Settle one member's lots and tier in one transaction."""
-    program = await load_rules(uow.session)
+    program = await uow.rules()
     member = await uow.lock_member(member_id)
     report.entries += len(await settle(uow, member=member))
     report.tier_changes += await reevaluate(uow, member=member, rules=program)

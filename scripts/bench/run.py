@@ -17,7 +17,7 @@ ratios compare figures taken under the same machine load. Parts:
   machine has 2 cores, so wrk shares them: this part shows the trend, not the 1.7x goal).
 
 Everything stays on 127.0.0.1: a temporary SQLite file and a scratch PostgreSQL database
-`rewards_bench` made from the maintenance database in the URL, both removed at the end. wrk is
+`rewards_bench_PID` made from the maintenance database in the URL, both removed at the end. wrk is
 installed with `apt-get install -y wrk` when missing (root only). `--record LABEL` writes the
 figures into BENCHMARKS.md under that label (replacing an older section of the same label).
 """
@@ -301,7 +301,7 @@ class Books:
     problems: list[str] = field(default_factory=list)
 
 
-async def check_books(url: str, log: Path, run: str, in_flight: int) -> Books:
+async def check_books(url: str, log: Path, orders: str, in_flight: int) -> Books:
     """Every 200 answer stored once with its points; balance + pending = the ledger's sums."""
     books = Books(in_flight)
     answers: dict[str, int] = {}
@@ -318,8 +318,8 @@ async def check_books(url: str, log: Path, run: str, in_flight: int) -> Books:
     try:
         async with engine.connect() as conn:
             rows = await conn.execute(
-                text("SELECT order_id, points FROM purchase WHERE order_id LIKE :run"),
-                {"run": f"{run}-%"},
+                text("SELECT order_id, points FROM purchase WHERE order_id LIKE :orders"),
+                {"orders": orders},
             )
             stored: dict[str, int] = {}
             for order, points in rows:
@@ -342,9 +342,9 @@ async def check_books(url: str, log: Path, run: str, in_flight: int) -> Books:
             credited = await conn.scalar(
                 text(
                     "SELECT COALESCE(SUM(e.amount + e.pending_delta), 0) FROM ledger_entry e "
-                    "JOIN purchase p ON p.earn_entry_id = e.id WHERE p.order_id LIKE :run"
+                    "JOIN purchase p ON p.earn_entry_id = e.id WHERE p.order_id LIKE :orders"
                 ),
-                {"run": f"{run}-%"},
+                {"orders": orders},
             )
             if int(credited or 0) != sum(stored.values()):
                 books.problems.append(
@@ -469,11 +469,12 @@ async def bench(args: argparse.Namespace) -> int:
                         target.figures.append(figure)
                     print(f"round {round_ + 1}/{args.rounds} done", flush=True)
         books = {}
-        for target in targets:
+        for index, target in enumerate(targets):
             if target.load.log is not None:
-                url = sqlite_url if target.server == "sqlite" else pg_url
+                url = sqlite_url if target.server.startswith("sqlite") else pg_url
                 in_flight = target.connections * args.rounds
-                books[target.name] = await check_books(url, target.load.log, args.run_id, in_flight)
+                orders = f"{args.run_id}-r%t{index}-%"  # this target's, every round
+                books[target.name] = await check_books(url, target.load.log, orders, in_flight)
     text_report = report(args, targets, books, sqlite_label, pg_label)
     print(text_report)
     if args.record:
@@ -505,19 +506,34 @@ def plan(parts, dashboard, dashboard_uids, cards, writers, work, compare) -> lis
             ]
     if "writes" in parts:
 
-        def buys(db: str) -> Load:
+        def buys(db: str, server: str) -> Load:
             """recordPurchase for the writer members' cards, answers logged."""
             return Load(
                 tokens=["integration:bench-pos"],
                 cards=[cards[db][i] for i in writers],
-                log=work / f"answers-{db}.log",
+                log=work / f"answers-{server}.log",
             )
 
         targets += [
             Target("bare @16", "bare", reads, WRITE_CONNECTIONS),
-            Target("recordPurchase SQLite", "sqlite", buys("sqlite"), WRITE_CONNECTIONS),
-            Target("recordPurchase PostgreSQL", "pg", buys("pg"), WRITE_CONNECTIONS),
+            Target("recordPurchase SQLite", "sqlite", buys("sqlite", "sqlite"), WRITE_CONNECTIONS),
+            Target("recordPurchase PostgreSQL", "pg", buys("pg", "pg"), WRITE_CONNECTIONS),
         ]
+        if compare:
+            targets += [
+                Target(
+                    f"recordPurchase SQLite {compare}",
+                    "sqlite-variant",
+                    buys("sqlite", "sqlite-variant"),
+                    WRITE_CONNECTIONS,
+                ),
+                Target(
+                    f"recordPurchase PostgreSQL {compare}",
+                    "pg-variant",
+                    buys("pg", "pg-variant"),
+                    WRITE_CONNECTIONS,
+                ),
+            ]
     if "workers" in parts:
         targets += [
             Target("dashboard SQLite 1 worker", "sqlite-1w", reads, READ_CONNECTIONS, None),
@@ -640,6 +656,8 @@ def report(
         pairs += [
             (f"dashboard SQLite {args.compare}", "dashboard SQLite"),
             (f"dashboard PostgreSQL {args.compare}", "dashboard PostgreSQL"),
+            (f"recordPurchase SQLite {args.compare}", "recordPurchase SQLite"),
+            (f"recordPurchase PostgreSQL {args.compare}", "recordPurchase PostgreSQL"),
         ]
     ratios = [r for r in (ratio(by_name, top, bottom) for top, bottom in pairs) if r]
     lines += [
@@ -704,7 +722,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--compare",
         metavar="SETTING=VALUE",
-        help="reads: also measure the dashboard with this environment setting, side by side",
+        help="also measure the dashboard (reads) and recordPurchase (writes) with this environment "
+        "setting, side by side",
     )
     args = parser.parse_args(argv)
     args.run_id = f"bench{int(time.time())}"

@@ -44,7 +44,7 @@ from backend.rewards.offers.rules import (
     window_refusal,
 )
 from backend.rewards.ports import Principal
-from backend.rewards.program import ProgramRules, load_rules
+from backend.rewards.program import ProgramRules
 from backend.rewards.text import TextField, clean, clip, width
 from backend.rewards.uow import LockedMember, UnitOfWork
 
@@ -85,7 +85,7 @@ def _audit(uow: UnitOfWork, staff: Principal, action: str, details: dict[str, An
 
 async def create_offer(uow: UnitOfWork, *, draft: OfferDraft, staff: Principal) -> Offer:
     """Add an offer to the catalogue (audited)."""
-    program = await load_rules(uow.session)
+    program = await uow.rules()
     draft = clean_draft(draft, catalogue=catalogue_of(program), now=uow.now)
     offer = Offer(**draft.columns(), created_by=staff.uid, created_at=uow.now, updated_at=uow.now)
     uow.session.add(offer)
@@ -102,7 +102,7 @@ async def update_offer(
     offer = await uow.session.get(Offer, offer_id, with_for_update=True)
     if offer is None:
         raise NotFound("UNKNOWN_OFFER", "No offer has that id.", field="id")
-    program = await load_rules(uow.session)
+    program = await uow.rules()
     draft = replace(OfferDraft.of(offer), **changes)
     columns = clean_draft(draft, catalogue=catalogue_of(program), now=uow.now).columns()
     changed = sorted(k for k, v in columns.items() if getattr(offer, k) != v)
@@ -160,7 +160,7 @@ async def redeem_offer(
 
 async def _check_redeemable(uow: UnitOfWork, member: LockedMember, offer: Offer) -> None:
     """Refuse with the first reason the member cannot redeem the offer now (points as of now)."""
-    program = await load_rules(uow.session)
+    program = await uow.rules()
     await settle(uow, member=member)  # expired points do not count, matured ones do
     (facts,) = await facts_of(uow.session, [member])
     taken = 0
