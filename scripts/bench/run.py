@@ -17,7 +17,7 @@ ratios compare figures taken under the same machine load. Parts:
   machine has 2 cores, so wrk shares them: this part shows the trend, not the 1.7x goal).
 
 Everything stays on 127.0.0.1: a temporary SQLite file and a scratch PostgreSQL database
-`rewards_bench` made from the maintenance database in the URL, both removed at the end.
+`rewards_bench_PID` made from the maintenance database in the URL, both removed at the end.
 `--sqlite-path` / `--postgres-database` name databases filled by `rewards seed-bench` (on the
 same PostgreSQL server): the reads and writes parts then also measure the service on them, in the
 same interleaved rounds, for random seeded members, and report seeded / scratch (flat with
