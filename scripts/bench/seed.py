@@ -30,7 +30,8 @@ from backend.rewards.uow import UnitOfWork, UnitOfWorkFactory
 from scripts.pg_admin import pg_execute
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
-# One scratch database per run: runs on a shared machine must not drop each other's.
+# One scratch database per run (the process id): runs by other users of a shared server never
+# drop each other's.
 BENCH_DB = f"rewards_bench_{os.getpid()}"
 MAINTENANCE_DB = "test"
 BIRTH_DATE = date(1990, 5, 17)

@@ -18,6 +18,9 @@ from backend.rewards.purchases.services import RefundInput, record_purchase, ref
 from tests.helpers import new_member, purchase
 
 
+# SQLite cannot reflect expression indexes (lower(email)), so alembic leaves that one out there;
+# the query-plan tests show both databases use it.
+@pytest.mark.filterwarnings("ignore:.*expression-based index '?ix_member_email_lower")
 async def test_migrated_database_matches_the_models(database):
     def diff(sync_connection):
         context = MigrationContext.configure(sync_connection, opts={"compare_type": True})
