@@ -357,7 +357,8 @@ def _snapshot(purchase_id: int, key: Row) -> str:
         f'{{"id": {purchase_id}, "order_id": "{order_id}", "member_id": {member_id}, '
         f'"amount": "{amount}", "currency": "EUR", "channel": "store-bench", '
         f'"occurred_at": "{at.isoformat()}+00:00", "points": {points}, '
-        f'"refunded_amount": "0", "reversed_points": 0}}'
+        f'"refunded_amount": "0", "reversed_points": 0, '
+        f'"member_reference": "{_card_number(member_id - 1)}"}}'
     )
 
 

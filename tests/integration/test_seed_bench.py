@@ -97,14 +97,16 @@ async def test_seeded_members_keep_every_ledger_invariant(database, uows, clock)
 async def assert_answers_are_snapshots(uows) -> None:
     """Each stored purchase answer is the snapshot the service would have stored for it."""
     async with uows() as uow:
-        stmt = select(IdempotencyKey, Purchase).join(
-            Purchase, col_equals(IdempotencyKey.key, Purchase.order_id)
+        stmt = (
+            select(IdempotencyKey, Purchase, Member)
+            .join(Purchase, col_equals(IdempotencyKey.key, Purchase.order_id))
+            .join(Member, col_equals(Member.id, Purchase.member_id))
         )
-        pairs = (await uow.session.execute(stmt.limit(200))).all()
-    assert len(pairs) == 200
-    for key, bought in pairs:
+        triples = (await uow.session.execute(stmt.limit(200))).all()
+    assert len(triples) == 200
+    for key, bought, buyer in triples:
         result = key.result if isinstance(key.result, dict) else json.loads(key.result)
-        assert PurchaseSnapshot.from_json(result) == PurchaseSnapshot.of(bought)
+        assert PurchaseSnapshot.from_json(result) == PurchaseSnapshot.of(bought, member=buyer)
         assert bought.occurred_at.tzinfo is UTC
 
 
