@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -61,13 +62,14 @@ def create_app(
     """Build the service; tests pass fakes for the verifier, the clock, the database, the limiter."""
     db = database or open_database(settings.database_url, settings.pools)
     the_clock = clock or SystemClock()
+    rules = RulesCache(lambda: _read_rules(db), ttl_seconds=settings.rules_cache_seconds)
     services = Services(
         database=db,
-        uows=UnitOfWorkFactory(db.session_factory(), the_clock),
+        uows=UnitOfWorkFactory(db.session_factory(), the_clock, rules),
         verifier=verifier or make_verifier(settings),
         clock=the_clock,
         local_mode=settings.is_local,
-        rules=RulesCache(lambda: _read_rules(db), ttl_seconds=settings.rules_cache_seconds),
+        rules=rules,
         limiter=limiter or limiter_from_settings(settings),
     )
     schema = build_schema(
@@ -96,6 +98,10 @@ def create_app(
 
             await seed_demo(services.uows)
         await services.rules.load()  # requests then never wait for the rules
+        # What start-up made (modules, schema, engines, rules) lives as long as the process:
+        # take it out of the collector's way, so full collections walk only what requests left.
+        gc.collect()
+        gc.freeze()
         jobs = (
             asyncio.create_task(run_jobs_forever(services.uows, settings.jobs_interval_seconds))
             if settings.jobs_enabled

@@ -128,7 +128,8 @@ class Settings(BaseSettings):
         Pools.readers, description="connections per process for reads (queries, payloads)"
     )
     database_writer_pool_size: PositiveInt = Field(
-        Pools.writers, description="connections per process for units of work (mutations)"
+        Pools.writers,
+        description="connections per process for units of work (mutations); SQLite uses one",
     )
     database_pool_timeout_seconds: Seconds = Field(
         Pools.timeout, description="seconds a read or a unit of work may wait for a free connection"

@@ -1,13 +1,23 @@
-"""Per-request DataLoaders: every object edge is batched; each batch borrows a read connection briefly."""
+"""Per-request DataLoaders: every object edge is batched; each batch borrows a read connection briefly.
+
+How a field reads (and how a new field joins the pattern): describe what it needs as a read, a
+small frozen dataclass with a synchronous `run(conn)` (`backend.rewards.queries.Read`, e.g.
+`PointsAsOf`, `EntriesPage`, `QualifyingNow`), and `await loaders.read(it)`. Sibling fields
+resolve concurrently, so every read asked for in the same turn of the event loop lands in one
+batch: one pooled connection, and on SQLite one thread hand-off, for all of them (the
+dashboard's points, tier and history page share one). Loaders keyed by id (`member`, `entry`,
+`purchase`) feed the same batch. Equal reads run once per request.
+"""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
-from typing import Any
+from functools import cached_property
+from typing import Any, TypeVar
 
-from sqlalchemy import Row
+from sqlalchemy import Connection, Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 from strawberry.dataloader import DataLoader
 
@@ -16,31 +26,46 @@ from backend.api.offers.loaders import OfferLoaders
 from backend.db.engine import Database
 from backend.rewards import queries
 from backend.rewards.program import ProgramRules, RulesCache
-from backend.rewards.tiers.rules import Qualifying
-from backend.rewards.tiers.services import qualifying_now
+
+T = TypeVar("T")
 
 
 class Loaders:
-    """The loaders of one request; created fresh for every request so nothing leaks between users."""
+    """The loaders of one request; created fresh for every request so nothing leaks between users.
+
+    Each DataLoader is made on first use: most requests need only a few of them.
+    """
 
     def __init__(self, database: Database, rules: RulesCache, now: datetime) -> None:
         self._db = database
         self._rules = rules
         self.now = now
-        self.member = DataLoader(self._members)
-        self.entry = DataLoader(self._entries)
-        self.purchase = DataLoader(self._purchases)
-        self.qualifying = DataLoader(self._qualifying)
-        self.member_by_uid = DataLoader(self._members_by_uid)
-        self.clubs = ClubLoaders(self.connection, now)
-        self.offers = OfferLoaders(self)
+
+    async def read(self, read: queries.Read[T]) -> T:
+        """The answer of one read, batched with the other reads of this turn of the loop."""
+        answer: T = await self._reads.load(read)
+        return answer
+
+    @cached_property
+    def _reads(self) -> DataLoader[queries.Read[Any], Any]:
+        """The batch every read of this request goes through."""
+        return DataLoader(self._run_reads)
+
+    async def _run_reads(self, reads: Sequence[queries.Read[Any]]) -> list[Any]:
+        """Run a batch of reads on one connection, in one hand-off."""
+
+        def run(conn: Connection) -> list[Any]:
+            return [read.run(conn) for read in reads]
+
+        return await self._db.read(run)
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[AsyncConnection]:
-        """Borrow a read connection for one batch or short read; it goes back to the pool at once.
+        """Borrow an async read connection for one short read; it goes back to the pool at once.
 
-        Never hold it while waiting for anything else from a pool (rules, another connection, a
-        unit of work): under a burst every connection would be held by a waiter.
+        Prefer `read()` on hot paths. Never hold this connection while waiting for anything
+        else from a pool (rules, another connection, a unit of work): under a burst every
+        connection would be held by a waiter.
         """
         async with self._db.reader.connect() as conn:
             yield conn
@@ -49,34 +74,31 @@ class Loaders:
         """The program rules (shared, refreshed in the background); ask before borrowing."""
         return await self._rules.get()
 
-    async def _by_ids(self, table: Any, ids: Sequence[int]) -> list[Row[Any] | None]:
-        """Load rows of one table by id."""
-        async with self.connection() as conn:
-            return await queries.by_ids(conn, table, ids)
-
-    async def _members(self, ids: Sequence[int]) -> list[Row[Any] | None]:
+    @cached_property
+    def member(self) -> DataLoader[int, Row[Any] | None]:
         """Members by id."""
-        return await self._by_ids(queries.MEMBER, ids)
+        return DataLoader(lambda ids: self._by_ids(queries.MEMBER, ids))
 
-    async def _entries(self, ids: Sequence[int]) -> list[Row[Any] | None]:
+    @cached_property
+    def entry(self) -> DataLoader[int, Row[Any] | None]:
         """Ledger entries by id, with their lot's state."""
-        async with self.connection() as conn:
-            return await queries.entries_by_ids(conn, ids)
+        return DataLoader(lambda ids: self._by_ids(queries.ENTRY, ids))
 
-    async def _purchases(self, ids: Sequence[int]) -> list[Row[Any] | None]:
+    @cached_property
+    def purchase(self) -> DataLoader[int, Row[Any] | None]:
         """Purchases by id."""
-        return await self._by_ids(queries.PURCHASE, ids)
+        return DataLoader(lambda ids: self._by_ids(queries.PURCHASE, ids))
 
-    async def _members_by_uid(self, uids: Sequence[str]) -> list[Row[Any] | None]:
-        """Members by Firebase uid."""
-        async with self.connection() as conn:
-            return [await queries.member_by_uid(conn, uid) for uid in uids]
+    @cached_property
+    def clubs(self) -> ClubLoaders:
+        """Club statuses of members."""
+        return ClubLoaders(self.connection, self.now)
 
-    async def _qualifying(self, member_ids: Sequence[int]) -> list[Qualifying]:
-        """Tier-qualifying points per member and when the oldest month of them stops counting."""
-        rules = await self.rules()
-        async with self.connection() as conn:
-            return [
-                await qualifying_now(conn, member_id=m, now=self.now, rules=rules)
-                for m in member_ids
-            ]
+    @cached_property
+    def offers(self) -> OfferLoaders:
+        """Offer lists, counts and vouchers."""
+        return OfferLoaders(self)
+
+    async def _by_ids(self, table: Any, ids: Sequence[int]) -> list[Row[Any] | None]:
+        """Rows of one table by id, as one read of the shared batch."""
+        return await self.read(queries.ByIds(table, tuple(ids)))

@@ -31,7 +31,7 @@ from backend.rewards.members.lookup import member_id_by_card
 from backend.rewards.members.services import EnrollInput, ProfileChanges, enroll, update_profile
 from backend.rewards.ports import Principal
 from backend.rewards.purchases.rules import Line, PurchaseInput, RefundInput
-from backend.rewards.purchases.services import record_purchase, refund_purchase
+from backend.rewards.purchases.services import PurchaseSnapshot, record_purchase, refund_purchase
 from backend.rewards.uow import UnitOfWork
 
 EnrollError = payload_error(
@@ -254,6 +254,11 @@ async def _adjusted_member(uow: UnitOfWork, input: AdjustPointsInput) -> int:
     return _member_pk(str(input.member_id))
 
 
+def _purchase_answer(answer: PurchaseSnapshot | None) -> Purchase | None:
+    """The purchase a write (or its replay) answered with, with the buyer's card number."""
+    return Purchase.of(answer, card_number=answer.member_reference) if answer else None
+
+
 def _purchase_input(input: RecordPurchaseInput) -> PurchaseInput:
     """Convert the GraphQL order to the domain's."""
     return PurchaseInput(
@@ -313,7 +318,7 @@ class Mutation(ProfileMutation, ClubsMutation, OffersMutation, ActionsMutation):
         row, errors = await perform(
             info, lambda uow, p: record_purchase(uow, data=data, actor=p.uid), RecordPurchaseError
         )
-        return RecordPurchasePayload(purchase=Purchase.of(row) if row else None, errors=errors)
+        return RecordPurchasePayload(purchase=_purchase_answer(row), errors=errors)
 
     @strawberry.mutation(
         description="Integration: refund an order, fully or partly.",
@@ -329,7 +334,7 @@ class Mutation(ProfileMutation, ClubsMutation, OffersMutation, ActionsMutation):
         row, errors = await perform(
             info, lambda uow, p: refund_purchase(uow, data=data, actor=p.uid), RefundPurchaseError
         )
-        return RefundPurchasePayload(purchase=Purchase.of(row) if row else None, errors=errors)
+        return RefundPurchasePayload(purchase=_purchase_answer(row), errors=errors)
 
     @strawberry.mutation(
         description="Staff: add or remove points by hand, with a reason (audited).",

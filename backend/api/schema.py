@@ -28,6 +28,7 @@ from backend.api.profile.queries import ProfileQuery
 from backend.api.types import LedgerEntry, Member, Purchase, Tier, parse_global_id
 from backend.rewards.errors import DomainError
 from backend.rewards.members.lookup import Lookup, LookupBy, find_member, record_read_by_id
+from backend.rewards.queries import MemberByUid
 
 REASON = strawberry.argument(
     description="Why you need to see this member, e.g. a support ticket (3 to 500 characters); "
@@ -55,7 +56,7 @@ class Query(ProfileQuery, ClubsQuery, OffersQuery):
         """Load the caller's membership."""
         principal = info.context.principal
         assert principal is not None
-        row = await info.context.loaders.member_by_uid.load(principal.uid)
+        row = await info.context.loaders.read(MemberByUid(principal.uid))
         return Member.of(row) if row else None
 
     @strawberry.field(

@@ -26,6 +26,7 @@ from backend.rewards.ledger import EntryKind, Source
 from backend.rewards.ports import Principal, Role
 from backend.rewards.program import TierRule
 from backend.rewards.tiers.rules import progress
+from backend.rewards.tiers.services import QualifyingNow
 
 LedgerEntryKind = strawberry.enum(
     EntryKind,
@@ -367,12 +368,9 @@ class Member(relay.Node):
     @strawberry.field(description="Spendable, pending and soon-expiring points.")
     async def points(self, info: Info) -> Points:
         """The cached balances as of now (due releases and expiries applied) in one read."""
-        rules = await info.context.loaders.rules()
-        days = int(rules.setting("expiry_warning_days"))
-        async with info.context.loaders.connection() as conn:
-            now = await queries.points_now(
-                conn, member=self, now=info.context.loaders.now, warning_days=days
-            )
+        loaders = info.context.loaders
+        days = int((await loaders.rules()).setting("expiry_warning_days"))
+        now = await loaders.read(queries.PointsAsOf.of(self, now=loaders.now, warning_days=days))
         return Points(
             balance=now.balance,
             pending=now.pending,
@@ -384,8 +382,10 @@ class Member(relay.Node):
     @strawberry.field(description="Current tier and progress to the next one.")
     async def tier(self, info: Info) -> TierStatus:
         """Combine the ladder with the member's qualifying points."""
-        rules = await info.context.loaders.rules()
-        counted = await info.context.loaders.qualifying.load(self.id)
+        loaders = info.context.loaders
+        rules = await loaders.rules()
+        window = int(rules.setting("tier_window_months"))
+        counted = await loaders.read(QualifyingNow(self.id, loaders.now, window))
         state = progress(
             ladder=rules.tiers,
             current=rules.tier(self.tier_code),
@@ -413,11 +413,8 @@ class Member(relay.Node):
         ] = None,
     ) -> relay.Connection[LedgerEntry]:
         """Keyset-paginate the member's entries."""
-        size, before_id = page_size(first), decode_cursor(after)
-        async with info.context.loaders.connection() as conn:
-            rows, more = await queries.entries_page(
-                conn, member_id=self.id, first=size, before_id=before_id
-            )
+        page = queries.EntriesPage(self.id, page_size(first), decode_cursor(after))
+        rows, more = await info.context.loaders.read(page)
         now = info.context.loaders.now
         nodes = [(r.id, LedgerEntry.of(r, now=now)) for r in rows]
         return connection(nodes, more=more, after=after)
@@ -443,16 +440,19 @@ class Purchase(relay.Node):
     refunded_amount: Decimal = strawberry.field(description="Amount refunded so far.")
     reversed_points: int = strawberry.field(description="Points taken back by refunds so far.")
     member_id: strawberry.Private[int]
+    card_number: strawberry.Private[str | None] = None
 
     @strawberry.field(description="Card number of the member who bought.")
     async def member_reference(self, info: Info) -> str:
-        """Load the member's card number."""
+        """The card number a write answered with; otherwise the member's, loaded."""
+        if self.card_number is not None:
+            return self.card_number
         row = await info.context.loaders.member.load(self.member_id)
         return str(row.card_number)
 
     @classmethod
-    def of(cls, row: Any) -> Purchase:
-        """Convert a purchase row (or ORM object)."""
+    def of(cls, row: Any, *, card_number: str | None = None) -> Purchase:
+        """Convert a purchase row (or ORM object or write answer); the buyer's card if known."""
         return cls(
             id=row.id,
             order_id=row.order_id,
@@ -464,6 +464,7 @@ class Purchase(relay.Node):
             refunded_amount=money(row.refunded_amount),
             reversed_points=row.reversed_points,
             member_id=row.member_id,
+            card_number=card_number,
         )
 
     @classmethod

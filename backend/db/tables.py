@@ -14,6 +14,8 @@ from sqlalchemy import (
     Index,
     Numeric,
     UniqueConstraint,
+    func,
+    text,
 )
 from sqlmodel import Field, SQLModel
 
@@ -27,6 +29,13 @@ def _utc(**kwargs: Any) -> Any:
 
 class Member(SQLModel, table=True):
     """A loyalty member; the cached balances are kept in the same transaction as the ledger."""
+
+    __table_args__ = (
+        # Staff look members up by e-mail case-insensitively; the oldest membership first.
+        Index("ix_member_email_lower", func.lower(text("email")), "id"),
+        # The settle job's members above the lowest tier whose grace may be over.
+        Index("ix_member_tier_reached", "tier_code", "tier_reached_at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     uid: str | None = Field(default=None, unique=True, max_length=128)
@@ -89,7 +98,24 @@ class TierMonth(SQLModel, table=True):
 class Lot(SQLModel, table=True):
     """Points from one earn: spendable from `available_at`, gone at `expires_at`, spent oldest first."""
 
-    __table_args__ = (Index("ix_lot_member_open", "member_id", "remaining", "expires_at"),)
+    __table_args__ = (
+        Index("ix_lot_member_open", "member_id", "remaining", "expires_at"),
+        # The settle job's due lots, wherever they are: partial, so each holds only the few lots
+        # still waiting (pending ones; spendable ones with points left). Queries must repeat
+        # the condition literally (`released = 0` on SQLite, which stores booleans as 0 and 1).
+        Index(
+            "ix_lot_unreleased",
+            "available_at",
+            postgresql_where=text("NOT released"),
+            sqlite_where=text("released = 0"),
+        ),
+        Index(
+            "ix_lot_open_expiry",
+            "expires_at",
+            postgresql_where=text("released AND remaining > 0"),
+            sqlite_where=text("released = 1 AND remaining > 0"),
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     member_id: int = Field(foreign_key="member.id")
@@ -178,6 +204,19 @@ class ProgramSetting(SQLModel, table=True):
 
     key: str = Field(primary_key=True, max_length=64)
     value: Any = Field(sa_column=Column(JSON, nullable=False))
+
+
+class RulesVersion(SQLModel, table=True):
+    """One row counting changes to the program rules (tiers, currency rates, settings).
+
+    Database triggers on those tables bump it in the transaction of every change, whoever makes
+    it, so a unit of work can tell with one read whether rules it holds in memory are current.
+    """
+
+    __tablename__ = "rules_version"
+
+    id: int = Field(default=1, primary_key=True)
+    version: int = Field(default=1, sa_type=BigInteger)
 
 
 class AuditLog(SQLModel, table=True):

@@ -4,6 +4,10 @@ A use case looks its key up first, before any check that depends on rules or sta
 answers the same whatever changed since. A new key is claimed (inserted) before the write, so two
 concurrent first requests collide on the key's unique constraint: the unit of work runs the loser
 again, and its lookup then finds the winner's answer. The answer is stored in the key's row.
+
+A write that inserts a unique row of its own under the same key (a purchase's order id) may
+instead `store` the key with its answer at the end, in one statement: a concurrent twin then
+collides on that row, which the unit of work retries the same way (`uow.RETRIED_UNIQUE`).
 """
 
 from __future__ import annotations
@@ -69,9 +73,17 @@ async def claim(uow: UnitOfWork, *, scope: str, key: str, payload: Any) -> Idemp
     row = IdempotencyKey(
         scope=scope, key=key, fingerprint=fingerprint(payload), result={}, created_at=uow.now
     )
-    uow.session.add(row)
-    await uow.session.flush()
-    return row
+    return await uow.insert(row, track=True)  # tracked: `remember` changes it
+
+
+async def store(
+    uow: UnitOfWork, *, scope: str, key: str, payload: Any, answer: dict[str, Any]
+) -> None:
+    """Insert a new key with the answer of the write it guards (see the module's note)."""
+    row = IdempotencyKey(
+        scope=scope, key=key, fingerprint=fingerprint(payload), result=answer, created_at=uow.now
+    )
+    await uow.insert(row)
 
 
 def remember(claimed: IdempotencyKey, answer: dict[str, Any]) -> None:

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import or_, select
+from sqlalchemy import literal_column, not_, select
 from sqlmodel import col
 
 from backend.db.tables import Lot, Member
 from backend.rewards.clock import add_months
 from backend.rewards.ledger import settle
-from backend.rewards.program import load_rules
 from backend.rewards.tiers.services import reevaluate
 from backend.rewards.uow import UnitOfWork, UnitOfWorkFactory
 
@@ -29,28 +28,31 @@ class SettleReport:
 
 
 async def _due_member_ids(uow: UnitOfWork, limit: int) -> list[int]:
-    """Members with pending lots to release, lots to expire, or a tier whose grace has ended."""
-    program = await load_rules(uow.session)
+    """Members with pending lots to release, lots to expire, or a tier whose grace has ended.
+
+    Each part reads an index of its own (the lots' partial indexes, whose conditions the
+    statements repeat with literal constants so that both databases can use them, and the
+    members' tier index), never the whole of `lot` or `member`.
+    """
+    program = await uow.rules()
     grace_start = add_months(uow.now, -int(program.setting("tier_grace_months")))
-    lots = select(col(Lot.member_id)).where(
-        or_(
-            (col(Lot.released).is_(False)) & (col(Lot.available_at) <= uow.now),
-            (col(Lot.released).is_(True))
-            & (col(Lot.remaining) > 0)
-            & (col(Lot.expires_at) <= uow.now),
-        )
+    releases = select(col(Lot.member_id)).where(
+        not_(col(Lot.released)), col(Lot.available_at) <= uow.now
+    )
+    expiries = select(col(Lot.member_id)).where(
+        col(Lot.released), col(Lot.remaining) > literal_column("0"), col(Lot.expires_at) <= uow.now
     )
     tiers = select(col(Member.id)).where(
-        col(Member.tier_code) != program.tiers[0].code,
+        col(Member.tier_code).in_([tier.code for tier in program.tiers[1:]]),
         col(Member.tier_reached_at) <= grace_start,
     )
-    stmt = lots.union(tiers).limit(limit)
+    stmt = releases.union(expiries, tiers).limit(limit)
     return sorted({int(row[0]) for row in (await uow.session.execute(stmt)).all()})
 
 
 async def _settle_member(uow: UnitOfWork, member_id: int, report: SettleReport) -> None:
     """Settle one member's lots and tier in one transaction."""
-    program = await load_rules(uow.session)
+    program = await uow.rules()
     member = await uow.lock_member(member_id)
     report.entries += len(await settle(uow, member=member))
     report.tier_changes += await reevaluate(uow, member=member, rules=program)

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlmodel import col
 
-from backend.db.tables import CurrencyRate, ProgramSetting, Tier
+from backend.db.tables import CurrencyRate, ProgramSetting, RulesVersion, Tier
 
 log = logging.getLogger(__name__)
 
@@ -33,11 +33,16 @@ class TierRule:
 
 @dataclass(frozen=True)
 class ProgramRules:
-    """Everything the ledger, purchases and tiers need to decide, read in one go."""
+    """Everything the ledger, purchases and tiers need to decide, read in one go.
+
+    `version` is the `rules_version` counter read before the rules: these rules are at least as
+    new as that version, so rules whose version equals the counter's current value are current.
+    """
 
     tiers: tuple[TierRule, ...]
     rates: dict[str, Decimal]
     settings: dict[str, Any]
+    version: int
 
     def tier(self, code: str) -> TierRule:
         """Return the tier with this code (the lowest if the code is unknown)."""
@@ -48,8 +53,16 @@ class ProgramRules:
         return self.settings[key]
 
 
+async def rules_version(db: AsyncSession | AsyncConnection) -> int:
+    """The count of program-rules changes committed (triggers keep it; one primary-key read)."""
+    return int((await db.execute(select(col(RulesVersion.version)))).scalar_one())
+
+
 async def load_rules(db: AsyncSession | AsyncConnection) -> ProgramRules:
-    """Read the program rules from the database."""
+    """Read the program rules from the database, labelled with the version read first."""
+    # The version first: a change committed between the two reads makes the label older than the
+    # rules, never newer, so the next version check re-reads rather than trusting stale rules.
+    version = await rules_version(db)
     tier_table = Tier.__table__  # type: ignore[attr-defined]
     tiers = (await db.execute(select(tier_table).order_by(tier_table.c.position))).all()
     rates = (
@@ -60,6 +73,7 @@ async def load_rules(db: AsyncSession | AsyncConnection) -> ProgramRules:
         tiers=tuple(_tier(row) for row in tiers),
         rates={c: Decimal(r) for c, r in rates},
         settings=dict(settings),
+        version=version,
     )
 
 
@@ -95,6 +109,18 @@ class RulesCache:
         """Read the rules now and keep them (at start-up)."""
         return await self._start_reading()
 
+    @property
+    def latest(self) -> ProgramRules | None:
+        """The newest rules this process has read, without reading (None before the first)."""
+        return self._value
+
+    def offer(self, rules: ProgramRules) -> ProgramRules:
+        """Keep rules read elsewhere (a unit of work that found ours out of date) if newer;
+        return the newer of the two."""
+        if self._value is None or rules.version > self._value.version:
+            self._value, self._read_at = rules, time.monotonic()
+        return self._value
+
     async def get(self) -> ProgramRules:
         """The last rules read; stale ones are re-read in the background."""
         if self._value is None:
@@ -120,8 +146,8 @@ class RulesCache:
             raise
         finally:
             self._reading = None
-        self._value, self._read_at = rules, time.monotonic()
-        return rules
+        self._read_at = time.monotonic()
+        return self.offer(rules)  # a unit of work may have offered newer ones meanwhile
 
     def _log_failure(self, task: asyncio.Task[ProgramRules]) -> None:
         """Log a background re-read that failed (requests go on with the last rules read)."""

@@ -1,13 +1,21 @@
-"""Read side: lean Core queries for the API's loaders (no ORM objects on hot paths)."""
+"""Read side: lean Core reads for the API's loaders (no ORM objects on hot paths).
+
+A read is a small frozen dataclass whose `run(conn)` sends Core statements on a synchronous
+connection and returns plain values (see `Database.read`). Equal reads are equal values, so a
+request's loaders run each read once and can batch any mix of them on one connection. The
+statements are built once, with bind parameters: SQLAlchemy then finds their compiled form
+without building a statement and its cache key on every request.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from functools import cache
+from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import Row, and_, or_, select
+from sqlalchemy import Connection, Row, Select, and_, bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from backend.db.tables import LedgerEntry, Lot, Member, Purchase
@@ -22,6 +30,16 @@ ENTRY_WITH_LOT = select(
     ENTRY, LOT.c.released.label("lot_released"), LOT.c.available_at.label("lot_available_at")
 ).select_from(ENTRY.outerjoin(LOT, LOT.c.entry_id == ENTRY.c.id))
 
+T_co = TypeVar("T_co", covariant=True)
+
+
+class Read(Protocol[T_co]):
+    """A read that can join a batch: hashable, synchronous, on a borrowed connection."""
+
+    def run(self, conn: Connection) -> T_co:
+        """Send the read's statements and return what the caller needs."""
+        ...
+
 
 @dataclass(frozen=True)
 class PointsNow:
@@ -33,58 +51,116 @@ class PointsNow:
     first_expiry: datetime | None
 
 
-async def member_by_uid(conn: AsyncConnection, uid: str) -> Row[Any] | None:
-    """The member row of a Firebase user."""
-    return (await conn.execute(select(MEMBER).where(MEMBER.c.uid == uid))).first()
+MEMBER_BY_UID = select(MEMBER).where(MEMBER.c.uid == bindparam("uid"))
+
+
+@dataclass(frozen=True)
+class MemberByUid:
+    """The member row of a Firebase user, or None."""
+
+    uid: str
+
+    def run(self, conn: Connection) -> Row[Any] | None:
+        """One indexed lookup."""
+        return conn.execute(MEMBER_BY_UID, {"uid": self.uid}).first()
+
+
+@cache
+def _by_ids_statement(table: Any) -> Select[Any]:
+    """Rows of a table by primary key; entries come with their lot's state."""
+    base = ENTRY_WITH_LOT if table is ENTRY else select(table)
+    return base.where(table.c.id.in_(bindparam("ids", expanding=True)))
+
+
+@dataclass(frozen=True)
+class ByIds:
+    """Rows of a table (entries with their lot's state) by primary key, in the order asked,
+    None where missing (for DataLoaders)."""
+
+    table: Any
+    ids: tuple[int, ...]
+
+    def run(self, conn: Connection) -> list[Row[Any] | None]:
+        """One statement for all the ids."""
+        rows = conn.execute(_by_ids_statement(self.table), {"ids": self.ids}).all()
+        found = {row.id: row for row in rows}
+        return [found.get(i) for i in self.ids]
 
 
 async def by_ids(conn: AsyncConnection, table: Any, ids: Sequence[int]) -> list[Row[Any] | None]:
-    """Rows of a table by primary key, in the order asked, None where missing (for DataLoaders)."""
-    rows = (await conn.execute(select(table).where(table.c.id.in_(ids)))).all()
-    found = {row.id: row for row in rows}
-    return [found.get(i) for i in ids]
+    """`ByIds` on an async connection (a payload re-read after its unit of work)."""
+    return await conn.run_sync(ByIds(table, tuple(ids)).run)
 
 
-async def entries_by_ids(conn: AsyncConnection, ids: Sequence[int]) -> list[Row[Any] | None]:
-    """Entries with their lot's state by id, in the order asked, None where missing."""
-    rows = (await conn.execute(ENTRY_WITH_LOT.where(ENTRY.c.id.in_(ids)))).all()
-    found = {row.id: row for row in rows}
-    return [found.get(i) for i in ids]
+_PAGE = ENTRY_WITH_LOT.where(ENTRY.c.member_id == bindparam("member_id"))
+NEWEST_ENTRIES = _PAGE.order_by(ENTRY.c.id.desc()).limit(bindparam("limit"))
+ENTRIES_BEFORE = (
+    _PAGE.where(ENTRY.c.id < bindparam("before_id"))
+    .order_by(ENTRY.c.id.desc())
+    .limit(bindparam("limit"))
+)
 
 
-async def entries_page(
-    conn: AsyncConnection, *, member_id: int, first: int, before_id: int | None
-) -> tuple[list[Row[Any]], bool]:
-    """A page of a member's entries (with lot state), newest first, older than `before_id`; more?"""
-    stmt = ENTRY_WITH_LOT.where(ENTRY.c.member_id == member_id)
-    if before_id is not None:
-        stmt = stmt.where(ENTRY.c.id < before_id)
-    rows = (await conn.execute(stmt.order_by(ENTRY.c.id.desc()).limit(first + 1))).all()
-    return list(rows[:first]), len(rows) > first
+@dataclass(frozen=True)
+class EntriesPage:
+    """A page of a member's entries (with lot state), newest first, older than `before_id`."""
+
+    member_id: int
+    first: int
+    before_id: int | None
+
+    def run(self, conn: Connection) -> tuple[list[Row[Any]], bool]:
+        """The page's rows, and whether more follow (one row more is asked for to tell)."""
+        params = {"member_id": self.member_id, "limit": self.first + 1}
+        if self.before_id is None:
+            rows = conn.execute(NEWEST_ENTRIES, params).all()
+        else:
+            rows = conn.execute(ENTRIES_BEFORE, {**params, "before_id": self.before_id}).all()
+        return list(rows[: self.first]), len(rows) > self.first
 
 
-async def points_now(
-    conn: AsyncConnection, *, member: Any, now: datetime, warning_days: int
-) -> PointsNow:
-    """A member's cached balances (`id`, `balance`, `pending`, `debt`) as of `now`, in one query.
+# The lots that settling as of `now` changes (pending ones that matured) and those whose expiry
+# the warning window shows: an open-lots index range, never the member's whole history.
+DUE_LOTS = select(
+    LOT.c.id, LOT.c.remaining, LOT.c.released, LOT.c.available_at, LOT.c.expires_at
+).where(
+    LOT.c.member_id == bindparam("member_id"),
+    LOT.c.remaining > 0,
+    or_(
+        and_(LOT.c.released.is_(False), LOT.c.available_at <= bindparam("now")),
+        and_(LOT.c.released.is_(True), LOT.c.expires_at <= bindparam("until")),
+    ),
+)
 
-    The job writes those as entries later; until it does, the read applies the same rule, so an
-    expired lot never shows in the balance and a matured one already does.
+
+@dataclass(frozen=True)
+class PointsAsOf:
+    """A member's cached balances (`balance`, `pending`, `debt`) as of `now`, in one statement.
+
+    The settle job writes due releases and expiries as entries later; until it does, the read
+    applies the same rule (`settle_lots`), so an expired lot never shows in the balance and a
+    matured one already does.
     """
-    until = now + timedelta(days=warning_days)
-    stmt = select(
-        LOT.c.id, LOT.c.remaining, LOT.c.released, LOT.c.available_at, LOT.c.expires_at
-    ).where(
-        LOT.c.member_id == member.id,
-        LOT.c.remaining > 0,
-        or_(
-            and_(LOT.c.released.is_(False), LOT.c.available_at <= now),
-            and_(LOT.c.released.is_(True), LOT.c.expires_at <= until),
-        ),
-    )
-    lots = [LotState(*row) for row in (await conn.execute(stmt)).all()]
-    settled = settle_lots(
-        balance=member.balance, pending=member.pending, debt=member.debt, lots=lots, now=now
-    )
-    expiring, first = expiring_within(settled.lots, now=now, until=until)
-    return PointsNow(settled.balance, settled.pending, expiring, first)
+
+    member_id: int
+    balance: int
+    pending: int
+    debt: int
+    now: datetime
+    warning_days: int
+
+    @classmethod
+    def of(cls, member: Any, *, now: datetime, warning_days: int) -> PointsAsOf:
+        """The read for a member row (or object) with `id`, `balance`, `pending` and `debt`."""
+        return cls(member.id, member.balance, member.pending, member.debt, now, warning_days)
+
+    def run(self, conn: Connection) -> PointsNow:
+        """Read the due lots and settle them in memory."""
+        until = self.now + timedelta(days=self.warning_days)
+        params = {"member_id": self.member_id, "now": self.now, "until": until}
+        lots = [LotState(*row) for row in conn.execute(DUE_LOTS, params)]
+        settled = settle_lots(
+            balance=self.balance, pending=self.pending, debt=self.debt, lots=lots, now=self.now
+        )
+        expiring, first = expiring_within(settled.lots, now=self.now, until=until)
+        return PointsNow(settled.balance, settled.pending, expiring, first)

@@ -9,16 +9,19 @@ from collections.abc import Awaitable, Callable
 from types import TracebackType
 from typing import Any, NewType, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, insert, select
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlmodel import col
+from sqlalchemy.orm import make_transient_to_detached
+from sqlmodel import SQLModel, col
 
 from backend.db.tables import Member
 from backend.rewards.errors import NotFound
 from backend.rewards.ports import Clock
+from backend.rewards.program import ProgramRules, RulesCache, load_rules, rules_version
 
 T = TypeVar("T")
+Row = TypeVar("Row", bound=SQLModel)
 log = logging.getLogger(__name__)
 
 LockedMember = NewType("LockedMember", Member)
@@ -38,6 +41,8 @@ RETRIED_UNIQUE = frozenset(
         "club.code",
         "uq_voucher_code",  # a new voucher's random code collided: run again with a new one
         "voucher.code",
+        "purchase_order_id_key",  # written with its idempotency key (`idempotency.store`)
+        "purchase.order_id",
     }
 )
 
@@ -45,9 +50,15 @@ RETRIED_UNIQUE = frozenset(
 class UnitOfWork:
     """A session in one transaction; rolls back unless `commit` was called."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], clock: Clock) -> None:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        clock: Clock,
+        rules: RulesCache | None = None,
+    ) -> None:
         self._sessions = sessions
         self.clock = clock
+        self._rules = rules
         self.events: list[Any] = []
         self._session: AsyncSession | None = None
         self._locked: dict[int, Member] = {}
@@ -92,15 +103,57 @@ class UnitOfWork:
         await self.session.commit()
         self._locked = {}
 
+    async def rules(self) -> ProgramRules:
+        """The program rules as committed now: the shared copy when its version is current.
+
+        One primary-key read of `rules_version` replaces reading the three rules tables; only
+        after a change are they read again here (and the shared copy replaced). On SQLite the
+        write lock, on PostgreSQL the statement snapshot, make the version read inside this
+        transaction the latest committed one, so no use case runs on rules older than that.
+        """
+        known = self._rules.latest if self._rules else None
+        if known is not None and known.version == await rules_version(self.session):
+            return known
+        fresh = await load_rules(self.session)
+        if self._rules:
+            self._rules.offer(fresh)
+        return fresh
+
+    async def insert(self, row: Row, *, track: bool = False) -> Row:
+        """Insert a new row in one statement, without the session's flush, and set its id.
+
+        The session does not track the row unless `track`: later changes to an untracked row
+        are not written (right for ledger entries, which never change).
+        """
+        table = row.__table__  # type: ignore[attr-defined]
+        values = {column.key: getattr(row, column.key) for column in table.columns}
+        del values["id"]
+        # Values as parameters, not `.values(...)`: the statement stays the same object shape, so
+        # it is neither rebuilt nor re-keyed per row. The id comes back with the INSERT:
+        # RETURNING on PostgreSQL, the rowid on SQLite.
+        result = await self.session.execute(insert(table), values)
+        row.id = result.inserted_primary_key[0]  # type: ignore[attr-defined]
+        if track:
+            make_transient_to_detached(row)
+            self.session.add(row)
+        return row
+
     async def lock_member(self, member_id: int) -> LockedMember:
         """Load a member row for update: every balance change of one member is serialised."""
-        stmt = select(Member).where(col(Member.id) == member_id).with_for_update()
+        member = await self.lock_member_where(col(Member.id) == member_id)
+        if member is None:
+            raise NotFound("MEMBER_NOT_FOUND", "No such member.")
+        return member
+
+    async def lock_member_where(self, condition: ColumnElement[bool]) -> LockedMember | None:
+        """Find and lock the member a unique condition names (e.g. a card number) in one statement."""
+        stmt = select(Member).where(condition).with_for_update()
         member = (
             await self.session.execute(stmt.execution_options(populate_existing=True))
         ).scalar()
         if member is None:
-            raise NotFound("MEMBER_NOT_FOUND", "No such member.")
-        self._locked[member_id] = member
+            return None
+        self._locked[member.id or 0] = member
         return LockedMember(member)
 
     def check_locked(self, member: LockedMember) -> None:
@@ -132,13 +185,19 @@ def _retriable(error: DBAPIError) -> bool:
 class UnitOfWorkFactory:
     """Makes units of work and runs use cases with retries on lost races."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], clock: Clock) -> None:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        clock: Clock,
+        rules: RulesCache | None = None,
+    ) -> None:
         self.sessions = sessions
         self.clock = clock
+        self.rules = rules  # shared with the read side; without it, units of work read the rules
 
     def __call__(self) -> UnitOfWork:
         """Return a fresh unit of work."""
-        return UnitOfWork(self.sessions, self.clock)
+        return UnitOfWork(self.sessions, self.clock, self.rules)
 
     async def run(self, use_case: Callable[[UnitOfWork], Awaitable[T]], *, attempts: int = 4) -> T:
         """Run `use_case` in its own unit of work, again from scratch if it lost a race."""

@@ -76,8 +76,8 @@ def summarise(raw: Path, pid: int) -> str:
     loop_total = 0
     for line in raw.read_text().splitlines():
         stack_text, _, count_text = line.rpartition(" ")
-        if not stack_text:
-            continue
+        if not stack_text or not count_text.isdigit():
+            continue  # py-spy sometimes splits a frame holding a newline over two lines
         count = int(count_text)
         thread, *stack = stack_text.split(";")
         main = thread.startswith(f"thread ({pid})")  # the main thread's id is the pid

@@ -2,7 +2,7 @@
 
     .venv/bin/python -m scripts.bench.run [--parts reads,writes,workers] [--seconds 5]
         [--rounds 3] [--members 100] [--postgres-url postgresql://postgres@127.0.0.1:5432/test]
-        [--record LABEL]
+        [--sqlite-path BIG.db] [--postgres-database BIG] [--record LABEL]
 
 Servers run pinned to core 0 (`taskset -c 0`), the load generator wrk on core 1 (`taskset -c 1`),
 one wrk thread. Every target is measured once per round and the rounds are interleaved, so the
@@ -17,7 +17,11 @@ ratios compare figures taken under the same machine load. Parts:
   machine has 2 cores, so wrk shares them: this part shows the trend, not the 1.7x goal).
 
 Everything stays on 127.0.0.1: a temporary SQLite file and a scratch PostgreSQL database
-`rewards_bench` made from the maintenance database in the URL, both removed at the end. wrk is
+`rewards_bench_PID` made from the maintenance database in the URL, both removed at the end.
+`--sqlite-path` / `--postgres-database` name databases filled by `rewards seed-bench` (on the
+same PostgreSQL server): the reads and writes parts then also measure the service on them, in the
+same interleaved rounds, for random seeded members, and report seeded / scratch (flat with
+size). Those databases are kept; the orders the run records stay in them. wrk is
 installed with `apt-get install -y wrk` when missing (root only). `--record LABEL` writes the
 figures into BENCHMARKS.md under that label (replacing an older section of the same label).
 """
@@ -31,6 +35,7 @@ import json
 import math
 import os
 import platform
+import random
 import re
 import shutil
 import socket
@@ -45,10 +50,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
-from sqlalchemy import text
+from sqlalchemy import bindparam, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from scripts.bench.seed import member_uid, purchases_of, scratch_postgres, scratch_sqlite, seed
+from scripts.bench.seed import (
+    member_uid,
+    pg_urls,
+    purchases_of,
+    scratch_postgres,
+    scratch_sqlite,
+    seed,
+)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 BENCHMARKS = REPO_ROOT / "BENCHMARKS.md"
@@ -57,6 +69,8 @@ SERVER_CORES, LOAD_CORES, ALL_CORES = "0", "1", "0,1"
 READ_CONNECTIONS, WRITE_CONNECTIONS = 32, 16
 DASHBOARD_MEMBER_PURCHASES = 6  # the issue's table: a member with six purchases
 RESULTS_HEADING = "## Results of `scripts/bench/run.py`"
+SEEDED_SAMPLE = 1000  # random members of a seeded database read, and as many others buy
+SEEDED_TARGETS = (("sqlite-seeded", "SQLite seeded"), ("pg-seeded", "PostgreSQL seeded"))
 
 BUY = """mutation Buy($input: RecordPurchaseInput!) {
   recordPurchase(input: $input) {
@@ -301,8 +315,9 @@ class Books:
     problems: list[str] = field(default_factory=list)
 
 
-async def check_books(url: str, log: Path, run: str, in_flight: int) -> Books:
-    """Every 200 answer stored once with its points; balance + pending = the ledger's sums."""
+async def check_books(url: str, log: Path, orders: str, in_flight: int) -> Books:
+    """Every 200 answer stored once with its points; balance + pending = the ledger's sums of
+    the members whose orders match `orders` (all of a scratch database's members)."""
     books = Books(in_flight)
     answers: dict[str, int] = {}
     for line in log.read_text().splitlines() if log.exists() else []:
@@ -318,8 +333,8 @@ async def check_books(url: str, log: Path, run: str, in_flight: int) -> Books:
     try:
         async with engine.connect() as conn:
             rows = await conn.execute(
-                text("SELECT order_id, points FROM purchase WHERE order_id LIKE :run"),
-                {"run": f"{run}-%"},
+                text("SELECT order_id, points FROM purchase WHERE order_id LIKE :orders"),
+                {"orders": orders},
             )
             stored: dict[str, int] = {}
             for order, points in rows:
@@ -342,9 +357,9 @@ async def check_books(url: str, log: Path, run: str, in_flight: int) -> Books:
             credited = await conn.scalar(
                 text(
                     "SELECT COALESCE(SUM(e.amount + e.pending_delta), 0) FROM ledger_entry e "
-                    "JOIN purchase p ON p.earn_entry_id = e.id WHERE p.order_id LIKE :run"
+                    "JOIN purchase p ON p.earn_entry_id = e.id WHERE p.order_id LIKE :orders"
                 ),
-                {"run": f"{run}-%"},
+                {"orders": orders},
             )
             if int(credited or 0) != sum(stored.values()):
                 books.problems.append(
@@ -354,8 +369,10 @@ async def check_books(url: str, log: Path, run: str, in_flight: int) -> Books:
                 text(
                     "SELECT COUNT(*) FROM member m WHERE m.balance + m.pending <> "
                     "(SELECT COALESCE(SUM(e.amount + e.pending_delta), 0) FROM ledger_entry e "
-                    "WHERE e.member_id = m.id)"
-                )
+                    "WHERE e.member_id = m.id) AND m.id IN "
+                    "(SELECT member_id FROM purchase WHERE order_id LIKE :orders)"
+                ),
+                {"orders": orders},
             )
             if unbalanced:
                 books.problems.append(f"{unbalanced} members' balance + pending != ledger sum")
@@ -365,6 +382,67 @@ async def check_books(url: str, log: Path, run: str, in_flight: int) -> Books:
 
 
 # --- the run --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Members:
+    """Whom a database's targets act for: uids signing in for reads, cards for purchases."""
+
+    readers: list[str]
+    writers: list[str]
+
+
+def scratch_members(members: int, cards: list[str]) -> Members:
+    """The seeded scratch members: readers with six purchases (the issue's table), the rest buy."""
+    six = [i for i in range(members) if purchases_of(i) == DASHBOARD_MEMBER_PURCHASES]
+    return Members(
+        readers=[member_uid(i) for i in six],
+        writers=[card for i, card in enumerate(cards) if i not in six],
+    )
+
+
+async def seeded_members(url: str, sample: int) -> tuple[Members, str]:
+    """Random members of a database filled by `rewards seed-bench`, and its size in words."""
+    engine = create_async_engine(url)
+    try:
+        async with engine.connect() as conn:
+            members = int(await conn.scalar(text("SELECT max(id) FROM member")) or 0)
+            entries = int(await conn.scalar(text("SELECT max(id) FROM ledger_entry")) or 0)
+            ids = random.Random(1).sample(range(1, members + 1), min(members, 2 * sample))
+            rows = (
+                await conn.execute(
+                    text("SELECT id, uid, card_number FROM member WHERE id IN :ids").bindparams(
+                        bindparam("ids", expanding=True)
+                    ),
+                    {"ids": ids},
+                )
+            ).all()
+    finally:
+        await engine.dispose()
+    found = {row.id: row for row in rows}
+    picked = [found[i] for i in ids if i in found and found[i].uid]
+    half = len(picked) // 2
+    chosen = Members(
+        readers=[row.uid for row in picked[:half]],
+        writers=[row.card_number for row in picked[half:]],
+    )
+    return chosen, f"{members:,} members, {entries:,} ledger entries"
+
+
+def seeded_urls(args: argparse.Namespace) -> dict[str, str]:
+    """The seeded databases named on the command line, by server name."""
+    urls = {}
+    if args.sqlite_path:
+        path = Path(args.sqlite_path).resolve()
+        if not path.is_file():
+            raise SystemExit(f"--sqlite-path: no such file {path}")
+        urls["sqlite-seeded"] = f"sqlite+aiosqlite:///{path}"
+    if args.postgres_database:
+        maintenance, _ = pg_urls(args.postgres_url)
+        urls["pg-seeded"] = maintenance.set(database=args.postgres_database).render_as_string(
+            hide_password=False
+        )
+    return urls
 
 
 @dataclass
@@ -387,26 +465,32 @@ async def bench(args: argparse.Namespace) -> int:
     """Seed, serve, measure, check and report; return the exit status."""
     parts = set(args.parts.split(","))
     dashboard = readme_operation(0)
-    dashboard_uids = [
-        member_uid(i) for i in range(args.members) if purchases_of(i) == DASHBOARD_MEMBER_PURCHASES
-    ]
+    seeded = seeded_urls(args)
     async with contextlib.AsyncExitStack() as stack:
         work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="rewards-bench-")))
         sqlite_url, sqlite_label = await stack.enter_async_context(scratch_sqlite())
         pg_url, pg_label = await stack.enter_async_context(scratch_postgres(args.postgres_url))
-        print(header(args, sqlite_label, pg_label), flush=True)
+        people: dict[str, Members] = {}
+        sizes = []
+        for name, url in seeded.items():
+            people[name], size = await seeded_members(url, SEEDED_SAMPLE)
+            sizes.append(f"{name}: {size}")
+        heading = header(args, sqlite_label, pg_label, sizes)
+        print(heading, flush=True)
         started = time.perf_counter()
-        cards = {"sqlite": await seed(sqlite_url, args.members)}
-        cards["pg"] = await seed(pg_url, args.members)  # alembic is not safe to run concurrently
+        people["sqlite"] = scratch_members(args.members, await seed(sqlite_url, args.members))
+        # alembic is not safe to run concurrently
+        people["pg"] = scratch_members(args.members, await seed(pg_url, args.members))
         print(
             f"seeded {args.members} members on each database in {time.perf_counter() - started:.0f} s",
             flush=True,
         )
-        writers = [i for i in range(args.members) if purchases_of(i) != DASHBOARD_MEMBER_PURCHASES]
+        dashboard_uids = people["sqlite"].readers
 
+        urls = {"sqlite": sqlite_url, "pg": pg_url, **seeded}
         specs = [
-            ("sqlite", "dashboard", {"BENCH_DATABASE_URL": sqlite_url}, 1, SERVER_CORES),
-            ("pg", "dashboard", {"BENCH_DATABASE_URL": pg_url}, 1, SERVER_CORES),
+            (name, "dashboard", {"BENCH_DATABASE_URL": url}, 1, SERVER_CORES)
+            for name, url in urls.items()
         ]
         if args.compare:
             variant = dict([args.compare.split("=", 1)])
@@ -434,6 +518,8 @@ async def bench(args: argparse.Namespace) -> int:
         async with servers(specs, work) as running:
             answer = await dashboard_answer(running["sqlite"].url, dashboard, dashboard_uids[0])
             pg_answer = await dashboard_answer(running["pg"].url, dashboard, dashboard_uids[0])
+            for name in seeded:
+                await dashboard_answer(running[name].url, dashboard, people[name].readers[0])
             answer_file = work / "answer.json"
             answer_file.write_bytes(answer)
             print(
@@ -451,7 +537,7 @@ async def bench(args: argparse.Namespace) -> int:
                 ceiling = await dashboard_answer(running["ceiling"].url, dashboard, "any")
                 if json.loads(ceiling) != json.loads(answer):
                     raise RuntimeError("graphql-core's answer differs from the service's")
-                targets = plan(parts, dashboard, dashboard_uids, cards, writers, work, args.compare)
+                targets = plan(parts, dashboard, people, work, args.compare)
                 await warm_up(targets, running, work)
                 for round_ in range(args.rounds):
                     for index, target in enumerate(targets):
@@ -462,19 +548,21 @@ async def bench(args: argparse.Namespace) -> int:
                         figure = wrk(
                             server.url, script, target.connections, args.seconds, target.cores
                         )
-                        if target.server != "sqlite-2w":  # its workers are child processes
+                        # Several workers are child processes; a run without answers has no rate.
+                        if target.server != "sqlite-2w" and figure.requests:
                             figure.cpu_ms = (
                                 (cpu_seconds(server.proc.pid) - cpu) / figure.requests * 1000
                             )
                         target.figures.append(figure)
                     print(f"round {round_ + 1}/{args.rounds} done", flush=True)
         books = {}
-        for target in targets:
+        for index, target in enumerate(targets):
             if target.load.log is not None:
-                url = sqlite_url if target.server == "sqlite" else pg_url
+                url = urls[target.server.removesuffix("-variant")]
                 in_flight = target.connections * args.rounds
-                books[target.name] = await check_books(url, target.load.log, args.run_id, in_flight)
-    text_report = report(args, targets, books, sqlite_label, pg_label)
+                orders = f"{args.run_id}-r%t{index}-%"  # this target's, every round
+                books[target.name] = await check_books(url, target.load.log, orders, in_flight)
+    text_report = report(args, targets, books, heading)
     print(text_report)
     if args.record:
         record(args.record, text_report)
@@ -484,44 +572,80 @@ async def bench(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-def plan(parts, dashboard, dashboard_uids, cards, writers, work, compare) -> list[Target]:
+def plan(parts, dashboard, people, work, compare) -> list[Target]:
     """The targets each round measures, in order."""
     body = json.dumps({"query": dashboard, "operationName": "Dashboard"})
-    reads = Load(
-        tokens=[f"member:{uid}" for uid in dashboard_uids], bodies=[body] * len(dashboard_uids)
-    )
+
+    def reads(db: str) -> Load:
+        """The dashboard for the database's reading members."""
+        uids = people[db].readers
+        return Load(tokens=[f"member:{uid}" for uid in uids], bodies=[body] * len(uids))
+
+    def buys(db: str, server: str | None = None) -> Load:
+        """recordPurchase for the database's writing members' cards, answers logged per server."""
+        return Load(
+            tokens=["integration:bench-pos"],
+            cards=people[db].writers,
+            log=work / f"answers-{server or db}.log",
+        )
+
+    seeded = [(db, label) for db, label in SEEDED_TARGETS if db in people]
     targets: list[Target] = []
     if "reads" in parts:
         targets += [
-            Target("bare", "bare", reads, READ_CONNECTIONS),
-            Target("graphql-core", "ceiling", reads, READ_CONNECTIONS),
-            Target("dashboard SQLite", "sqlite", reads, READ_CONNECTIONS),
-            Target("dashboard PostgreSQL", "pg", reads, READ_CONNECTIONS),
+            Target("bare", "bare", reads("sqlite"), READ_CONNECTIONS),
+            Target("graphql-core", "ceiling", reads("sqlite"), READ_CONNECTIONS),
+            Target("dashboard SQLite", "sqlite", reads("sqlite"), READ_CONNECTIONS),
+            Target("dashboard PostgreSQL", "pg", reads("pg"), READ_CONNECTIONS),
+        ]
+        targets += [
+            Target(f"dashboard {label}", db, reads(db), READ_CONNECTIONS) for db, label in seeded
         ]
         if compare:
             targets += [
-                Target(f"dashboard SQLite {compare}", "sqlite-variant", reads, READ_CONNECTIONS),
-                Target(f"dashboard PostgreSQL {compare}", "pg-variant", reads, READ_CONNECTIONS),
+                Target(
+                    f"dashboard SQLite {compare}",
+                    "sqlite-variant",
+                    reads("sqlite"),
+                    READ_CONNECTIONS,
+                ),
+                Target(
+                    f"dashboard PostgreSQL {compare}", "pg-variant", reads("pg"), READ_CONNECTIONS
+                ),
             ]
     if "writes" in parts:
-
-        def buys(db: str) -> Load:
-            """recordPurchase for the writer members' cards, answers logged."""
-            return Load(
-                tokens=["integration:bench-pos"],
-                cards=[cards[db][i] for i in writers],
-                log=work / f"answers-{db}.log",
-            )
-
         targets += [
-            Target("bare @16", "bare", reads, WRITE_CONNECTIONS),
+            Target("bare @16", "bare", reads("sqlite"), WRITE_CONNECTIONS),
             Target("recordPurchase SQLite", "sqlite", buys("sqlite"), WRITE_CONNECTIONS),
             Target("recordPurchase PostgreSQL", "pg", buys("pg"), WRITE_CONNECTIONS),
         ]
+        targets += [
+            Target(f"recordPurchase {label}", db, buys(db), WRITE_CONNECTIONS)
+            for db, label in seeded
+        ]
+        if compare:
+            targets += [
+                Target(
+                    f"recordPurchase SQLite {compare}",
+                    "sqlite-variant",
+                    buys("sqlite", "sqlite-variant"),
+                    WRITE_CONNECTIONS,
+                ),
+                Target(
+                    f"recordPurchase PostgreSQL {compare}",
+                    "pg-variant",
+                    buys("pg", "pg-variant"),
+                    WRITE_CONNECTIONS,
+                ),
+            ]
     if "workers" in parts:
         targets += [
-            Target("dashboard SQLite 1 worker", "sqlite-1w", reads, READ_CONNECTIONS, None),
-            Target("dashboard SQLite 2 workers", "sqlite-2w", reads, READ_CONNECTIONS, None),
+            Target(
+                "dashboard SQLite 1 worker", "sqlite-1w", reads("sqlite"), READ_CONNECTIONS, None
+            ),
+            Target(
+                "dashboard SQLite 2 workers", "sqlite-2w", reads("sqlite"), READ_CONNECTIONS, None
+            ),
         ]
     return targets
 
@@ -559,11 +683,12 @@ def machine() -> str:
     )
 
 
-def header(args: argparse.Namespace, sqlite_label: str, pg_label: str) -> str:
+def header(args: argparse.Namespace, sqlite_label: str, pg_label: str, sizes: list[str]) -> str:
     """What this run is."""
+    seeded = f" (scratch); seeded databases: {'; '.join(sizes)}" if sizes else ""
     return (
         f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, commit {commit()}; {machine()}; "
-        f"{sqlite_label}, {pg_label}; {args.members} members; {args.rounds} interleaved rounds of "
+        f"{sqlite_label}, {pg_label}; {args.members} members{seeded}; {args.rounds} interleaved rounds of "
         f"{args.seconds:g} s per target; servers on core {SERVER_CORES}, wrk (1 thread) on core "
         f"{LOAD_CORES}"
     )
@@ -602,15 +727,11 @@ def cpu_text(value: float) -> str:
 
 
 def report(
-    args: argparse.Namespace,
-    targets: list[Target],
-    books: dict[str, Books],
-    sqlite_label: str,
-    pg_label: str,
+    args: argparse.Namespace, targets: list[Target], books: dict[str, Books], heading: str
 ) -> str:
     """The figures as Markdown: per target the median round, then the ratios and the books."""
     lines = [
-        header(args, sqlite_label, pg_label),
+        heading,
         "",
         "| target | connections | req/s (median) | p50 ms | p99 ms | req/s per round "
         "| server CPU ms/req (median) | failures |",
@@ -635,11 +756,19 @@ def report(
         ("recordPurchase PostgreSQL", "bare @16"),
         ("recordPurchase PostgreSQL", "recordPurchase SQLite"),
         ("dashboard SQLite 2 workers", "dashboard SQLite 1 worker"),
+        ("dashboard SQLite seeded", "dashboard SQLite"),
+        ("dashboard PostgreSQL seeded", "dashboard PostgreSQL"),
+        ("recordPurchase SQLite seeded", "recordPurchase SQLite"),
+        ("recordPurchase PostgreSQL seeded", "recordPurchase PostgreSQL"),
+        ("dashboard SQLite seeded", "graphql-core"),
+        ("dashboard PostgreSQL seeded", "graphql-core"),
     ]
     if args.compare:
         pairs += [
             (f"dashboard SQLite {args.compare}", "dashboard SQLite"),
             (f"dashboard PostgreSQL {args.compare}", "dashboard PostgreSQL"),
+            (f"recordPurchase SQLite {args.compare}", "recordPurchase SQLite"),
+            (f"recordPurchase PostgreSQL {args.compare}", "recordPurchase PostgreSQL"),
         ]
     ratios = [r for r in (ratio(by_name, top, bottom) for top, bottom in pairs) if r]
     lines += [
@@ -655,7 +784,7 @@ def report(
             f"Books after {name}: {verdict}: {check.answered} purchases answered 200, each stored "
             f"once with the answered points ({check.unseen} more stored whose answers wrk did not "
             "wait for as a run ended); the ledger credited exactly the stored purchases' points; "
-            "every member's balance + pending = the sum of their ledger entries."
+            "the balance + pending of every member it bought for = the sum of their ledger entries."
             if verdict == "balanced"
             else f"Books after {name}: {verdict}: {'; '.join(check.problems)}; "
             f"{len(check.refused)} refused: {check.refused[:3]}"
@@ -700,11 +829,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default="postgresql://postgres@127.0.0.1:5432/test",
         help="a local PostgreSQL; its database is the maintenance database",
     )
+    parser.add_argument(
+        "--sqlite-path", metavar="FILE", help="reads, writes: also a SQLite file from seed-bench"
+    )
+    parser.add_argument(
+        "--postgres-database",
+        metavar="NAME",
+        help="reads, writes: also a database from seed-bench on the --postgres-url server",
+    )
     parser.add_argument("--record", metavar="LABEL", help="write the figures into BENCHMARKS.md")
     parser.add_argument(
         "--compare",
         metavar="SETTING=VALUE",
-        help="reads: also measure the dashboard with this environment setting, side by side",
+        help="also measure the dashboard (reads) and recordPurchase (writes) with this environment "
+        "setting, side by side",
     )
     args = parser.parse_args(argv)
     args.run_id = f"bench{int(time.time())}"

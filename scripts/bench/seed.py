@@ -8,6 +8,7 @@ points, a history of 8 to 14 entries and a few are silver.
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
 import tempfile
 from collections.abc import AsyncIterator
@@ -29,7 +30,9 @@ from backend.rewards.uow import UnitOfWork, UnitOfWorkFactory
 from scripts.pg_admin import pg_execute
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
-BENCH_DB = "rewards_bench"
+# One scratch database per run (the process id): runs by other users of a shared server never
+# drop each other's.
+BENCH_DB = f"rewards_bench_{os.getpid()}"
 MAINTENANCE_DB = "test"
 BIRTH_DATE = date(1990, 5, 17)
 
@@ -118,7 +121,7 @@ def pg_urls(url: str) -> tuple[URL, str]:
         raise SystemExit("--postgres-url must be a postgresql URL")
     _check_local(parsed.host)
     parsed = parsed.set(drivername="postgresql+asyncpg")
-    if parsed.database in (None, "", BENCH_DB):
+    if parsed.database in (None, "") or parsed.database.startswith("rewards_bench"):
         parsed = parsed.set(database=MAINTENANCE_DB)
     return parsed, parsed.set(database=BENCH_DB).render_as_string(hide_password=False)
 
@@ -132,7 +135,7 @@ async def scratch_sqlite() -> AsyncIterator[tuple[str, str]]:
 
 @contextlib.asynccontextmanager
 async def scratch_postgres(url: str) -> AsyncIterator[tuple[str, str]]:
-    """A fresh `rewards_bench` database's URL and a label; it is dropped on the way out."""
+    """A fresh `rewards_bench_PID` database's URL and a label; it is dropped on the way out."""
     maintenance, bench_url = pg_urls(url)
     drop = f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)'
     await pg_execute(maintenance, drop)  # a leftover of an interrupted run

@@ -73,11 +73,10 @@ class StatementCounter:
 def count_queries(database):
     """Count statements on the reader and writer engines while a block runs."""
     counter = StatementCounter()
-    engines = {database.reader.sync_engine, database.writer.sync_engine}
-    for engine in engines:
+    for engine in database.engines:
         event.listen(engine, "before_cursor_execute", counter)
     yield counter
-    for engine in engines:
+    for engine in database.engines:
         event.remove(engine, "before_cursor_execute", counter)
 
 

@@ -58,7 +58,7 @@ async def serve(database, clock, verifier) -> AsyncIterator[Callable[..., tuple[
     for app, db, client in started:
         await client.aclose()
         await app.state.services.rules.close()
-        assert (db.reader.pool.checkedout(), db.writer.pool.checkedout()) == (0, 0)
+        assert (db.read_connections_out(), db.writer.pool.checkedout()) == (0, 0)
         await db.dispose()
 
 
@@ -94,7 +94,7 @@ def reader_connections_at_each_write(database: Database) -> list[int]:
     event.listen(
         database.writer.sync_engine,
         "checkout",
-        lambda *_: seen.append(database.reader.pool.checkedout()),
+        lambda *_: seen.append(database.read_connections_out()),
     )
     return seen
 

@@ -147,10 +147,10 @@ async def test_a_fault_is_masked_and_logged_with_its_traceback_and_request_id(
     caplog.set_level(logging.INFO, logger="rewards.api")
     await api(ENROLL, {"input": {"birthDate": "1990-01-01"}}, ALICE)
 
-    async def broken(*args, **kwargs):
+    def broken(*args, **kwargs):
         raise RuntimeError("disk on fire at postgres://user:secret@db")
 
-    monkeypatch.setattr("backend.api.types.queries.entries_page", broken)
+    monkeypatch.setattr("backend.rewards.queries.EntriesPage.run", broken)
     response = await api.client.post(
         "/graphql",
         json={"query": "query Feed { me { history(first: 1) { edges { cursor } } } }"},

@@ -96,6 +96,24 @@ async def test_concurrent_replays_of_one_order_credit_it_once(api, database, uow
     assert member.pending == 120
 
 
+async def test_one_order_id_sent_at_once_for_two_members_is_stored_once_and_conflicts_for_the_other(
+    api, database, uows
+):
+    alice_id, alice_card = await enrolled(api)
+    bob_id, bob_card = await enrolled(api, "member:bob")
+    cards = [alice_card, bob_card] * 10
+    bodies = await asyncio.gather(*(api(RECORD, order(c, order_id="RACE-2"), POS) for c in cards))
+    answers = [b["data"]["recordPurchase"] for b in bodies]
+    won = {a["purchase"]["memberReference"] for a in answers if a["purchase"]}
+    assert len(won) == 1  # whichever member's request committed first keeps the order id
+    for card, answer in zip(cards, answers, strict=True):
+        codes = [e["code"] for e in answer["errors"]]
+        assert codes == ([] if card in won else ["IDEMPOTENCY_CONFLICT"]), answer
+    assert await counts(database) == (1, 1)
+    for member_id in (alice_id, bob_id):
+        await assert_consistent(uows, pk(member_id))
+
+
 async def test_bad_purchase_input_gets_typed_errors_and_changes_nothing(api, database):
     _, card = await enrolled(api)
     cases = [

@@ -12,6 +12,7 @@ from sqlalchemy import event
 from backend.rewards.jobs import settle_due
 from tests.api.operations import ME, RECORD
 from tests.api.test_purchases_api import ALICE, POS, enrolled, order
+from tests.api.test_staff_api import BY_EMAIL
 
 # Tables that grow with members and their history: a full scan of one is a defect.
 HOT = (
@@ -35,13 +36,12 @@ def capturing(database) -> Iterator[list[tuple[str, object]]]:
         if not statement.lstrip().upper().startswith(NOT_PLANNED):
             sent.append((statement, parameters[0] if executemany else parameters))
 
-    engines = {database.reader.sync_engine, database.writer.sync_engine}
-    for engine in engines:
+    for engine in database.engines:
         event.listen(engine, "before_cursor_execute", record)
     try:
         yield sent
     finally:
-        for engine in engines:
+        for engine in database.engines:
             event.remove(engine, "before_cursor_execute", record)
 
 
@@ -99,6 +99,28 @@ async def test_recording_a_purchase_uses_indexes_only(api, clock, uows, database
         body = await api(RECORD, data, POS)
     assert body["data"]["recordPurchase"]["errors"] == []
     assert any("tier_month" in statement for statement, _ in sent)
+    assert await full_scans(database, sent) == []
+
+
+async def test_the_settle_job_finds_due_members_through_indexes(api, clock, uows, database):
+    await a_member_with_history(api, clock, uows)
+    clock.advance(days=400)  # the pending purchase is released, lots expire, the tier is due
+    with capturing(database) as sent:
+        report = await settle_due(uows)
+    assert report.entries > 0 and report.members == 1
+    due = [statement for statement, _ in sent if "UNION" in statement]
+    assert len(due) == 1, due  # one batch: fewer members than the batch size
+    assert await full_scans(database, sent) == []
+
+
+async def test_staff_find_a_member_by_email_through_an_index(api, database):
+    await enrolled(api)
+    with capturing(database) as sent:
+        body = await api(
+            BY_EMAIL, {"email": " Alice@EXAMPLE.com", "reason": "Ticket 7"}, "support:sam"
+        )
+    assert body["data"]["memberByEmail"]["email"] == "alice@example.com"
+    assert any("lower(" in statement for statement, _ in sent)
     assert await full_scans(database, sent) == []
 
 

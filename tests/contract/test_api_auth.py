@@ -152,12 +152,11 @@ async def production_api(
     def record(_conn, _cursor, statement, *args):
         statements.append(statement)
 
-    engines = {database.reader.sync_engine, database.writer.sync_engine}
-    for engine in engines:
+    for engine in database.engines:
         event.listen(engine, "before_cursor_execute", record)
     async with await client_for(app) as client:
         yield client, statements
-    for engine in engines:
+    for engine in database.engines:
         event.remove(engine, "before_cursor_execute", record)
     verifier.close()
 

@@ -46,7 +46,8 @@ async def assert_shown_as_settled(uows, member_id: int) -> None:
     async with uows() as uow:
         member = await uow.lock_member(member_id)
         conn = await uow.session.connection()
-        shown = await queries.points_now(conn, member=member, now=uow.now, warning_days=30)
+        read = queries.PointsAsOf.of(member, now=uow.now, warning_days=30)
+        shown = await conn.run_sync(read.run)
         await settle(uow, member=member)
         assert (shown.balance, shown.pending) == (member.balance, member.pending)
 

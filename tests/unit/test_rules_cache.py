@@ -10,7 +10,7 @@ from backend.rewards.program import ProgramRules, RulesCache
 
 def rules(version: int) -> ProgramRules:
     """A recognisable set of rules."""
-    return ProgramRules(tiers=(), rates={}, settings={"version": version})
+    return ProgramRules(tiers=(), rates={}, settings={"version": version}, version=version)
 
 
 async def settle() -> None:
@@ -117,3 +117,25 @@ async def test_close_stops_a_read_in_flight():
     await settle()
     await cache.close()
     assert (source.reads, source.cancelled) == (2, 1)
+
+
+async def test_newer_rules_offered_by_a_unit_of_work_replace_older_ones_only():
+    source = Source()
+    cache = RulesCache(source.read, ttl_seconds=3600)
+    await cache.load()
+    assert cache.offer(rules(3)).version == 3
+    assert cache.offer(rules(2)).version == 3  # an older read never replaces a newer one
+    assert (await cache.get()).version == 3 and source.reads == 1  # offered rules count as fresh
+
+
+async def test_a_re_read_that_ends_after_newer_rules_were_offered_keeps_the_newer():
+    source = Source()
+    cache = RulesCache(source.read, ttl_seconds=0)
+    await cache.load()
+    source.gate = asyncio.Event()  # the re-read of version 1 hangs until released
+    await cache.get()
+    await settle()
+    cache.offer(rules(5))
+    source.gate.set()
+    await settle()
+    assert cache.latest is not None and cache.latest.version == 5

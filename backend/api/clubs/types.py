@@ -16,6 +16,7 @@ from backend.rewards.clubs import rules
 from backend.rewards.clubs.rules import FALLBACK, JoinSource, localize
 from backend.rewards.errors import NotFound
 from backend.rewards.ports import Role
+from backend.rewards.queries import MemberByUid
 
 ClubStatus = strawberry.enum(
     rules.ClubStatus,
@@ -44,7 +45,7 @@ async def viewer(info: Info) -> Viewer:
     principal = info.context.principal
     if principal is None or principal.role != Role.MEMBER:
         return Viewer(None)
-    row = await info.context.loaders.member_by_uid.load(principal.uid)
+    row = await info.context.loaders.read(MemberByUid(principal.uid))
     return Viewer(row.id, row.locale) if row else Viewer(None)
 
 

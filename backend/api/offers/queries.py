@@ -26,6 +26,7 @@ from backend.api.types import (
 from backend.rewards.offers.personalization import after as ranks_after
 from backend.rewards.offers.repository import vouchers_page
 from backend.rewards.offers.rules import VoucherStatus
+from backend.rewards.queries import MemberByUid
 
 FIRST = strawberry.argument(description="Page size, 1 to 100.")
 
@@ -34,7 +35,7 @@ async def _me(info: Info) -> Any:
     """The signed-in member's row, None before they enrol."""
     principal = info.context.principal
     assert principal is not None  # the field's permission class lets only signed-in callers in
-    return await info.context.loaders.member_by_uid.load(principal.uid)
+    return await info.context.loaders.read(MemberByUid(principal.uid))
 
 
 @strawberry.type(description="Offers and vouchers.")

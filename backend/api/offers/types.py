@@ -25,6 +25,7 @@ from backend.rewards.offers.rules import (
     voucher_status,
 )
 from backend.rewards.ports import Role
+from backend.rewards.queries import MemberByUid
 
 OfferKindGql = strawberry.enum(
     OfferKind,
@@ -245,7 +246,7 @@ async def _member(info: Info) -> Any:
     principal = info.context.principal
     if principal is None or principal.role != Role.MEMBER:
         return None
-    return await info.context.loaders.member_by_uid.load(principal.uid)
+    return await info.context.loaders.read(MemberByUid(principal.uid))
 
 
 @strawberry.type(description="A voucher: a code a store consumes once, before it expires.")

@@ -15,6 +15,7 @@ from backend.rewards.members.rules import check_locale
 from backend.rewards.ports import Role
 from backend.rewards.profile.queries import published_options
 from backend.rewards.profile.rules import DEFAULT_LOCALE
+from backend.rewards.queries import MemberByUid
 
 
 async def _locale(info: Info, asked: str | None) -> str:
@@ -27,7 +28,7 @@ async def _locale(info: Info, asked: str | None) -> str:
     principal = info.context.principal
     if principal is None or principal.role != Role.MEMBER:
         return DEFAULT_LOCALE
-    member = await info.context.loaders.member_by_uid.load(principal.uid)
+    member = await info.context.loaders.read(MemberByUid(principal.uid))
     return str(member.locale) if member is not None else DEFAULT_LOCALE
 
 

@@ -107,8 +107,7 @@ async def _append(
         related_entry_id=related_entry_id,
         created_at=uow.now,
     )
-    uow.session.add(entry)
-    await uow.session.flush()
+    await uow.insert(entry)  # the member's new balances are written when the session flushes
     if kind in TIER_QUALIFYING and amount:
         await _count_towards_tier(uow, member_id=entry.member_id, points=amount)
     uow.emit(
@@ -203,8 +202,7 @@ async def credit(
     )
     paid = 0 if pending else debt_repaid(debt=member.debt, points=points)
     _pay_debt(member, lot, paid)
-    uow.session.add(lot)
-    await uow.session.flush()
+    await uow.insert(lot)
     if paid:
         _allocate(uow, entry, [(lot.id or 0, paid)])
     return entry

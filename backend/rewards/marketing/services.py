@@ -9,7 +9,6 @@ from backend.rewards import idempotency
 from backend.rewards.errors import DomainError
 from backend.rewards.ledger import EntryKind, Posting, Source, credit, debit
 from backend.rewards.ports import Principal
-from backend.rewards.program import load_rules
 from backend.rewards.text import JOINERS, TextField, clean, width
 from backend.rewards.uow import UnitOfWork
 
@@ -72,7 +71,7 @@ async def adjust_points(uow: UnitOfWork, *, data: Adjustment, staff: Principal) 
     )
     if earlier is not None:
         return await uow.session.get_one(LedgerEntry, int(earlier["entry_id"]))
-    program = await load_rules(uow.session)
+    program = await uow.rules()
     _check_points(data, int(program.setting("max_adjustment_points")))
     member = await uow.lock_member(data.member_id)
     claimed = await idempotency.claim(uow, scope=scope, key=key, payload=payload)

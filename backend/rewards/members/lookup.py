@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 import unicodedata
 from dataclasses import dataclass
+from typing import TypeVar
 
 from sqlalchemy import Select, func, select
 from sqlmodel import col
@@ -13,7 +14,9 @@ from backend.db.tables import AuditLog, Member
 from backend.rewards.errors import DomainError, NotFound
 from backend.rewards.members.rules import valid_card_number
 from backend.rewards.ports import Principal
-from backend.rewards.uow import UnitOfWork
+from backend.rewards.uow import LockedMember, UnitOfWork
+
+T = TypeVar("T")
 
 MAX_EMAIL = 254  # the column width, and RFC 5321's limit for a forward path
 MAX_REFERENCE = 64  # a card number with spaces or dashes fits easily; anything longer is junk
@@ -82,6 +85,18 @@ async def find_member(uow: UnitOfWork, *, lookup: Lookup, staff: Principal) -> M
 
 async def member_id_by_card(uow: UnitOfWork, card_number: str) -> int:
     """The id of the member with a card number, for staff writes that name them by card."""
+    stmt = select(col(Member.id)).where(col(Member.card_number) == _card_or_refuse(card_number))
+    return _found((await uow.session.execute(stmt)).scalar())
+
+
+async def lock_member_by_card(uow: UnitOfWork, card_number: str) -> LockedMember:
+    """Find and lock the member with a card number in one statement, for writes that name them by card."""
+    reference = _card_or_refuse(card_number)
+    return _found(await uow.lock_member_where(col(Member.card_number) == reference))
+
+
+def _card_or_refuse(card_number: str) -> str:
+    """The stored form of a card number given by a write; a malformed one is refused."""
     reference = card_reference(card_number)
     if reference is None:
         raise DomainError(
@@ -89,13 +104,16 @@ async def member_id_by_card(uow: UnitOfWork, card_number: str) -> int:
             "That is not a membership card number.",
             field="memberReference",
         )
-    stmt = select(col(Member.id)).where(col(Member.card_number) == reference)
-    member_id = (await uow.session.execute(stmt)).scalar()
-    if member_id is None:
+    return reference
+
+
+def _found(member: T | None) -> T:
+    """What a card number found; nothing found is refused."""
+    if member is None:
         raise NotFound(
             "MEMBER_NOT_FOUND", "No member has that card number.", field="memberReference"
         )
-    return member_id
+    return member
 
 
 async def record_read_by_id(uow: UnitOfWork, *, staff: Principal, member_id: int) -> None:

@@ -13,7 +13,6 @@ from backend.db.tables import Member
 from backend.rewards.errors import DomainError
 from backend.rewards.members import rules
 from backend.rewards.offers.services import welcome
-from backend.rewards.program import load_rules
 from backend.rewards.text import is_clean
 from backend.rewards.uow import UnitOfWork
 
@@ -58,7 +57,7 @@ async def enroll(uow: UnitOfWork, *, uid: str, email: str | None, data: EnrollIn
     locale = rules.check_locale(data.locale)
     display_name = rules.clean_display_name(data.display_name)
     referral_code = rules.referral_code(data.referral_code)
-    program = await load_rules(uow.session)
+    program = await uow.rules()
     rules.check_birth_date(
         data.birth_date,
         now=uow.now,

@@ -23,7 +23,7 @@ from backend.rewards.offers.rules import (
     refusal,
     shown,
 )
-from backend.rewards.queries import points_now
+from backend.rewards.queries import PointsAsOf
 
 
 @dataclass(frozen=True)
@@ -78,7 +78,7 @@ async def views(
         return []
     limited = [t.id for _, t in pairs if t.per_member_limit is not None]
     counts = await taken(db, [member.id], limited)
-    balance = (await points_now(db, member=member, now=now, warning_days=0)).balance
+    balance = (await db.run_sync(PointsAsOf.of(member, now=now, warning_days=0).run)).balance
     found = [
         OfferView(
             row,

@@ -45,7 +45,7 @@ from backend.rewards.offers.rules import (
     window_refusal,
 )
 from backend.rewards.ports import Principal
-from backend.rewards.program import ProgramRules, load_rules
+from backend.rewards.program import ProgramRules
 from backend.rewards.text import TextField, clean, clip, width
 from backend.rewards.uow import LockedMember, UnitOfWork
 
@@ -86,7 +86,7 @@ def _audit(uow: UnitOfWork, staff: Principal, action: str, details: dict[str, An
 
 async def create_offer(uow: UnitOfWork, *, draft: OfferDraft, staff: Principal) -> Offer:
     """Add an offer to the catalogue (audited)."""
-    program = await load_rules(uow.session)
+    program = await uow.rules()
     draft = clean_draft(draft, catalogue=catalogue_of(program), now=uow.now)
     offer = Offer(**draft.columns(), created_by=staff.uid, created_at=uow.now, updated_at=uow.now)
     uow.session.add(offer)
@@ -103,7 +103,7 @@ async def update_offer(
     offer = await uow.session.get(Offer, offer_id, with_for_update=True)
     if offer is None:
         raise NotFound("UNKNOWN_OFFER", "No offer has that id.", field="id")
-    program = await load_rules(uow.session)
+    program = await uow.rules()
     draft = replace(OfferDraft.of(offer), **changes)
     columns = clean_draft(draft, catalogue=catalogue_of(program), now=uow.now).columns()
     changed = sorted(k for k, v in columns.items() if getattr(offer, k) != v)
@@ -165,7 +165,7 @@ async def _check_redeemable(uow: UnitOfWork, member: LockedMember, offer: Offer)
 
     True when the member redeems during their club's early access (from the club's stock).
     """
-    program = await load_rules(uow.session)
+    program = await uow.rules()
     await settle(uow, member=member)  # expired points do not count, matured ones do
     (facts,) = await facts_of(uow.session, [member], now=uow.now)
     (terms,) = await terms_of(uow.session, [offer])

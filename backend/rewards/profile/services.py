@@ -29,7 +29,6 @@ from backend.rewards.profile.rules import (
     clean_labels,
     earns_award,
 )
-from backend.rewards.program import load_rules
 from backend.rewards.text import clean, is_clean
 from backend.rewards.uow import LockedMember, UnitOfWork
 
@@ -91,7 +90,7 @@ async def _award_completion(uow: UnitOfWork, member: LockedMember) -> int:
     if earlier is not None:
         return 0
     claimed = await idempotency.claim(uow, scope=AWARD_SCOPE, key=key, payload=payload)
-    program = await load_rules(uow.session)
+    program = await uow.rules()
     points = int(program.setting(AWARD_SETTING))
     entry = None
     if points > 0:

@@ -14,13 +14,12 @@ from typing import Any, cast
 from sqlalchemy import select
 from sqlmodel import col
 
-from backend.db.tables import Purchase
+from backend.db.tables import Member, Purchase
 from backend.rewards import idempotency
 from backend.rewards.errors import DomainError, NotFound
 from backend.rewards.ledger import Posting, Source, credit, reverse_credit
-from backend.rewards.members.lookup import member_id_by_card
+from backend.rewards.members.lookup import lock_member_by_card
 from backend.rewards.offers.services import purchase_recorded
-from backend.rewards.program import load_rules
 from backend.rewards.purchases.rules import (
     PurchaseInput,
     RefundInput,
@@ -51,10 +50,11 @@ class PurchaseSnapshot:
     points: int
     refunded_amount: Decimal
     reversed_points: int
+    member_reference: str  # the buyer's card number
 
     @classmethod
-    def of(cls, purchase: Purchase) -> PurchaseSnapshot:
-        """Take the snapshot of a purchase row."""
+    def of(cls, purchase: Purchase, *, member: Member) -> PurchaseSnapshot:
+        """Take the snapshot of a purchase row bought by `member`."""
         return cls(
             id=cast(int, purchase.id),
             order_id=purchase.order_id,
@@ -66,6 +66,7 @@ class PurchaseSnapshot:
             points=purchase.points,
             refunded_amount=Decimal(purchase.refunded_amount),
             reversed_points=purchase.reversed_points,
+            member_reference=member.card_number,
         )
 
     def as_json(self) -> dict[str, Any]:
@@ -114,7 +115,7 @@ async def record_purchase(uow: UnitOfWork, *, data: PurchaseInput, actor: str) -
     )
     if earlier is not None:
         return PurchaseSnapshot.from_json(earlier)
-    program = await load_rules(uow.session)
+    program = await uow.rules()
     check_purchase(
         data,
         now=uow.now,
@@ -122,9 +123,8 @@ async def record_purchase(uow: UnitOfWork, *, data: PurchaseInput, actor: str) -
         rates=program.rates,
         started=program_start(program.settings),
     )
-    member = await uow.lock_member(await member_id_by_card(uow, data.card_number))
+    member = await lock_member_by_card(uow, data.card_number)
     _check_active(member)
-    claimed = await idempotency.claim(uow, scope="purchase", key=key, payload=payload)
     points = purchase_points(
         data.amount,
         rate=program.rates[data.currency],
@@ -152,13 +152,14 @@ async def record_purchase(uow: UnitOfWork, *, data: PurchaseInput, actor: str) -
             available_at=uow.now + timedelta(days=int(program.setting("return_window_days"))),
         )
         purchase.earn_entry_id = entry.id
-    uow.session.add(purchase)
-    await uow.session.flush()
+    await uow.insert(purchase)  # a concurrent twin collides on the order id here
     categories = {line.category for line in data.lines if line.category}
     await purchase_recorded(uow, member=member, program=program, categories=categories)
     await reevaluate(uow, member=member, rules=program)
-    answer = PurchaseSnapshot.of(purchase)
-    idempotency.remember(claimed, answer.as_json())
+    answer = PurchaseSnapshot.of(purchase, member=member)
+    await idempotency.store(
+        uow, scope="purchase", key=key, payload=payload, answer=answer.as_json()
+    )
     await uow.commit()
     return answer
 
@@ -172,7 +173,7 @@ async def refund_purchase(uow: UnitOfWork, *, data: RefundInput, actor: str) -> 
     )
     if earlier is not None:
         return PurchaseSnapshot.from_json(earlier)
-    program = await load_rules(uow.session)
+    program = await uow.rules()
     check_amount(data.amount, maximum=Decimal(program.setting("max_purchase_amount")))
     stmt = select(col(Purchase.id), col(Purchase.member_id)).where(
         col(Purchase.order_id) == data.order_id
@@ -213,7 +214,7 @@ async def refund_purchase(uow: UnitOfWork, *, data: RefundInput, actor: str) -> 
         await reevaluate(uow, member=member, rules=program)
     purchase.refunded_amount = refunded_total
     purchase.reversed_points += points
-    answer = PurchaseSnapshot.of(purchase)
+    answer = PurchaseSnapshot.of(purchase, member=member)
     idempotency.remember(claimed, answer.as_json())
     await uow.commit()
     return answer

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Connection, Row, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from backend.db.tables import TierMonth
@@ -15,23 +17,48 @@ from backend.rewards.tiers.rules import Qualifying, decide_tier, first_counted_m
 from backend.rewards.uow import LockedMember, UnitOfWork
 
 TIER_MONTH = TierMonth.__table__  # type: ignore[attr-defined]
+TIER_MONTHS = select(TIER_MONTH.c.month, TIER_MONTH.c.points).where(
+    TIER_MONTH.c.member_id == bindparam("member_id"), TIER_MONTH.c.month >= bindparam("first")
+)
+
+
+@dataclass(frozen=True)
+class QualifyingNow:
+    """Tier-qualifying points as of `now`, from at most `window_months + 1` monthly rows.
+
+    The ledger keeps `tier_month` in the transaction of every entry that counts, so this read
+    does not grow with the member's history; the dashboard (as a batched read) and `reevaluate`
+    (inside its unit of work) both use it.
+    """
+
+    member_id: int
+    now: datetime
+    window_months: int
+
+    @property
+    def params(self) -> dict[str, int | date]:
+        """The bind parameters of `TIER_MONTHS`."""
+        return {
+            "member_id": self.member_id,
+            "first": first_counted_month(self.now, self.window_months),
+        }
+
+    def of_rows(self, rows: list[Row[Any]]) -> Qualifying:
+        """Apply the tier rule to the monthly rows."""
+        months = [(row.month, row.points) for row in rows]
+        return qualifying(months, now=self.now, window_months=self.window_months)
+
+    def run(self, conn: Connection) -> Qualifying:
+        """One indexed range of the member's months."""
+        return self.of_rows(list(conn.execute(TIER_MONTHS, self.params).all()))
 
 
 async def qualifying_now(
     db: AsyncSession | AsyncConnection, *, member_id: int, now: datetime, rules: ProgramRules
 ) -> Qualifying:
-    """Tier-qualifying points as of `now`, from at most `tier_window_months + 1` monthly rows.
-
-    The ledger keeps `tier_month` in the transaction of every entry that counts, so this read
-    does not grow with the member's history; the dashboard and `reevaluate` both use it.
-    """
-    window = int(rules.setting("tier_window_months"))
-    stmt = select(TIER_MONTH.c.month, TIER_MONTH.c.points).where(
-        TIER_MONTH.c.member_id == member_id,
-        TIER_MONTH.c.month >= first_counted_month(now, window),
-    )
-    rows = (await db.execute(stmt)).all()
-    return qualifying([(row.month, row.points) for row in rows], now=now, window_months=window)
+    """`QualifyingNow` with the program's window, inside a unit of work."""
+    read = QualifyingNow(member_id, now, int(rules.setting("tier_window_months")))
+    return read.of_rows(list((await db.execute(TIER_MONTHS, read.params)).all()))
 
 
 async def reevaluate(uow: UnitOfWork, *, member: LockedMember, rules: ProgramRules) -> bool:

@@ -1,7 +1,7 @@
 """StyleID: published option lists (seeded), member style profiles, the completion award
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0006
 Create Date: 2026-12-01
 
 - `style_option` holds the lists members choose from (hair colours, body shapes, sizes, colours,
@@ -20,7 +20,7 @@ from alembic import op
 import backend.db.types
 
 revision: str = "0007"
-down_revision: str | None = "0005"
+down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """offers, vouchers, categories bought; default gift offers, milestone ladder and welcome gift
 
 Revision ID: 0008
-Revises: 0005
+Revises: 0007
 Create Date: 2026-11-30
 
 - `offer`: the catalogue (texts per language as JSON, audience, window, stock, limits).

@@ -1,7 +1,7 @@
 """clubs: clubs, their members' terms and invitations
 
 Revision ID: 0009
-Revises: 0005
+Revises: 0008
 Create Date: 2026-12-01
 
 - `club`: localized texts as JSON maps, a points price or invitation-only (a check keeps the

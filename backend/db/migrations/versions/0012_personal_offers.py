@@ -1,7 +1,7 @@
 """personal offers: club stock for early access, product views, the last featured offer
 
 Revision ID: 0012
-Revises: 0009
+Revises: 0010
 Create Date: 2026-12-08
 
 - `offer.club_stock`: units reserved for the offer's club during its early access; what is
@@ -20,7 +20,7 @@ from alembic import op
 import backend.db.types
 
 revision: str = "0012"
-down_revision: str | None = "0009"
+down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
