@@ -81,6 +81,8 @@ def test_the_readme_names_its_operations_callers_and_the_demo_card():
         ("Redeem", "demo-member"),
         ("MyVouchers", "demo-member"),
         ("UseVoucher", "pos-amsterdam"),
+        ("ViewProduct", "demo-member"),
+        ("ClubDrop", "mia-marketing"),
     ]
     assert callers() == {
         "demo-member": "member",
@@ -208,3 +210,41 @@ async def test_the_readme_redeem_flow_runs_as_written_after_the_first_operations
     example = re.search(r'code: "([^"]+)"', use).group(1)
     used = (await run(api, "pos-amsterdam", use.replace(example, voucher["code"])))["voucher"]
     assert (used["code"], used["status"]) == (voucher["code"], "USED")
+
+
+async def test_the_readme_personalization_and_early_access_operations_run_as_written(api, clock):
+    for _, caller, document in operations()[:4]:
+        await run(api, caller, document)
+    documents = {name: document for name, _, document in operations()}
+    await run(api, "mia-marketing", documents["NewOffer"])
+
+    viewed = (await run(api, "demo-member", documents["ViewProduct"]))["action"]
+    assert (viewed["action"], viewed["category"], viewed["views"]) == (
+        "PRODUCT_VIEWED",
+        "outerwear",
+        1,
+    )
+    assert (await run(api, "demo-member", documents["ViewProduct"]))["action"] == viewed
+    me = await run(api, "demo-member", documents["Dashboard"])
+    assert me["featuredOffer"]["title"] == "Знижка 20% на кросівки"  # the demo member reads uk
+    assert (me["redeemableOfferCount"], me["styleProfile"]) == (1, {"completion": 0})
+
+    await run(api, "mia-marketing", documents["SetUpClub"])
+    await run(api, "demo-member", documents["JoinClub"])
+    drop = (await run(api, "mia-marketing", documents["ClubDrop"]))["offer"]
+    assert (drop["stock"], drop["clubStock"], drop["audience"]["clubId"]) == (450, 50, "Q2x1Yjox")
+    offers = await readme_offers(api, documents["Offers"])
+    assert [e["node"]["title"] for e in offers] == ["Знижка 20% на кросівки"]
+    clock.advance(days=6)  # 7 June 12:00: three days before the public start
+    offers = await readme_offers(api, documents["Offers"])
+    assert (offers[0]["node"]["reasonCode"], offers[0]["node"]["reason"]) == (
+        "EARLY_ACCESS",
+        "Ранній доступ для учасників клубу «Клуб кросівок»",
+    )
+
+
+async def readme_offers(api: Api, document: str) -> list[dict]:
+    """The README's `Offers` query as `demo-member`: its offers' edges."""
+    body = await api(document, token="member:demo-member")
+    assert "errors" not in body, body
+    return body["data"]["offers"]["edges"]

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import strawberry
 
+from backend.api.actions.mutations import ActionsMutation
 from backend.api.clubs.mutations import ClubsMutation
 from backend.api.context import Info
 from backend.api.errors import payload_error
@@ -272,7 +273,7 @@ def _purchase_input(input: RecordPurchaseInput) -> PurchaseInput:
 
 
 @strawberry.type(description="Everything that changes state. Each mutation is one transaction.")
-class Mutation(ProfileMutation, ClubsMutation, OffersMutation):
+class Mutation(ProfileMutation, ClubsMutation, OffersMutation, ActionsMutation):
     @strawberry.mutation(
         description="Become a member (first sign-in). Idempotent per user.",
         permission_classes=[IsMember, EnrollRateLimit],

@@ -135,3 +135,9 @@ class RedeemRateLimit(RateLimit):
     """A member's redemptions."""
 
     action = "redeem"
+
+
+class ClaimActionRateLimit(RateLimit):
+    """A member's claimed actions (product views and the like)."""
+
+    action = "claim_action"

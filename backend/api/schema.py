@@ -16,6 +16,7 @@ from backend.api.documents import CheckedDocuments, DocumentCache, validation_ru
 from backend.api.errors import CodedCoercionExecutor, CodedErrorsSchema, PublicError
 from backend.api.mutations import Mutation
 from backend.api.offers.queries import OffersQuery
+from backend.api.offers.types import Offer, Voucher
 from backend.api.permissions import (
     IsMember,
     IsMemberReader,
@@ -125,11 +126,13 @@ class Query(ProfileQuery, ClubsQuery, OffersQuery):
         return await _look_up(info, Lookup(LookupBy.EMAIL, email, reason))
 
 
-NODE_TYPES: dict[str, type[Member | LedgerEntry | Purchase | Club]] = {
+NODE_TYPES: dict[str, type[Member | LedgerEntry | Purchase | Club | Offer | Voucher]] = {
     "Member": Member,
     "LedgerEntry": LedgerEntry,
     "Purchase": Purchase,
     "Club": Club,
+    "Offer": Offer,
+    "Voucher": Voucher,
 }
 
 
@@ -149,7 +152,7 @@ def build_schema(
     return CodedErrorsSchema(
         query=Query,
         mutation=Mutation,
-        types=[LedgerEntry, Member, Purchase, Club],
+        types=[LedgerEntry, Member, Purchase, Club, Offer, Voucher],
         config=StrawberryConfig(disable_field_suggestions=not local_mode),
         execution_context_class=CodedCoercionExecutor,
         extensions=[

@@ -15,7 +15,11 @@ from strawberry import relay
 
 from backend.api.context import Info
 from backend.api.errors import PublicError
-from backend.api.offers.dashboard import active_voucher_count, redeemable_offer_count
+from backend.api.offers.dashboard import (
+    active_voucher_count,
+    featured_offer,
+    redeemable_offer_count,
+)
 from backend.api.profile.types import StyleProfile, style_profile_of
 from backend.rewards import queries
 from backend.rewards.ledger import EntryKind, Source
@@ -252,6 +256,30 @@ def decode_cursor(cursor: str | None, kind: str = "entry") -> int | None:
     return row_id
 
 
+SCORE = re.compile(r"0|[1-9][0-9]{0,9}")
+
+
+def encode_rank_cursor(score: int, row_id: int, kind: str) -> str:
+    """A cursor for a position in a ranked list of `kind`: the row's (score, id)."""
+    return encode_cursor(row_id, f"{kind}:{score}")
+
+
+def decode_rank_cursor(cursor: str | None, kind: str) -> tuple[int, int] | None:
+    """Read a cursor made by encode_rank_cursor, as (score, id); refuse anything else."""
+    if cursor is None:
+        return None
+    try:
+        text = base64.urlsafe_b64decode(cursor.encode()).decode()
+    except ValueError:  # as in decode_cursor
+        text = ""
+    parts = text.split(":")
+    found, score, value = parts if len(parts) == 3 else ("", "", "")
+    row_id = parse_pk(value) if found == kind and SCORE.fullmatch(score) else None
+    if row_id is None:
+        raise PublicError("BAD_USER_INPUT", "That cursor is not one this API gave out.")
+    return int(score), row_id
+
+
 def page_size(first: int) -> int:
     """A page size a list accepts (1 to MAX_PAGE), or a top-level BAD_USER_INPUT."""
     if not 1 <= first <= MAX_PAGE:
@@ -306,6 +334,12 @@ class Member(relay.Node):
     )
     redeemable_offer_count: int = strawberry.field(
         resolver=redeemable_offer_count, description="Offers in `offers` the member can redeem now."
+    )
+    featured_offer = strawberry.field(
+        resolver=featured_offer,
+        description="One offer the member can redeem now, picked for them; each visit features "
+        "the next of their five best-ranked (another than the last visit's while there is "
+        "another); null when none is redeemable.",
     )
 
     @classmethod

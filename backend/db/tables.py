@@ -370,6 +370,8 @@ class Offer(SQLModel, table=True):
     starts_at: datetime = _utc()
     ends_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
     stock: int | None = None  # units left; None is unlimited
+    # Units reserved for the club's early access; what is left joins `stock` at `starts_at`.
+    club_stock: int | None = None
     per_member_limit: int | None = None
     image_url: str | None = Field(default=None, max_length=2048)
     voucher_valid_days: int
@@ -414,6 +416,17 @@ class MemberCategory(SQLModel, table=True):
     category: str = Field(primary_key=True, max_length=64)
     bought: int = Field(default=0, sa_type=BigInteger)
     viewed: int = Field(default=0, sa_type=BigInteger)
+    last_viewed_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
+
+
+class FeaturedOffer(SQLModel, table=True):
+    """The offer a member was last featured, so the next visit features another."""
+
+    __tablename__ = "featured_offer"
+
+    member_id: int = Field(foreign_key="member.id", primary_key=True)
+    offer_id: int = Field(foreign_key="offer.id")
+    shown_at: datetime = _utc()
 
 
 metadata = SQLModel.metadata

@@ -181,7 +181,10 @@ REFUSALS = [
     ({"stock": 0}, "OUT_OF_STOCK"),
     ({"audience": {"minimumTier": "silver"}}, "NOT_IN_AUDIENCE"),
     ({"audience": {"styleTags": ["boho"]}}, "NOT_IN_AUDIENCE"),
-    ({"audience": {"clubId": str(GlobalID("Club", "7"))}}, "NOT_IN_AUDIENCE"),
+    (  # an early-access offer before its public start, for a member of no club
+        {"audience": {"clubId": str(GlobalID("Club", "7"))}, "startsAt": "2026-06-02T00:00:00Z"},
+        "NOT_YET_OPEN",
+    ),
     ({"audience": {"categories": ["shoes"]}}, "NOT_IN_AUDIENCE"),
     ({"startsAt": "2026-06-02T00:00:00Z"}, "NOT_YET_OPEN"),
     ({"startsAt": "2026-05-01T00:00:00Z", "endsAt": "2026-06-01T11:59:59Z"}, "ENDED"),

@@ -54,7 +54,8 @@ def terms(**fields) -> OfferTerms:
         (Audience(min_tier="gold"), MemberFacts("silver"), False),
         (Audience(min_tier="gold"), MemberFacts("platinum"), True),
         (Audience(club_id=7), MemberFacts("member", club_ids=frozenset({7})), True),
-        (Audience(club_id=7), MemberFacts("member", club_ids=frozenset({8})), False),
+        # A club opens an offer early to its members; it restricts no one after the start.
+        (Audience(club_id=7), MemberFacts("member", club_ids=frozenset({8})), True),
         (
             Audience(style_tags=frozenset({"boho", "classic"})),
             MemberFacts("member", style_tags=frozenset({"classic"})),

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
+
+import strawberry
 
 from backend.api.context import Info
+from backend.rewards.offers.personalization import featured
+from backend.rewards.offers.services import feature_offer
+
+if TYPE_CHECKING:
+    from backend.api.offers.types import Offer
 
 
 async def active_voucher_count(root: Any, info: Info) -> int:
@@ -16,3 +23,28 @@ async def redeemable_offer_count(root: Any, info: Info) -> int:
     """Offers in the member's list they can redeem now (dashboard)."""
     listing = await info.context.loaders.offers.listing.load(root)
     return sum(1 for view in listing if view.reason is None)
+
+
+async def featured_offer(
+    root: Any, info: Info
+) -> Annotated[Offer, strawberry.lazy("backend.api.offers.types")] | None:
+    """The offer to feature on this visit: another than the last visit's while there is another.
+
+    Chosen from the member's redeemable offers, best-ranked first; the choice is remembered in
+    a short unit of work of its own, after every read of this field is done.
+    """
+    from backend.api.offers.types import Offer  # the Member type imports this module
+
+    loaders = info.context.loaders.offers
+    listing = await loaders.listing.load(root)
+    last = await loaders.last_featured.load(root.id)
+    chosen = featured([view.row.id for view in listing if view.reason is None], last=last)
+    if chosen is None:
+        return None
+    if chosen != last:
+        await info.context.uows.run(
+            lambda uow: feature_offer(uow, member_id=root.id, offer_id=chosen)
+        )
+    view = next(view for view in listing if view.row.id == chosen)
+    language = await loaders.default_language()
+    return Offer.of(view.row, locale=root.locale, default_language=language, view=view)

@@ -114,7 +114,9 @@ class OfferAudienceInput:
         default=None, description="Code of the lowest tier that may see it, e.g. `gold`."
     )
     club_id: strawberry.ID | None = strawberry.field(
-        default=None, description="Global id of the club whose members alone may see it."
+        default=None,
+        description="Global id of a club whose members see and redeem it the club's "
+        "`earlyAccessDays` before `startsAt`; others see it from `startsAt`.",
     )
     style_tags: list[str] = strawberry.field(
         default_factory=list, description="StyleID tags; the member must have one of them."
@@ -153,6 +155,12 @@ class CreateOfferInput:
     )
     stock: int | None = strawberry.field(
         default=None, description="Units available (0 to 1,000,000,000); null for unlimited."
+    )
+    club_stock: int | None = strawberry.field(
+        default=None,
+        description="Units reserved for the club's early access (0 to 1,000,000,000; needs "
+        "`audience.clubId`): club members take these first before the public start; what is "
+        "left then joins the public stock. Null: early access takes the public stock.",
     )
     per_member_limit: int | None = strawberry.field(
         default=None, description="Vouchers one member may get of it (1 to 1000); null: no limit."
@@ -201,6 +209,9 @@ class UpdateOfferInput:
     stock: int | None = strawberry.field(
         default=strawberry.UNSET, description="Units left from now on; null for unlimited."
     )
+    club_stock: int | None = strawberry.field(
+        default=strawberry.UNSET, description="Club units left from now on; null for none."
+    )
     per_member_limit: int | None = strawberry.field(
         default=strawberry.UNSET, description="Per-member limit; null for none."
     )
@@ -217,7 +228,16 @@ class UpdateOfferInput:
 
 # Fields an update may clear with null; null on any other leaves it as it is.
 CLEARABLE = frozenset(
-    {"percent", "discount", "audience", "ends_at", "stock", "per_member_limit", "image_url"}
+    {
+        "percent",
+        "discount",
+        "audience",
+        "ends_at",
+        "stock",
+        "club_stock",
+        "per_member_limit",
+        "image_url",
+    }
 )
 
 

@@ -16,7 +16,14 @@ from backend.api.offers.types import (
     page_info,
 )
 from backend.api.permissions import IsMember, IsMemberOrStaff
-from backend.api.types import decode_cursor, encode_cursor, parse_global_id
+from backend.api.types import (
+    decode_cursor,
+    decode_rank_cursor,
+    encode_cursor,
+    encode_rank_cursor,
+    parse_global_id,
+)
+from backend.rewards.offers.personalization import after as ranks_after
 from backend.rewards.offers.repository import vouchers_page
 from backend.rewards.offers.rules import VoucherStatus
 from backend.rewards.queries import MemberByUid
@@ -34,9 +41,12 @@ async def _me(info: Info) -> Any:
 @strawberry.type(description="Offers and vouchers.")
 class OffersQuery:
     @strawberry.field(
-        description="The open offers the signed-in member may see (their tier, clubs, style and "
-        "purchases; nothing they dislike), newest first, each saying whether it is redeemable "
-        "now and why not (Relay connection).",
+        description="The open offers the signed-in member may see (their tier, style and "
+        "purchases; early-access offers of their clubs before everyone else; nothing in a "
+        "category they dislike), ranked for them: by how well each fits what they bought and "
+        "viewed, their StyleID and their tier, then newest first. Each says why it is shown "
+        "and whether it is redeemable now (Relay connection; a cursor holds the offer's rank, "
+        "so a page continues below it).",
         permission_classes=[IsMember],
     )
     async def offers(
@@ -49,15 +59,15 @@ class OffersQuery:
     ) -> relay.Connection[Offer]:
         """Page through the member's list, computed once per request."""
         check_page(first)
-        before = decode_cursor(after, "offer")
+        below = decode_rank_cursor(after, "offer")
         member = await _me(info)
         loaders = info.context.loaders.offers
         listing = await loaders.listing.load(member) if member is not None else []
-        rest = [view for view in listing if before is None or view.row.id < before]
+        rest = [view for view in listing if ranks_after(view.rank, below)]
         language = await loaders.default_language()
         edges = [
             relay.Edge(
-                cursor=encode_cursor(view.row.id, "offer"),
+                cursor=encode_rank_cursor(view.fit.score, view.row.id, "offer"),
                 node=Offer.of(view.row, locale=member.locale, default_language=language, view=view),
             )
             for view in rest[:first]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -11,7 +12,8 @@ from strawberry import relay
 
 from backend.api.context import Info
 from backend.api.errors import PublicError
-from backend.api.types import MAX_PAGE, money
+from backend.api.types import MAX_PAGE, money, parse_pk
+from backend.rewards.offers.personalization import Reason, ReasonCode, reason_text
 from backend.rewards.offers.queries import OfferView
 from backend.rewards.offers.rules import (
     OfferKind,
@@ -22,6 +24,8 @@ from backend.rewards.offers.rules import (
     pick_text,
     voucher_status,
 )
+from backend.rewards.ports import Role
+from backend.rewards.queries import MemberByUid
 
 OfferKindGql = strawberry.enum(
     OfferKind,
@@ -35,6 +39,15 @@ OfferUnavailableReason = strawberry.enum(
     name="OfferUnavailableReason",
     description="Why an offer cannot be redeemed now: NOT_YET_OPEN, ENDED, NOT_IN_AUDIENCE, "
     "OUT_OF_STOCK, LIMIT_REACHED (the per-member limit), NOT_ENOUGH_POINTS.",
+)
+OfferReasonCode = strawberry.enum(
+    ReasonCode,
+    name="OfferReasonCode",
+    description="Why an offer is shown to the member (the largest part of its rank): "
+    "EARLY_ACCESS (their club sees it before everyone else), BOUGHT_CATEGORY (they bought "
+    "in its category), FAVOURITE_CATEGORY (a StyleID favourite), STYLE_MATCH (its StyleID "
+    "tags match theirs), VIEWED_CATEGORY (they looked at its category), TIER (an offer for "
+    "their tier), NEW_OFFER (nothing personal: newest first).",
 )
 VoucherStatusGql = strawberry.enum(
     VoucherStatus,
@@ -85,7 +98,8 @@ class OfferAudience:
         description="Code of the lowest tier that may see it; null for every tier."
     )
     club_id: strawberry.ID | None = strawberry.field(
-        description="Global id of the club whose members alone may see it; null for everyone."
+        description="Global id of the club whose members see and redeem it early (the club's "
+        "`earlyAccessDays` before `startsAt`); null: no early access."
     )
     style_tags: list[str] = strawberry.field(
         description="StyleID tags; when any are set, the member's profile must have one of them."
@@ -115,7 +129,14 @@ class Offer(relay.Node):
     ends_at: datetime | None = strawberry.field(
         description="Redeemable until then; null: open-ended."
     )
-    stock: int | None = strawberry.field(description="Units left; null for unlimited.")
+    stock: int | None = strawberry.field(
+        description="Public units left; null for unlimited. From the public start, what the "
+        "club left (`clubStock`) is taken first."
+    )
+    club_stock: int | None = strawberry.field(
+        description="Units reserved for the club's early access (`audience.clubId`); null when "
+        "none are reserved."
+    )
     per_member_limit: int | None = strawberry.field(
         description="Vouchers one member may hold of it in all; null for no limit."
     )
@@ -131,6 +152,26 @@ class Offer(relay.Node):
     unavailable_reason: OfferUnavailableReason | None = strawberry.field(  # type: ignore[valid-type]
         description="Why the member cannot redeem it now; null when they can (and for staff)."
     )
+    reason_code: OfferReasonCode | None = strawberry.field(  # type: ignore[valid-type]
+        description="Why it is shown to the signed-in member; null for staff."
+    )
+    early_access: bool | None = strawberry.field(
+        description="Whether the member sees it before its public start thanks to their club; "
+        "null for staff."
+    )
+    shown_for: strawberry.Private[Reason | None]
+    reader_locale: strawberry.Private[str]
+
+    @strawberry.field(
+        description="Why it is shown, in the member's language, e.g. `Because you bought "
+        "outerwear`; null for staff."
+    )
+    async def reason(self, info: Info) -> str | None:
+        """The reason's text, with the category, style, tier or club named in the reader's language."""
+        if self.shown_for is None:
+            return None
+        label = await info.context.loaders.offers.reason_label(self.shown_for, self.reader_locale)
+        return reason_text(self.shown_for.code, locale=self.reader_locale, label=label)
 
     @classmethod
     def of(
@@ -163,13 +204,49 @@ class Offer(relay.Node):
             starts_at=row.starts_at,
             ends_at=row.ends_at,
             stock=row.stock,
+            club_stock=row.club_stock,
             per_member_limit=row.per_member_limit,
             image_url=row.image_url,
             voucher_valid_days=row.voucher_valid_days,
             listed=row.listed,
             redeemable=None if view is None else view.reason is None,
             unavailable_reason=None if view is None else view.reason,
+            reason_code=None if view is None else view.fit.reason.code,
+            early_access=None if view is None else view.early,
+            shown_for=None if view is None else view.fit.reason,
+            reader_locale=locale,
         )
+
+    @classmethod
+    async def resolve_nodes(
+        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[Offer | None]:
+        """Offers by id: marketing and admin see any; a member those `offer(id:)` shows them."""
+        ids = [parse_pk(i) or 0 for i in node_ids]
+        loaders = info.context.loaders.offers
+        language = await loaders.default_language()
+        principal = info.context.principal
+        if principal is not None and principal.role.is_staff:
+            rows = await loaders.offer.load_many(ids)
+            return [
+                cls.of(r, locale=language, default_language=language) if r else None for r in rows
+            ]
+        member = await _member(info)
+        if member is None:
+            return [None for _ in ids]
+        found = [await loaders.view(member, i) for i in ids]
+        return [
+            cls.of(v.row, locale=member.locale, default_language=language, view=v) if v else None
+            for v in found
+        ]
+
+
+async def _member(info: Info) -> Any:
+    """The signed-in member's row; None for other roles and before they enrol."""
+    principal = info.context.principal
+    if principal is None or principal.role != Role.MEMBER:
+        return None
+    return await info.context.loaders.read(MemberByUid(principal.uid))
 
 
 @strawberry.type(description="A voucher: a code a store consumes once, before it expires.")
@@ -194,6 +271,27 @@ class Voucher(relay.Node):
         loaders = info.context.loaders.offers
         row = await loaders.offer.load(self.offer_id)
         return Offer.of(row, locale=self.locale, default_language=await loaders.default_language())
+
+    @classmethod
+    async def resolve_nodes(
+        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[Voucher | None]:
+        """Vouchers by id: a member gets only their own, staff who read members any."""
+        rows = await info.context.loaders.offers.voucher.load_many(
+            [parse_pk(i) or 0 for i in node_ids]
+        )
+        now = info.context.loaders.now
+        principal = info.context.principal
+        if principal is not None and principal.role.reads_members:
+            language = await info.context.loaders.offers.default_language()
+            return [cls.of(r, now=now, locale=language) if r else None for r in rows]
+        member = await _member(info)
+        return [
+            cls.of(r, now=now, locale=member.locale)
+            if r is not None and member is not None and r.member_id == member.id
+            else None
+            for r in rows
+        ]
 
     @classmethod
     def of(cls, row: Any, *, now: datetime, locale: str) -> Voucher:

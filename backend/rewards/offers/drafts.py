@@ -61,6 +61,7 @@ class OfferDraft:
     starts_at: datetime | None = None  # None: open from the moment it is written
     ends_at: datetime | None = None
     stock: int | None = None
+    club_stock: int | None = None
     per_member_limit: int | None = None
     image_url: str | None = None
     voucher_valid_days: int = 30
@@ -87,6 +88,7 @@ class OfferDraft:
             starts_at=offer.starts_at,
             ends_at=offer.ends_at,
             stock=offer.stock,
+            club_stock=offer.club_stock,
             per_member_limit=offer.per_member_limit,
             image_url=offer.image_url,
             voucher_valid_days=offer.voucher_valid_days,
@@ -112,6 +114,7 @@ class OfferDraft:
             "starts_at": self.starts_at,
             "ends_at": self.ends_at,
             "stock": self.stock,
+            "club_stock": self.club_stock,
             "per_member_limit": self.per_member_limit,
             "image_url": self.image_url,
             "voucher_valid_days": self.voucher_valid_days,
@@ -133,6 +136,11 @@ def clean_draft(draft: OfferDraft, *, catalogue: Catalogue, now: datetime) -> Of
     _check_range(draft.points_cost, 0, MAX_POINTS, "INVALID_POINTS", "pointsCost")
     _check_value(draft, catalogue)
     _check_optional(draft.stock, 0, MAX_STOCK, "INVALID_STOCK", "stock")
+    _check_optional(draft.club_stock, 0, MAX_STOCK, "INVALID_STOCK", "clubStock")
+    if draft.club_stock is not None and draft.club_id is None:
+        raise DomainError(
+            "INVALID_STOCK", "Only an offer with a club reserves stock for it.", field="clubStock"
+        )
     _check_optional(draft.per_member_limit, 1, MAX_PER_MEMBER, "INVALID_LIMIT", "perMemberLimit")
     _check_range(
         draft.voucher_valid_days, 1, MAX_VALID_DAYS, "INVALID_VALIDITY", "voucherValidDays"

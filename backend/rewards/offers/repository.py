@@ -3,42 +3,43 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, func, or_, select, update
+from sqlalchemy import Row, case, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from backend.db.tables import MemberCategory, Offer, Purchase, Voucher
-from backend.rewards.offers.rules import VoucherStatus
+from backend.db.tables import FeaturedOffer, MemberCategory, Offer, Purchase, Voucher
+from backend.rewards.clubs.rules import MAX_EARLY_ACCESS_DAYS
+from backend.rewards.offers.rules import Interest, VoucherStatus
 
 OFFER = Offer.__table__  # type: ignore[attr-defined]
 VOUCHER = Voucher.__table__  # type: ignore[attr-defined]
 MEMBER_CATEGORY = MemberCategory.__table__  # type: ignore[attr-defined]
 PURCHASE = Purchase.__table__  # type: ignore[attr-defined]
+FEATURED = FeaturedOffer.__table__  # type: ignore[attr-defined]
 Db = AsyncSession | AsyncConnection
 
 
 async def open_offers(db: Db, *, now: datetime) -> list[Row[Any]]:
-    """Listed offers whose window is open now, newest first (one statement, whatever the count)."""
+    """Listed offers open now, or open early to a club's members, newest first (one statement)."""
+    early = now + timedelta(days=MAX_EARLY_ACCESS_DAYS)
     stmt = select(OFFER).where(
         OFFER.c.listed.is_(True),
-        OFFER.c.starts_at <= now,
+        or_(OFFER.c.starts_at <= now, OFFER.c.club_id.is_not(None) & (OFFER.c.starts_at <= early)),
         or_(OFFER.c.ends_at.is_(None), OFFER.c.ends_at > now),
     )
     return list((await db.execute(stmt.order_by(OFFER.c.id.desc()))).all())
 
 
-async def categories_bought(db: Db, member_ids: Sequence[int]) -> dict[int, frozenset[str]]:
-    """The categories each member bought at least once."""
-    stmt = select(MEMBER_CATEGORY.c.member_id, MEMBER_CATEGORY.c.category).where(
-        MEMBER_CATEGORY.c.member_id.in_(member_ids), MEMBER_CATEGORY.c.bought > 0
-    )
-    found: dict[int, set[str]] = {m: set() for m in member_ids}
+async def interests(db: Db, member_ids: Sequence[int]) -> dict[int, dict[str, Interest]]:
+    """Each member's purchases and views per category (one row each, kept up to date on write)."""
+    stmt = select(MEMBER_CATEGORY).where(MEMBER_CATEGORY.c.member_id.in_(member_ids))
+    found: dict[int, dict[str, Interest]] = {m: {} for m in member_ids}
     for row in (await db.execute(stmt)).all():
-        found[row.member_id].add(row.category)
-    return {m: frozenset(c) for m, c in found.items()}
+        found[row.member_id][row.category] = Interest(row.bought, row.viewed, row.last_viewed_at)
+    return found
 
 
 async def taken(
@@ -102,13 +103,26 @@ async def voucher_by_code(db: Db, code: str) -> Row[Any] | None:
     return (await db.execute(select(VOUCHER).where(VOUCHER.c.code == code))).first()
 
 
-async def take_stock(session: AsyncSession, offer_id: int) -> bool:
-    """Take one unit of a limited stock; False when none is left (a conditional update, no lock)."""
-    stmt = (
-        update(OFFER)
-        .where(OFFER.c.id == offer_id, OFFER.c.stock > 0)
-        .values(stock=OFFER.c.stock - 1)
-    )
+async def take_stock(session: AsyncSession, offer_id: int, *, early: bool = False) -> bool:
+    """Take one unit as `units_left` counts them; False when none is left.
+
+    One conditional update, no lock: during early access from the club's units (the public
+    stock when none are reserved), afterwards from what the club left first, then the public
+    stock (NULL: unlimited). SET reads the row as it was before the update.
+    """
+    club, public = OFFER.c.club_stock, OFFER.c.stock
+    stmt = update(OFFER).where(OFFER.c.id == offer_id)
+    if early:
+        stmt = stmt.where(or_(club > 0, club.is_(None) & or_(public.is_(None), public > 0))).values(
+            club_stock=case((club > 0, club - 1), else_=club),
+            stock=case((club.is_(None), public - 1), else_=public),
+        )
+    else:
+        from_club = func.coalesce(club, 0) > 0
+        stmt = stmt.where(or_(from_club, public.is_(None), public > 0)).values(
+            club_stock=case((from_club, club - 1), else_=club),
+            stock=case((from_club, public), else_=public - 1),
+        )
     return bool((await session.execute(stmt)).rowcount)  # type: ignore[attr-defined]
 
 
@@ -132,17 +146,64 @@ async def count_bought(session: AsyncSession, member_id: int) -> int:
     return int((await session.execute(stmt)).scalar_one())
 
 
+def _dialect(session: AsyncSession) -> Any:
+    """The dialect module whose INSERT knows ON CONFLICT."""
+    return postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+
+
 async def record_bought(session: AsyncSession, member_id: int, categories: set[str]) -> None:
     """Count one more purchase in each category (one upsert for all of them)."""
     if not categories:
         return
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(MEMBER_CATEGORY).values(
-        [{"member_id": member_id, "category": c, "bought": 1} for c in sorted(categories)]
+    stmt = (
+        _dialect(session)
+        .insert(MEMBER_CATEGORY)
+        .values([{"member_id": member_id, "category": c, "bought": 1} for c in sorted(categories)])
     )
     await session.execute(
         stmt.on_conflict_do_update(
             index_elements=[MEMBER_CATEGORY.c.member_id, MEMBER_CATEGORY.c.category],
             set_={"bought": MEMBER_CATEGORY.c.bought + 1},
+        )
+    )
+
+
+async def record_view(
+    session: AsyncSession, *, member_id: int, category: str, now: datetime
+) -> int:
+    """Count one more view of a category and stamp it; the member's views of it so far."""
+    stmt = (
+        _dialect(session)
+        .insert(MEMBER_CATEGORY)
+        .values(member_id=member_id, category=category, bought=0, viewed=1, last_viewed_at=now)
+    )
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[MEMBER_CATEGORY.c.member_id, MEMBER_CATEGORY.c.category],
+        set_={"viewed": MEMBER_CATEGORY.c.viewed + 1, "last_viewed_at": now},
+    )
+    result = await session.execute(stmt.returning(MEMBER_CATEGORY.c.viewed))
+    return int(result.scalar_one())
+
+
+async def last_featured(db: Db, member_ids: Sequence[int]) -> dict[int, int]:
+    """The offer each member was featured last (members never featured one are left out)."""
+    stmt = select(FEATURED.c.member_id, FEATURED.c.offer_id).where(
+        FEATURED.c.member_id.in_(member_ids)
+    )
+    return {row.member_id: row.offer_id for row in (await db.execute(stmt)).all()}
+
+
+async def remember_featured(
+    session: AsyncSession, *, member_id: int, offer_id: int, now: datetime
+) -> None:
+    """Store the offer a member is featured now (one upsert; the last visit wins)."""
+    stmt = (
+        _dialect(session)
+        .insert(FEATURED)
+        .values(member_id=member_id, offer_id=offer_id, shown_at=now)
+    )
+    await session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[FEATURED.c.member_id], set_={"offer_id": offer_id, "shown_at": now}
         )
     )

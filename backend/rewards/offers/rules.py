@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from backend.rewards.errors import DomainError
@@ -60,6 +60,15 @@ MESSAGES = {
 
 
 @dataclass(frozen=True)
+class Interest:
+    """How often a member bought and viewed a category, and when they last viewed it."""
+
+    bought: int = 0
+    viewed: int = 0
+    last_viewed_at: datetime | None = None
+
+
+@dataclass(frozen=True)
 class MemberFacts:
     """What audience and eligibility decisions know about a member."""
 
@@ -69,6 +78,8 @@ class MemberFacts:
     categories_bought: frozenset[str] = frozenset()
     categories_viewed: frozenset[str] = frozenset()
     disliked_categories: frozenset[str] = frozenset()
+    favourite_categories: frozenset[str] = frozenset()
+    interest: Mapping[str, Interest] = field(default_factory=dict)  # by category
 
 
 @dataclass(frozen=True)
@@ -76,7 +87,7 @@ class Audience:
     """Who may see an offer; every part that is set must match."""
 
     min_tier: str | None = None
-    club_id: int | None = None
+    club_id: int | None = None  # the club whose members get early access (see `opens_at`)
     style_tags: frozenset[str] = frozenset()  # the member has one of them
     categories: frozenset[str] = frozenset()  # the member bought one of them
 
@@ -93,10 +104,12 @@ class OfferTerms:
     per_member_limit: int | None
     audience: Audience = Audience()
     categories: frozenset[str] = field(default_factory=frozenset)
+    club_stock: int | None = None  # reserved for the club's early access
+    early_access_days: int = 0  # the club's setting; 0 without an open club
 
     @classmethod
-    def of(cls, row: Any) -> OfferTerms:
-        """Read the terms of an offer row (ORM object or Core row)."""
+    def of(cls, row: Any, *, early_access_days: int = 0) -> OfferTerms:
+        """Read the terms of an offer row (ORM object or Core row) and its club's early access."""
         return cls(
             id=row.id,
             points_cost=row.points_cost,
@@ -111,23 +124,26 @@ class OfferTerms:
                 categories=frozenset(row.audience_categories),
             ),
             categories=frozenset(row.categories),
+            club_stock=row.club_stock,
+            early_access_days=early_access_days if row.club_id is not None else 0,
         )
 
 
 def in_audience(audience: Audience, facts: MemberFacts, ladder: Sequence[str]) -> bool:
-    """Tell whether a member is in an offer's audience (tier at least, club, style, bought)."""
-    if audience.min_tier is not None and _rank(facts.tier_code, ladder) < _rank(
+    """Tell whether a member is in an offer's audience (tier at least, style, bought).
+
+    The club is not a condition: it only opens the offer early to its members (`opens_at`).
+    """
+    if audience.min_tier is not None and tier_rank(facts.tier_code, ladder) < tier_rank(
         audience.min_tier, ladder
     ):
-        return False
-    if audience.club_id is not None and audience.club_id not in facts.club_ids:
         return False
     if audience.style_tags and not audience.style_tags & facts.style_tags:
         return False
     return not audience.categories or bool(audience.categories & facts.categories_bought)
 
 
-def _rank(tier_code: str, ladder: Sequence[str]) -> int:
+def tier_rank(tier_code: str, ladder: Sequence[str]) -> int:
     """A tier's place on the ladder; an unknown code ranks as the entry tier."""
     return ladder.index(tier_code) if tier_code in ladder else 0
 
@@ -137,9 +153,50 @@ def disliked(terms: OfferTerms, facts: MemberFacts) -> bool:
     return bool(terms.categories & facts.disliked_categories)
 
 
-def window_refusal(terms: OfferTerms, now: datetime) -> Unavailable | None:
-    """NOT_YET_OPEN before the window, ENDED after it, None inside it."""
-    if now < terms.starts_at:
+def club_member(terms: OfferTerms, facts: MemberFacts) -> bool:
+    """Tell whether the member belongs to the club that gets the offer early."""
+    return terms.audience.club_id is not None and terms.audience.club_id in facts.club_ids
+
+
+def opens_at(terms: OfferTerms, facts: MemberFacts | None = None) -> datetime:
+    """When the offer opens for a member: `early_access_days` before its start for the club's."""
+    if facts is not None and club_member(terms, facts):
+        return terms.starts_at - timedelta(days=terms.early_access_days)
+    return terms.starts_at
+
+
+def early_access(terms: OfferTerms, facts: MemberFacts, now: datetime) -> bool:
+    """Tell whether the member redeems now only thanks to their club (before the public start)."""
+    return opens_at(terms, facts) <= now < terms.starts_at
+
+
+def units_left(terms: OfferTerms, *, early: bool) -> int | None:
+    """Units a redemption may take now (None: unlimited).
+
+    During early access only the club's reserved units (or, with none reserved, the public
+    stock); from the public start the public stock plus what the club left.
+    """
+    if early:
+        return terms.club_stock if terms.club_stock is not None else terms.stock
+    if terms.stock is None:
+        return None
+    return terms.stock + (terms.club_stock or 0)
+
+
+def hidden_before_start(terms: OfferTerms, facts: MemberFacts, now: datetime) -> bool:
+    """An early-access offer stays out of sight of non-members until its public start."""
+    return (
+        terms.audience.club_id is not None
+        and now < terms.starts_at
+        and not club_member(terms, facts)
+    )
+
+
+def window_refusal(
+    terms: OfferTerms, now: datetime, facts: MemberFacts | None = None
+) -> Unavailable | None:
+    """NOT_YET_OPEN before the window (opened early to club members), ENDED after it, else None."""
+    if now < opens_at(terms, facts):
         return Unavailable.NOT_YET_OPEN
     if terms.ends_at is not None and now >= terms.ends_at:
         return Unavailable.ENDED
@@ -149,7 +206,7 @@ def window_refusal(terms: OfferTerms, now: datetime) -> Unavailable | None:
 def shown(terms: OfferTerms, facts: MemberFacts, *, now: datetime, ladder: Sequence[str]) -> bool:
     """Whether the member's list of offers holds this one: open now, theirs, not disliked."""
     return (
-        window_refusal(terms, now) is None
+        window_refusal(terms, now, facts) is None
         and in_audience(terms.audience, facts, ladder)
         and not disliked(terms, facts)
     )
@@ -168,11 +225,12 @@ def refusal(
 
     `taken` is how many vouchers of this offer the member already has; `balance` the spendable points.
     """
-    if (closed := window_refusal(terms, now)) is not None:
+    if (closed := window_refusal(terms, now, facts)) is not None:
         return closed
     if not in_audience(terms.audience, facts, ladder):
         return Unavailable.NOT_IN_AUDIENCE
-    if terms.stock is not None and terms.stock <= 0:
+    left = units_left(terms, early=early_access(terms, facts, now))
+    if left is not None and left <= 0:
         return Unavailable.OUT_OF_STOCK
     if terms.per_member_limit is not None and taken >= terms.per_member_limit:
         return Unavailable.LIMIT_REACHED

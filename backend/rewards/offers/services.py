@@ -26,7 +26,7 @@ from backend.rewards.errors import DomainError, NotFound
 from backend.rewards.ledger import Posting, Source, debit, settle
 from backend.rewards.offers import repository
 from backend.rewards.offers.drafts import Catalogue, OfferDraft, clean_draft
-from backend.rewards.offers.facts import facts_of
+from backend.rewards.offers.facts import facts_of, terms_of
 from backend.rewards.offers.rules import (
     WELCOME_KEY,
     Milestone,
@@ -35,6 +35,7 @@ from backend.rewards.offers.rules import (
     VoucherOrigin,
     check_ladder,
     due_milestones,
+    early_access,
     milestone_key,
     new_voucher_code,
     parse_code,
@@ -145,30 +146,35 @@ async def redeem_offer(
     offer = await uow.session.get(Offer, offer_id)
     if offer is None or not offer.listed:
         raise NotFound("UNKNOWN_OFFER", "No offer has that id.", field="offerId")
-    await _check_redeemable(uow, member, offer)
+    early = await _check_redeemable(uow, member, offer)
     entry = await _pay(uow, member, offer)
     voucher = await _issue(
         uow, offer=offer, member_id=member_id, origin=VoucherOrigin.REDEMPTION, entry=entry
     )
     # Last, so the offer's row (every redemption's hot spot) stays locked only until the commit.
-    if offer.stock is not None and not await repository.take_stock(uow.session, offer_id):
+    limited = offer.stock is not None or offer.club_stock is not None
+    if limited and not await repository.take_stock(uow.session, offer_id, early=early):
         raise refuse(Unavailable.OUT_OF_STOCK)  # another member took the last unit meanwhile
     idempotency.remember(claimed, {"voucher_id": voucher.id})
     await uow.commit()
     return voucher
 
 
-async def _check_redeemable(uow: UnitOfWork, member: LockedMember, offer: Offer) -> None:
-    """Refuse with the first reason the member cannot redeem the offer now (points as of now)."""
+async def _check_redeemable(uow: UnitOfWork, member: LockedMember, offer: Offer) -> bool:
+    """Refuse with the first reason the member cannot redeem the offer now (points as of now).
+
+    True when the member redeems during their club's early access (from the club's stock).
+    """
     program = await uow.rules()
     await settle(uow, member=member)  # expired points do not count, matured ones do
-    (facts,) = await facts_of(uow.session, [member])
+    (facts,) = await facts_of(uow.session, [member], now=uow.now)
+    (terms,) = await terms_of(uow.session, [offer])
     taken = 0
     if offer.per_member_limit is not None:
         pair = (cast(int, member.id), cast(int, offer.id))
         taken = (await repository.taken(uow.session, [pair[0]], [pair[1]])).get(pair, 0)
     reason = refusal(
-        OfferTerms.of(offer),
+        terms,
         facts,
         now=uow.now,
         ladder=[t.code for t in program.tiers],
@@ -177,6 +183,7 @@ async def _check_redeemable(uow: UnitOfWork, member: LockedMember, offer: Offer)
     )
     if reason is not None:
         raise refuse(reason)
+    return early_access(terms, facts, uow.now)
 
 
 async def _pay(uow: UnitOfWork, member: LockedMember, offer: Offer) -> LedgerEntry | None:
@@ -257,10 +264,11 @@ async def issue_gift(
         return None
     offer = await uow.session.get(Offer, offer_id)
     open_now = offer is not None and window_refusal(OfferTerms.of(offer), uow.now) is None
+    limited = offer is not None and (offer.stock is not None or offer.club_stock is not None)
     if (
         offer is None
         or not open_now
-        or (offer.stock is not None and not await repository.take_stock(uow.session, offer_id))
+        or (limited and not await repository.take_stock(uow.session, offer_id))
     ):
         log.warning("gift offer %s could not be given (%s)", offer_id, grant_key)
         return None
@@ -338,3 +346,11 @@ async def _check_gift(uow: UnitOfWork, offer_id: int, field: str) -> None:
 async def _set(uow: UnitOfWork, key: str, value: Any) -> None:
     """Write one program setting."""
     await uow.session.merge(ProgramSetting(key=key, value=value))
+
+
+async def feature_offer(uow: UnitOfWork, *, member_id: int, offer_id: int) -> None:
+    """Remember the offer a member is featured now, so their next visit features another."""
+    await repository.remember_featured(
+        uow.session, member_id=member_id, offer_id=offer_id, now=uow.now
+    )
+    await uow.commit()

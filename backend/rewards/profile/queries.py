@@ -25,14 +25,18 @@ class PublishedOption:
     labels: dict[str, str]
 
 
-async def profiles(conn: AsyncConnection, member_ids: Sequence[int]) -> list[Row[Any] | None]:
+async def profiles(
+    conn: AsyncConnection | AsyncSession, member_ids: Sequence[int]
+) -> list[Row[Any] | None]:
     """Stored profiles by member id, in the order asked, None where a member has none yet."""
     rows = (await conn.execute(select(PROFILE).where(PROFILE.c.member_id.in_(member_ids)))).all()
     found = {row.member_id: row for row in rows}
     return [found.get(i) for i in member_ids]
 
 
-async def style_facts(conn: AsyncConnection, member_ids: Sequence[int]) -> dict[int, StyleFacts]:
+async def style_facts(
+    conn: AsyncConnection | AsyncSession, member_ids: Sequence[int]
+) -> dict[int, StyleFacts]:
     """Audience tags and liked/disliked categories of many members in one read (empty if none)."""
     stored = await profiles(conn, member_ids)
     return {
@@ -59,3 +63,24 @@ async def choosable(db: AsyncSession | AsyncConnection) -> Options:
     for kind, code in (await db.execute(stmt)).all():
         codes[StyleKind(kind)].add(code)
     return {kind: frozenset(found) for kind, found in codes.items()}
+
+
+async def is_choosable(db: AsyncSession | AsyncConnection, kind: StyleKind, code: str) -> bool:
+    """Tell whether members may choose this option now (published, not retired)."""
+    stmt = select(OPTION.c.code).where(
+        OPTION.c.kind == kind.value, OPTION.c.code == code, OPTION.c.retired.is_(False)
+    )
+    return (await db.execute(stmt)).first() is not None
+
+
+async def option_labels(
+    db: AsyncSession | AsyncConnection, pairs: Sequence[tuple[StyleKind, str]]
+) -> dict[tuple[StyleKind, str], dict[str, str]]:
+    """Labels by language of the (kind, code) options asked for, retired or not (one statement)."""
+    kinds = {kind.value for kind, _ in pairs}
+    codes = {code for _, code in pairs}
+    stmt = select(OPTION.c.kind, OPTION.c.code, OPTION.c.labels).where(
+        OPTION.c.kind.in_(kinds), OPTION.c.code.in_(codes)
+    )
+    rows = (await db.execute(stmt)).all()
+    return {(StyleKind(r.kind), r.code): dict(r.labels) for r in rows}

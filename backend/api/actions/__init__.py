@@ -1,0 +1,1 @@
+"""GraphQL API of member-claimed actions (`claimAction`)."""

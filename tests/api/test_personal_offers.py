@@ -1,0 +1,216 @@
+"""Personalized offers through the API: ranking, reasons, dislikes, stable pages, the featured offer."""
+
+from __future__ import annotations
+
+import asyncio
+
+from backend.rewards.offers.personalization import FEATURED_POOL
+from tests.api.offers_support import MIA, UPDATE
+from tests.api.personal_support import (
+    buy,
+    dashboard,
+    enrol,
+    offer_titled,
+    offers_of,
+    set_tier,
+    style,
+    titles,
+    view,
+)
+from tests.api.test_query_counts import counting_checkouts
+from tests.helpers import give
+
+
+async def tea_drinker(api, uows, uid: str = "alice", locale: str = "en") -> int:
+    """A gold member who bought outerwear, looked at knitwear, is sporty, loves tea, hates coffee."""
+    member_id, card = await enrol(api, uid, locale)
+    await give(uows, member_id, 10_000)
+    await set_tier(uows, member_id, "gold")
+    await buy(api, card, f"{uid}-1", "outerwear")
+    await view(api, uid, "knitwear")
+    await style(
+        api, uid, styles=["sporty"], favouriteCategories=["tea"], dislikedCategories=["coffee"]
+    )
+    return member_id
+
+
+async def catalogue(api) -> None:
+    """One offer per reason, and a coffee offer, created in this order (newest last)."""
+    await offer_titled(api, "Denim", categories=["denim"])
+    await offer_titled(api, "Free coffee", categories=["coffee"])
+    await offer_titled(api, "Knitwear", categories=["knitwear"])
+    await offer_titled(api, "Outerwear", categories=["outerwear"])
+    await offer_titled(api, "Gold", categories=[], audience={"minimumTier": "gold"})
+    await offer_titled(api, "Sporty", categories=[], audience={"styleTags": ["style:sporty"]})
+    await offer_titled(api, "Tea", categories=["tea"])
+
+
+RANKED = [
+    ("Tea", "FAVOURITE_CATEGORY", "From your favourite category: tea"),
+    ("Sporty", "STYLE_MATCH", "Matches your sporty style"),
+    ("Gold", "TIER", "A Gold-tier offer"),
+    ("Outerwear", "BOUGHT_CATEGORY", "Because you bought outerwear"),
+    ("Knitwear", "VIEWED_CATEGORY", "Because you looked at knitwear"),
+    ("Denim", "NEW_OFFER", "New for you"),
+]
+
+
+async def test_offers_are_ranked_for_the_member_and_say_why(api, uows):
+    await tea_drinker(api, uows)
+    await catalogue(api)
+    edges = (await offers_of(api, "alice"))["edges"]
+    found = [(e["node"]["title"], e["node"]["reasonCode"], e["node"]["reason"]) for e in edges]
+    assert found == RANKED
+    assert all(e["node"]["redeemable"] and e["node"]["earlyAccess"] is False for e in edges)
+
+
+async def test_reasons_are_in_the_members_language(api, uows):
+    await tea_drinker(api, uows, "olena", locale="uk")
+    await catalogue(api)
+    reasons = [e["node"]["reason"] for e in (await offers_of(api, "olena"))["edges"]]
+    assert reasons[:4] == [
+        "З вашої улюбленої категорії: чай",
+        "Пасує до вашого стилю: спортивний",
+        "Пропозиція для рівня Gold",
+        "Бо ви купували: верхній одяг",
+    ]
+
+
+async def test_a_member_without_history_sees_the_newest_first(api, uows):
+    await give(uows, (await enrol(api, "bob"))[0], 100)
+    await catalogue(api)
+    # "Gold" is for gold members, "Sporty" for sporty StyleIDs: bob is neither.
+    assert await titles(api, "bob") == ["Tea", "Outerwear", "Knitwear", "Free coffee", "Denim"]
+
+
+async def test_a_tea_drinker_who_dislikes_coffee_never_sees_a_coffee_offer(api, uows):
+    await tea_drinker(api, uows)
+    await catalogue(api)
+    await offer_titled(api, "Coffee and tea", categories=["tea", "coffee"])
+    listed, after = [], None
+    while True:
+        page = await offers_of(api, "alice", first=2, after=after)
+        listed += [e["node"] for e in page["edges"]]
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+        after = page["pageInfo"]["endCursor"]
+    featured = [(await dashboard(api, "alice"))["featuredOffer"] for _ in range(2 * FEATURED_POOL)]
+    shown = listed + featured
+    assert shown and not any("coffee" in offer["categories"] for offer in shown)
+    assert (await dashboard(api, "alice"))["redeemableOfferCount"] == len(listed) == 6
+
+
+async def test_paging_by_two_gives_every_offer_exactly_once_in_rank_order(api, uows):
+    await tea_drinker(api, uows)
+    await catalogue(api)
+    for n in range(5):  # ties: equal scores run newest first
+        await offer_titled(api, f"Plain {n}", categories=["denim"])
+    whole = await titles(api, "alice")
+    paged, after, pages = [], None, 0
+    while True:
+        page = await offers_of(api, "alice", first=2, after=after)
+        paged += [e["node"]["title"] for e in page["edges"]]
+        pages += 1
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+        after = page["pageInfo"]["endCursor"]
+    assert paged == whole and len(set(paged)) == len(paged) == 11 and pages == 6
+
+
+async def test_a_bad_cursor_is_a_bad_user_input(api, uows):
+    await enrol(api, "alice")
+    for cursor in ("b2ZmZXI6MQ==", "x", "b2ZmZXI6LTE6Mw==", "dm91Y2hlcjoxOjE="):
+        body = await api(
+            "query($a: String) { offers(first: 2, after: $a) { edges { cursor } } }",
+            {"a": cursor},
+            "member:alice",
+        )
+        assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT", cursor
+
+
+async def test_the_featured_offer_changes_between_two_consecutive_visits(api, uows):
+    await tea_drinker(api, uows)
+    await catalogue(api)
+    visits = [(await dashboard(api, "alice"))["featuredOffer"]["title"] for _ in range(7)]
+    assert visits == ["Tea", "Sporty", "Gold", "Outerwear", "Knitwear", "Tea", "Sporty"]
+    first = (await dashboard(api, "alice"))["featuredOffer"]
+    assert (first["reasonCode"], first["reason"]) == ("TIER", "A Gold-tier offer")
+
+
+async def test_the_only_eligible_offer_is_featured_again_and_none_gives_null(api, uows):
+    member_id, _ = await enrol(api, "alice")
+    assert (await dashboard(api, "alice"))["featuredOffer"] is None
+    await offer_titled(api, "Dear", pointsCost=500)  # not redeemable: 0 points
+    assert (await dashboard(api, "alice"))["featuredOffer"] is None
+    await offer_titled(api, "Free", pointsCost=0)
+    assert [(await dashboard(api, "alice"))["featuredOffer"]["title"] for _ in range(2)] == [
+        "Free",
+        "Free",
+    ]
+    await give(uows, member_id, 500)
+    assert (await dashboard(api, "alice"))["featuredOffer"]["title"] == "Dear"
+
+
+async def test_an_offer_that_closes_is_no_longer_featured(api, uows):
+    await give(uows, (await enrol(api, "alice"))[0], 100)
+    first = await offer_titled(api, "First")
+    await offer_titled(api, "Second")
+    assert (await dashboard(api, "alice"))["featuredOffer"]["title"] == "Second"
+    assert (await dashboard(api, "alice"))["featuredOffer"]["title"] == "First"
+    body = await api(UPDATE, {"input": {"id": first, "listed": False}}, MIA)
+    assert body["data"]["updateOffer"]["errors"] == []
+    assert [(await dashboard(api, "alice"))["featuredOffer"]["title"] for _ in range(2)] == [
+        "Second",
+        "Second",
+    ]
+
+
+async def test_dashboards_at_once_above_the_pool_sizes_all_answer(api, uows, database):
+    ids = [(await enrol(api, f"m{n}"))[0] for n in range(4)]
+    for member_id in ids:
+        await give(uows, member_id, 1000)
+    for n in range(3):
+        await offer_titled(api, f"Offer {n}")
+    # 24 requests: more than the 10 readers and 5 writers; every visit writes its featured offer.
+    answers = await asyncio.gather(
+        *(dashboard(api, f"m{n % 4}") for n in range(24)), return_exceptions=True
+    )
+    assert not [a for a in answers if isinstance(a, BaseException)], answers
+    assert all(a["featuredOffer"]["title"].startswith("Offer") for a in answers)
+    assert (database.reader.pool.checkedout(), database.writer.pool.checkedout()) == (0, 0)
+    # Sequential visits after the burst still rotate.
+    visits = [(await dashboard(api, "m0"))["featuredOffer"]["title"] for _ in range(3)]
+    assert visits[0] != visits[1] != visits[2]
+
+
+async def dashboard_costs(api, database, count_queries, uid: str) -> tuple[int, dict[str, int]]:
+    """Statements and checkouts of one Dashboard visit."""
+    await dashboard(api, uid)  # the shared program rules read first
+    count_queries.count = 0
+    with counting_checkouts(database) as checkouts:
+        me = await dashboard(api, uid)
+    assert me["featuredOffer"] is not None
+    return count_queries.count, checkouts
+
+
+async def test_the_dashboard_costs_the_same_statements_for_2_or_40_offers(
+    api, uows, database, count_queries
+):
+    for uid in ("few", "many"):
+        await tea_drinker(api, uows, uid)
+    for n in range(2):
+        await offer_titled(api, f"Few {n}", categories=["tea"], perMemberLimit=1)
+    few = await dashboard_costs(api, database, count_queries, "few")
+    for n in range(38):
+        await offer_titled(api, f"Many {n}", categories=["outerwear"], perMemberLimit=1)
+    many = await dashboard_costs(api, database, count_queries, "many")
+    assert few == many, (few, many)
+    statements, checkouts = many
+    # Reads: member, points (settled lots), StyleID, active vouchers, open offers, the member's
+    # clubs, StyleID facts and categories, vouchers taken, points as of now, last featured,
+    # the reason's option labels. Write: the featured offer's upsert (SQLite adds BEGIN
+    # IMMEDIATE; the commit is not a statement).
+    pinned = {"sqlite": 14, "postgresql": 13}[database.writer.dialect.name]
+    assert statements == pinned, statements
+    # Each batch borrows one reader; only the featured offer's short unit of work takes a writer.
+    assert checkouts["reader"] <= 8 and checkouts["writer"] == 1, checkouts
