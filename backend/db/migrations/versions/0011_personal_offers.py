@@ -1,6 +1,6 @@
 """personal offers: club stock for early access, product views, the last featured offer
 
-Revision ID: 0012
+Revision ID: 0011
 Revises: 0010
 Create Date: 2026-12-08
 
@@ -19,7 +19,7 @@ from alembic import op
 
 import backend.db.types
 
-revision: str = "0012"
+revision: str = "0011"
 down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
