@@ -38,6 +38,8 @@ RETRIED_UNIQUE = frozenset(
         "club.code",
         "uq_voucher_code",  # a new voucher's random code collided: run again with a new one
         "voucher.code",
+        "device_token_hash_key",  # two members registered one new token at once: it moves
+        "device.token_hash",
     }
 )
 

@@ -19,6 +19,8 @@ from backend.rewards import idempotency
 from backend.rewards.errors import DomainError, NotFound
 from backend.rewards.ledger import Posting, Source, credit, reverse_credit
 from backend.rewards.members.lookup import member_id_by_card
+from backend.rewards.notifications.rules import Kind
+from backend.rewards.notifications.services import notify
 from backend.rewards.offers.services import purchase_recorded
 from backend.rewards.program import load_rules
 from backend.rewards.purchases.rules import (
@@ -152,6 +154,7 @@ async def record_purchase(uow: UnitOfWork, *, data: PurchaseInput, actor: str) -
             available_at=uow.now + timedelta(days=int(program.setting("return_window_days"))),
         )
         purchase.earn_entry_id = entry.id
+        await notify(uow, member_id=cast(int, member.id), kind=Kind.POINTS_EARNED, params={"points": points, "order": data.order_id})  # fmt: skip
     uow.session.add(purchase)
     await uow.session.flush()
     categories = {line.category for line in data.lines if line.category}
