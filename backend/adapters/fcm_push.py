@@ -12,6 +12,7 @@ import asyncio
 import email.utils
 import time
 import uuid
+import warnings
 from typing import Any
 
 import firebase_admin
@@ -68,11 +69,15 @@ class FcmPushSender:
 
 def _fcm_message(message: PushMessage) -> messaging.Message:
     """The firebase-admin message: a visible notification plus data for the app."""
-    return messaging.Message(
-        token=message.token,
-        notification=messaging.Notification(title=message.title, body=message.body),
-        data=message.data,
-    )
+    # Apps register FCM registration tokens, which the v1 API's `token` field addresses;
+    # firebase-admin 7.7 warns in favour of installation ids (`fid`), which apps do not send us.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return messaging.Message(
+            token=message.token,
+            notification=messaging.Notification(title=message.title, body=message.body),
+            data=message.data,
+        )
 
 
 def result_of(response: messaging.SendResponse) -> PushResult:

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from strawberry.dataloader import DataLoader
 
 from backend.api.clubs.loaders import ClubLoaders
+from backend.api.notifications.loaders import NotificationLoaders
 from backend.api.offers.loaders import OfferLoaders
 from backend.db.engine import Database
 from backend.rewards import queries
@@ -34,6 +35,7 @@ class Loaders:
         self.member_by_uid = DataLoader(self._members_by_uid)
         self.clubs = ClubLoaders(self.connection, now)
         self.offers = OfferLoaders(self)
+        self.notifications = NotificationLoaders(self.connection)
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[AsyncConnection]:

@@ -135,3 +135,9 @@ class RedeemRateLimit(RateLimit):
     """A member's redemptions."""
 
     action = "redeem"
+
+
+class RegisterDeviceRateLimit(RateLimit):
+    """A member's device registrations and unregistrations."""
+
+    action = "register_device"

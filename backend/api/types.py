@@ -15,6 +15,7 @@ from strawberry import relay
 
 from backend.api.context import Info
 from backend.api.errors import PublicError
+from backend.api.notifications.dashboard import unread_notification_count
 from backend.api.offers.dashboard import active_voucher_count, redeemable_offer_count
 from backend.api.profile.types import StyleProfile, style_profile_of
 from backend.rewards import queries
@@ -305,6 +306,9 @@ class Member(relay.Node):
     )
     redeemable_offer_count: int = strawberry.field(
         resolver=redeemable_offer_count, description="Offers in `offers` the member can redeem now."
+    )
+    unread_notification_count: int = strawberry.field(
+        resolver=unread_notification_count, description="Notifications in the inbox not read yet."
     )
 
     @classmethod

@@ -1,8 +1,9 @@
 """The push outbox: rows written with the event, claimed by senders with a lease, then settled.
 
-Claiming is one conditional UPDATE of due, unclaimed rows. On PostgreSQL the rows to take are
-picked `FOR UPDATE SKIP LOCKED`, so senders running at once take disjoint sets without waiting
-on each other; SQLite serialises writers (`BEGIN IMMEDIATE`), so its claims are disjoint anyway.
+Claiming picks due, unclaimed rows and marks them with a claim token and a lease in one
+transaction. On PostgreSQL the rows are picked `FOR UPDATE SKIP LOCKED`, so senders running at
+once take disjoint sets without waiting on each other; on SQLite writers are serialised
+(`BEGIN IMMEDIATE`), and the UPDATE repeats the conditions, so claims are disjoint there too.
 Every later write names the claim token: a sender whose lease ran out (and whose rows another
 sender took over) changes nothing. A sender that dies leaves its rows to be claimed again once
 the lease ends: each push goes out at least once, and the app dedupes on the notification id.
@@ -109,15 +110,18 @@ async def claim(
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
+    # Two statements on purpose: PostgreSQL may re-run a LIMIT subquery inside `IN (…)` of an
+    # UPDATE, claiming more rows than asked; the picked ids are locked until the commit.
+    picked = list((await session.execute(pick)).scalars())
+    if not picked:
+        return token, []
     taken = await session.execute(
         update(OUTBOX)
-        .where(OUTBOX.c.id.in_(pick.scalar_subquery()), due)
+        .where(OUTBOX.c.id.in_(picked), due)
         .values(claimed_until=now + lease, claim=token)
         .returning(OUTBOX.c.id)
     )
     ids = sorted(taken.scalars())
-    if not ids:
-        return token, []
     stmt = (
         select(
             OUTBOX.c.id,
@@ -154,7 +158,9 @@ async def settle(
         .where(OUTBOX.c.id == bindparam("b_id"), OUTBOX.c.claim == claim_token)
         .values(
             status=bindparam("b_status"),
-            not_before=func.coalesce(bindparam("b_not_before"), OUTBOX.c.not_before),
+            not_before=func.coalesce(
+                bindparam("b_not_before", type_=OUTBOX.c.not_before.type), OUTBOX.c.not_before
+            ),
             fcm_message_id=bindparam("b_message_id"),
             last_error=bindparam("b_error"),
             sent_at=bindparam("b_sent_at"),
