@@ -96,7 +96,7 @@ class FakeFcm:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"  # keep-alive, as FCM
 
-            def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+            def do_POST(self) -> None:
                 """Answer one `messages:send`."""
                 length = int(self.headers["Content-Length"])
                 body = json.loads(self.rfile.read(length))

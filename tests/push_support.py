@@ -49,15 +49,16 @@ async def outbox_rows(uows: UnitOfWorkFactory) -> list[PushOutbox]:
         )  # type: ignore[arg-type]
 
 
-async def notifications_of(uows: UnitOfWorkFactory, member_id: int) -> list[Notification]:
-    """A member's notifications, oldest first."""
+async def notifications_of(
+    uows: UnitOfWorkFactory, member_id: int, *, vouchers: bool = False
+) -> list[Notification]:
+    """A member's notifications, oldest first; without VOUCHER_ISSUED ones (the welcome gift's)
+    unless asked."""
     async with uows() as uow:
-        stmt = (
-            select(Notification)
-            .where(Notification.member_id == member_id)
-            .order_by(Notification.id)
-        )  # type: ignore[arg-type]
-        return list((await uow.session.execute(stmt)).scalars())
+        stmt = select(Notification).where(Notification.member_id == member_id)  # type: ignore[arg-type]
+        if not vouchers:
+            stmt = stmt.where(Notification.kind != Kind.VOUCHER_ISSUED.value)  # type: ignore[arg-type]
+        return list((await uow.session.execute(stmt.order_by(Notification.id))).scalars())  # type: ignore[arg-type]
 
 
 async def device_tokens(uows: UnitOfWorkFactory, member_id: int) -> list[str]:

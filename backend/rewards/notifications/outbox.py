@@ -12,6 +12,7 @@ the lease ends: each push goes out at least once, and the app dedupes on the not
 from __future__ import annotations
 
 import enum
+import hashlib
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -135,7 +136,12 @@ async def claim(
             DEVICE.c.token,
         )
         .join(NOTIFICATION, NOTIFICATION.c.id == OUTBOX.c.notification_id)
-        .outerjoin(DEVICE, DEVICE.c.id == OUTBOX.c.device_id)
+        # The member check matters on SQLite, which may give a deleted device's id to the next
+        # device registered, perhaps another member's.
+        .outerjoin(
+            DEVICE,
+            (DEVICE.c.id == OUTBOX.c.device_id) & (DEVICE.c.member_id == NOTIFICATION.c.member_id),
+        )
         .where(OUTBOX.c.id.in_(ids))
         .order_by(OUTBOX.c.id)
     )
@@ -186,7 +192,14 @@ def _row(result: Settled, now: datetime) -> dict[str, Any]:
     }
 
 
-async def prune_devices(session: AsyncSession, device_ids: Sequence[int]) -> None:
-    """Delete devices whose tokens FCM no longer accepts."""
-    if device_ids:
-        await session.execute(delete(DEVICE).where(DEVICE.c.id.in_(sorted(set(device_ids)))))
+async def prune_devices(session: AsyncSession, devices: Sequence[tuple[int, str]]) -> None:
+    """Delete devices (id, token) whose tokens FCM no longer accepts, if they still have them."""
+    for device_id, token in sorted(set(devices)):
+        await session.execute(
+            delete(DEVICE).where(DEVICE.c.id == device_id, DEVICE.c.token_hash == token_hash(token))
+        )
+
+
+def token_hash(token: str) -> str:
+    """The key a device token is unique by (SHA-256, hex)."""
+    return hashlib.sha256(token.encode("ascii")).hexdigest()

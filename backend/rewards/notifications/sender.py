@@ -102,7 +102,7 @@ class OutboxSender:
             for item, result in zip(chunk, results, strict=True):
                 settled.append(self._settled(item, result, uow.now, report))
                 if result.outcome is PushOutcome.UNREGISTERED:
-                    pruned.append(item.device_id)
+                    pruned.append((item.device_id, item.token))
             await outbox.settle(uow.session, claim, settled, now=uow.now)
             await outbox.prune_devices(uow.session, pruned)
             await uow.commit()

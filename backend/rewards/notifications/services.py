@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from datetime import datetime
 from typing import cast
@@ -14,6 +13,7 @@ from backend.db.tables import Device, Member, Notification
 from backend.rewards.errors import DomainError, NotFound
 from backend.rewards.members.rules import zone
 from backend.rewards.notifications import outbox
+from backend.rewards.notifications.outbox import token_hash
 from backend.rewards.notifications.rules import (
     APP_VERSION,
     CAP_WINDOW,
@@ -127,11 +127,6 @@ async def _member_id(uow: UnitOfWork, uid: str) -> int:
     if found is None:
         raise NotFound("NOT_ENROLLED", "Enrol before using notifications.")
     return int(found)
-
-
-def token_hash(token: str) -> str:
-    """The key a token is unique by (SHA-256, hex)."""
-    return hashlib.sha256(token.encode("ascii")).hexdigest()
 
 
 async def register_device(
