@@ -15,10 +15,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import tempfile
 import time
 import uuid
-from pathlib import Path
 
 import firebase_admin
 from google.auth.credentials import AnonymousCredentials
@@ -30,8 +28,7 @@ from backend.db.migrate import upgrade_to_head
 from backend.rewards.clock import SystemClock
 from backend.rewards.notifications.sender import OutboxSender
 from backend.rewards.uow import UnitOfWorkFactory
-from scripts.bench.seed import BENCH_DB, LOCAL_HOSTS, MAINTENANCE_DB
-from scripts.pg_admin import pg_execute
+from scripts.bench.databases import on_each_database
 from tests.fake_fcm import FakeFcm
 from tests.push_support import member_with_devices, queue
 
@@ -77,20 +74,7 @@ async def _drain(sender: OutboxSender) -> None:
 
 async def main(args: argparse.Namespace) -> None:
     """Measure on SQLite, then on PostgreSQL if asked."""
-    with tempfile.TemporaryDirectory() as folder:
-        print(await measure(f"sqlite+aiosqlite:///{Path(folder) / 'bench.db'}", args))
-    if args.postgres_url:
-        url = make_url(args.postgres_url).set(drivername="postgresql+asyncpg")
-        if url.host not in LOCAL_HOSTS:
-            raise SystemExit("only a local PostgreSQL server is used for benchmarks")
-        admin = url.set(database=MAINTENANCE_DB).render_as_string(hide_password=False)
-        name = f"{BENCH_DB}_push"
-        await pg_execute(admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await pg_execute(admin, f'CREATE DATABASE "{name}"')
-        try:
-            print(await measure(url.set(database=name).render_as_string(hide_password=False), args))
-        finally:
-            await pg_execute(admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    await on_each_database(lambda url: measure(url, args), args.postgres_url, "push")
 
 
 def parse_args() -> argparse.Namespace:
