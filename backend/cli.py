@@ -172,7 +172,7 @@ def push_worker(_args: argparse.Namespace, settings: Settings) -> None:
             await upgrade_to_head(db.writer)
             uows = UnitOfWorkFactory(db.session_factory(), SystemClock())
             task = asyncio.ensure_future(
-                make_sender(settings, uows, make_push(settings)).run_forever()
+                make_sender(settings, db, uows, make_push(settings)).run_forever()
             )
             loop = asyncio.get_running_loop()
             for stop in (signal.SIGINT, signal.SIGTERM):

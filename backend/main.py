@@ -50,7 +50,9 @@ def make_push(settings: Settings) -> PushSender:
     return LogPushSender()
 
 
-def make_sender(settings: Settings, uows: UnitOfWorkFactory, push: PushSender) -> OutboxSender:
+def make_sender(
+    settings: Settings, db: Database, uows: UnitOfWorkFactory, push: PushSender
+) -> OutboxSender:
     """The outbox sender with the configured batch, lease and retry policy."""
     config = SenderConfig(
         batch_size=settings.push_batch_size,
@@ -60,7 +62,7 @@ def make_sender(settings: Settings, uows: UnitOfWorkFactory, push: PushSender) -
         retry_max_seconds=settings.push_retry_max_seconds,
         poll_seconds=settings.push_poll_seconds,
     )
-    return OutboxSender(uows, push, config)
+    return OutboxSender(uows, push, config, reader=db.reader)
 
 
 async def run_jobs_forever(uows: UnitOfWorkFactory, interval: float) -> None:
@@ -129,7 +131,7 @@ def create_app(
         )
         sender = (
             asyncio.create_task(
-                make_sender(settings, services.uows, push or make_push(settings)).run_forever()
+                make_sender(settings, db, services.uows, push or make_push(settings)).run_forever()
             )
             if settings.push_sender_in_process
             else None

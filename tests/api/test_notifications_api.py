@@ -6,15 +6,20 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import func, select, text
 
 from backend.db.tables import Device, Notification
 from backend.ids import global_id
+from backend.main import create_app
 from backend.rewards.notifications.rules import Kind
 from backend.rewards.notifications.services import notify
 from backend.rewards.uow import UnitOfWork
-from tests.api.operations import ENROLL
+from backend.settings import Settings
+from tests.api.conftest import Api
+from tests.api.operations import ENROLL, RECORD
+from tests.fakes import RecordingPush
 
 REGISTER = """
 mutation Register($input: RegisterDeviceInput!) {
@@ -226,8 +231,6 @@ async def test_a_bad_or_foreign_notification_id_is_unknown_and_changes_nothing(
 
 async def test_registrations_are_rate_limited_per_member(client_for, database):
     async with client_for(database, rate_limit_register_device="2/hour") as client:
-        from tests.api.conftest import Api
-
         api = Api(client)
         await enrol(api, ANA)
         for i in range(2):
@@ -245,3 +248,35 @@ async def test_a_burst_of_registrations_above_the_pool_size_all_succeed(api, dat
     bodies = await asyncio.gather(*(api(REGISTER, device(f"tok-{t}"), t) for t in tokens))
     assert all(b["data"]["registerDevice"]["errors"] == [] for b in bodies)
     assert await count(database, Device) == 20
+
+
+async def test_the_server_sends_pushes_from_its_own_process_after_the_commit(
+    database, clock, verifier
+):
+    # given a server with its in-process sender and a recording push port
+    push = RecordingPush()
+    settings = Settings(mode="production", jobs_enabled=False, push_poll_seconds=0.05)
+    app = create_app(settings, verifier=verifier, clock=clock, database=database, push=push)
+    transport = httpx.ASGITransport(app=app)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url="http://test") as client,
+    ):
+        api = Api(client)
+        await enrol(api, ANA, locale="uk")
+        assert (await api(REGISTER, device("phone-ana"), ANA))["data"]["registerDevice"][
+            "errors"
+        ] == []
+        card = (await api("{ me { cardNumber } }", token=ANA))["data"]["me"]["cardNumber"]
+        # when a store records a purchase
+        order = {"orderId": "P-1", "memberReference": card, "amount": "80", "currency": "EUR", "channel": "web"}  # fmt: skip
+        recorded = await api(RECORD, {"input": order}, "integration:pos")
+        assert recorded["data"]["recordPurchase"]["errors"] == []
+        # then the running sender pushes it to the phone shortly after, in Ukrainian
+        for _ in range(100):
+            if push.messages:
+                break
+            await asyncio.sleep(0.05)
+    (message,) = push.messages
+    assert (message.token, message.title) == ("phone-ana", "Ви отримали 80 балів")
+    assert message.data["kind"] == "POINTS_EARNED"

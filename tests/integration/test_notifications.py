@@ -6,7 +6,7 @@ import asyncio
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from backend.db.tables import Device, Member, Notification, PushOutbox
 from backend.rewards.errors import DomainError
@@ -246,3 +246,22 @@ async def _counts(uows) -> tuple[int, int]:
         total = (await uow.session.execute(select(func.count()).select_from(Notification))).scalar()
         pushes = (await uow.session.execute(select(func.count()).select_from(PushOutbox))).scalar()
     return int(total or 0), int(pushes or 0)
+
+
+async def test_an_idle_sender_reads_but_never_opens_a_write_transaction(uows, database, clock):
+    # given a push due only tomorrow morning, and a sender that peeks through the readers
+    member_id = await member_with_devices(uows, "eve", ["ok-eve"], marketing_consent=True)
+    clock.advance(hours=10)  # 22:00 UTC: quiet hours
+    await marketing(uows, member_id)
+    writes: list[str] = []
+    listen = lambda *args: writes.append(args[2])  # noqa: E731 - the statement text
+    event.listen(database.writer.sync_engine, "before_cursor_execute", listen)
+    try:
+        sender = OutboxSender(uows, RecordingPush(), reader=database.reader)
+        assert (await sender.send_due()).claimed == 0
+    finally:
+        event.remove(database.writer.sync_engine, "before_cursor_execute", listen)
+    # then nothing touched the writers (SQLite would take its write lock for a claim)
+    assert writes == []
+    clock.advance(hours=12)
+    assert (await sender.send_due()).sent == 1

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, delete, func, insert, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from backend.db.tables import Device, Notification, PushOutbox
 
@@ -94,6 +94,17 @@ async def enqueue(
     await session.execute(insert(OUTBOX), rows)
 
 
+def _due(now: datetime) -> Any:
+    """Pending pushes whose time has come and that no sender holds."""
+    free = or_(OUTBOX.c.claimed_until.is_(None), OUTBOX.c.claimed_until <= now)
+    return (OUTBOX.c.status == OutboxStatus.PENDING.value) & (OUTBOX.c.not_before <= now) & free
+
+
+async def anything_due(conn: AsyncConnection, *, now: datetime) -> bool:
+    """Whether a claim would find something: a cheap read, so idle senders take no write lock."""
+    return (await conn.execute(select(OUTBOX.c.id).where(_due(now)).limit(1))).first() is not None
+
+
 async def claim(
     session: AsyncSession, *, now: datetime, lease: timedelta, limit: int
 ) -> tuple[str, list[Claimed]]:
@@ -102,8 +113,7 @@ async def claim(
     The caller commits, which makes the claim visible to other senders.
     """
     token = uuid.uuid4().hex
-    free = or_(OUTBOX.c.claimed_until.is_(None), OUTBOX.c.claimed_until <= now)
-    due = (OUTBOX.c.status == OutboxStatus.PENDING.value) & (OUTBOX.c.not_before <= now) & free
+    due = _due(now)
     pick = (
         select(OUTBOX.c.id)
         .where(due)
