@@ -1,9 +1,11 @@
-"""The operator CLI, installed as `rewards`: serve, migrate, seed-demo, seed-bench, dev-token, expire-points."""
+"""The operator CLI, installed as `rewards`: serve, migrate, seed-demo, seed-bench, dev-token,
+expire-points, push-worker."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import sys
@@ -18,6 +20,20 @@ from backend.settings import ConfigError, Settings, env_name, load_settings
 HELP_WIDTH = 100
 EVERY_SETTING = ("*",)
 DATABASE = ("database_url",)
+PUSH_WORKER = (
+    "mode",
+    "database_url",
+    "database_writer_pool_size",
+    "firebase_project_id",
+    "firebase_credentials_file",
+    "push_backend",
+    "push_batch_size",
+    "push_poll_seconds",
+    "push_lease_seconds",
+    "push_max_attempts",
+    "push_retry_base_seconds",
+    "push_retry_max_seconds",
+)
 
 
 async def _with_database(settings: Settings, work: Callable[[Any], Awaitable[Any]]) -> Any:
@@ -135,6 +151,39 @@ def expire_points(_args: argparse.Namespace, settings: Settings) -> None:
 
     report = asyncio.run(_with_database(settings, settle_due))
     print(json.dumps(asdict(report)))
+
+
+def push_worker(_args: argparse.Namespace, settings: Settings) -> None:
+    """Send queued pushes until stopped (SIGINT or SIGTERM); safe beside servers and other workers."""
+    import logging
+    import signal
+
+    from backend.db.engine import open_database
+    from backend.db.migrate import upgrade_to_head
+    from backend.main import make_push, make_sender
+    from backend.rewards.clock import SystemClock
+    from backend.rewards.uow import UnitOfWorkFactory
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s: %(message)s")
+
+    async def run() -> None:
+        db = open_database(settings.database_url, settings.pools)
+        try:
+            await upgrade_to_head(db.writer)
+            uows = UnitOfWorkFactory(db.session_factory(), SystemClock())
+            task = asyncio.ensure_future(
+                make_sender(settings, db, uows, make_push(settings)).run_forever()
+            )
+            loop = asyncio.get_running_loop()
+            for stop in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(stop, task.cancel)
+            print(f"push worker sending to {'FCM' if settings.uses_fcm else 'the log'}", flush=True)
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        finally:
+            await db.dispose()
+
+    asyncio.run(run())
 
 
 def seed_bench(args: argparse.Namespace, settings: Settings) -> None:
@@ -305,6 +354,18 @@ def parser() -> argparse.ArgumentParser:
         "Safe to run beside a server's own job.",
         DATABASE,
         expire_points,
+    )
+    _command(
+        commands,
+        "push-worker",
+        "send queued pushes until stopped",
+        "Migrate, then send the queued pushes (the outbox) through FCM, or to the log in local "
+        "mode without credentials, until SIGINT or SIGTERM. Run it when servers have "
+        "PUSH_SENDER_IN_PROCESS=false; any number of workers (and servers) may send at once: each "
+        "push is claimed by one of them, and one that dies leaves its claims to the others after "
+        "PUSH_LEASE_SECONDS.",
+        PUSH_WORKER,
+        push_worker,
     )
     p = _command(
         commands,

@@ -23,7 +23,8 @@ from backend.db.engine import Database, open_database
 from backend.db.migrate import upgrade_to_head
 from backend.rewards.clock import SystemClock
 from backend.rewards.jobs import settle_due
-from backend.rewards.ports import Clock, RateLimiter, TokenVerifier
+from backend.rewards.notifications.sender import OutboxSender, SenderConfig
+from backend.rewards.ports import Clock, PushSender, RateLimiter, TokenVerifier
 from backend.rewards.program import ProgramRules, RulesCache, load_rules
 from backend.rewards.uow import UnitOfWorkFactory
 from backend.settings import Settings
@@ -37,6 +38,32 @@ def make_verifier(settings: Settings) -> TokenVerifier:
     from backend.adapters.firebase_auth import verifier_from_settings
 
     return verifier_from_settings(settings)
+
+
+def make_push(settings: Settings) -> PushSender:
+    """Where pushes go: FCM through firebase-admin, or one log line each (the local default)."""
+    if settings.uses_fcm:
+        from backend.adapters.fcm_push import fcm_sender_from_settings
+
+        return fcm_sender_from_settings(settings)
+    from backend.adapters.log_push import LogPushSender
+
+    return LogPushSender()
+
+
+def make_sender(
+    settings: Settings, db: Database, uows: UnitOfWorkFactory, push: PushSender
+) -> OutboxSender:
+    """The outbox sender with the configured batch, lease and retry policy."""
+    config = SenderConfig(
+        batch_size=settings.push_batch_size,
+        lease_seconds=settings.push_lease_seconds,
+        max_attempts=settings.push_max_attempts,
+        retry_base_seconds=settings.push_retry_base_seconds,
+        retry_max_seconds=settings.push_retry_max_seconds,
+        poll_seconds=settings.push_poll_seconds,
+    )
+    return OutboxSender(uows, push, config, reader=db.reader)
 
 
 async def run_jobs_forever(uows: UnitOfWorkFactory, interval: float) -> None:
@@ -58,8 +85,9 @@ def create_app(
     clock: Clock | None = None,
     database: Database | None = None,
     limiter: RateLimiter | None = None,
+    push: PushSender | None = None,
 ) -> Starlette:
-    """Build the service; tests pass fakes for the verifier, the clock, the database, the limiter."""
+    """Build the service; tests pass fakes for the verifier, clock, database, limiter and push."""
     db = database or open_database(settings.database_url, settings.pools)
     the_clock = clock or SystemClock()
     rules = RulesCache(lambda: _read_rules(db), ttl_seconds=settings.rules_cache_seconds)
@@ -91,7 +119,7 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
-        """Migrate, optionally seed, read the rules, run jobs; close the pools on the way out."""
+        """Migrate, optionally seed, read the rules, run jobs and the push sender; close the pools."""
         await upgrade_to_head(db.writer)
         if settings.seed_demo:
             from backend.demo import seed_demo
@@ -107,11 +135,19 @@ def create_app(
             if settings.jobs_enabled
             else None
         )
+        sender = (
+            asyncio.create_task(
+                make_sender(settings, db, services.uows, push or make_push(settings)).run_forever()
+            )
+            if settings.push_sender_in_process
+            else None
+        )
         try:
             yield
         finally:
-            if jobs:
-                jobs.cancel()
+            for task in (jobs, sender):
+                if task:
+                    task.cancel()
             await services.rules.close()
             if database is None:
                 await db.dispose()

@@ -191,6 +191,38 @@ class Settings(BaseSettings):
     rate_limit_integration: Rate = Field(
         "1200/minute", description="integration field calls per integration principal"
     )
+    rate_limit_register_device: Rate = Field(
+        "30/hour", description="`registerDevice` and `unregisterDevice` calls per member"
+    )
+    push_sender_in_process: bool = Field(
+        True,
+        description="send queued pushes from inside the server (off: run `rewards push-worker`)",
+    )
+    push_backend: Literal["auto", "log", "fcm"] = Field(
+        "auto",
+        description="where pushes go: `fcm` (firebase-admin), `log` (one log line each) or `auto` "
+        "(FCM with FIREBASE_CREDENTIALS_FILE or in production mode, else the log)",
+    )
+    push_batch_size: int = Field(
+        500, gt=0, le=500, description="pushes claimed per round and sent per FCM `send_each` call"
+    )
+    push_poll_seconds: Seconds = Field(
+        1.0, description="seconds a sender waits when nothing is due before it looks again"
+    )
+    push_lease_seconds: Seconds = Field(
+        120.0,
+        description="seconds a sender holds the pushes it claimed; a sender that dies leaves "
+        "them to others after this",
+    )
+    push_max_attempts: PositiveInt = Field(
+        8, description="tries of a push before it is recorded as FAILED with its last error"
+    )
+    push_retry_base_seconds: Seconds = Field(
+        5.0, description="first wait after a transient FCM error; doubles per try, with jitter"
+    )
+    push_retry_max_seconds: Seconds = Field(
+        3600.0, description="longest wait between tries (a longer Retry-After from FCM wins)"
+    )
     max_body_bytes: PositiveInt = Field(
         64 * 1024, description="largest request body in bytes; larger ones get 413"
     )
@@ -228,6 +260,13 @@ class Settings(BaseSettings):
     def is_local(self) -> bool:
         """Local mode: dev tokens, GraphiQL, field suggestions."""
         return self.mode == "local"
+
+    @property
+    def uses_fcm(self) -> bool:
+        """Whether pushes go to FCM (else to the log)."""
+        if self.push_backend != "auto":
+            return self.push_backend == "fcm"
+        return bool(self.firebase_credentials_file) or not self.is_local
 
     @property
     def pools(self) -> Pools:

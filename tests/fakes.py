@@ -1,8 +1,15 @@
-"""Fakes for the ports: a token verifier that trusts `role:uid` tokens and can revoke them."""
+"""Fakes for the ports: a token verifier that trusts `role:uid` tokens, a push port that records."""
 
 from __future__ import annotations
 
-from backend.rewards.ports import AuthenticationError, Principal, Role
+from backend.rewards.ports import (
+    AuthenticationError,
+    Principal,
+    PushMessage,
+    PushOutcome,
+    PushResult,
+    Role,
+)
 
 
 class FakeVerifier:
@@ -31,3 +38,17 @@ class FakeVerifier:
         self.checks.append((principal.uid, allow_cached))
         if principal.uid in self.revoked:
             raise AuthenticationError("TOKEN_REVOKED", "The token was revoked.")
+
+
+class RecordingPush:
+    """A push port that records every message and says each was sent."""
+
+    max_batch = 500
+
+    def __init__(self) -> None:
+        self.messages: list[PushMessage] = []
+
+    async def send(self, messages: list[PushMessage]) -> list[PushResult]:
+        """Record the messages."""
+        self.messages += messages
+        return [PushResult(PushOutcome.SENT, message_id=f"m/{len(self.messages)}")] * len(messages)

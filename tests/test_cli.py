@@ -26,7 +26,15 @@ ROOT = Path(__file__).resolve().parent.parent
 SETTINGS_VARS = {name.upper() for name in Settings.model_fields} | {
     "GOOGLE_APPLICATION_CREDENTIALS"
 }
-COMMANDS = ["serve", "migrate", "seed-demo", "seed-bench", "dev-token", "expire-points"]
+COMMANDS = [
+    "serve",
+    "migrate",
+    "seed-demo",
+    "seed-bench",
+    "dev-token",
+    "expire-points",
+    "push-worker",
+]
 
 
 def rewards(*args: str, cwd: Path, timeout: float = 60, **env: str) -> subprocess.CompletedProcess:
@@ -323,3 +331,58 @@ def test_seed_bench_fills_an_empty_database_once(backend, tmp_path):
     finally:
         if backend == "postgresql":
             asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def test_push_worker_runs_as_its_own_process_sends_queued_pushes_and_stops_on_sigterm(tmp_path):
+    # given a database with a member whose phone has a queued push
+    url = f"sqlite:///{tmp_path / 'push.db'}"
+    assert rewards("migrate", cwd=tmp_path, DATABASE_URL=url).returncode == 0
+
+    async def queue_one() -> None:
+        from backend.db.engine import open_database
+        from backend.rewards.clock import SystemClock
+        from backend.rewards.uow import UnitOfWorkFactory
+        from tests.push_support import member_with_devices, queue
+
+        db = open_database(f"sqlite+aiosqlite:///{tmp_path / 'push.db'}")
+        try:
+            uows = UnitOfWorkFactory(db.session_factory(), SystemClock())
+            await queue(uows, await member_with_devices(uows, "pia", ["ok-pia-phone"]))
+        finally:
+            await db.dispose()
+
+    asyncio.run(queue_one())
+    env = {k: v for k, v in os.environ.items() if k not in SETTINGS_VARS}
+    env |= {"DATABASE_URL": url, "PUSH_BACKEND": "log", "PUSH_POLL_SECONDS": "0.2"}
+    # when the worker runs beside nothing else
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "backend.cli", "push-worker"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and _sent_count(tmp_path / "push.db") < 1:
+            time.sleep(0.2)
+    finally:
+        worker.terminate()
+        out, err = worker.communicate(timeout=30)
+    # then the push was logged (with the token's tail only) and the worker stopped cleanly
+    assert worker.returncode == 0, err
+    assert "push worker sending to the log" in out
+    assert err.count("push to …ia-phone: Welcome to Gold") == 1, err
+    assert "ok-pia-phone" not in err
+    assert _sent_count(tmp_path / "push.db") == 1
+
+
+def _sent_count(path: Path) -> int:
+    """Pushes recorded as SENT in a SQLite database."""
+    import sqlite3
+
+    with sqlite3.connect(path) as db:
+        return int(
+            db.execute("SELECT count(*) FROM push_outbox WHERE status = 'SENT'").fetchone()[0]
+        )

@@ -83,6 +83,9 @@ def test_the_readme_names_its_operations_callers_and_the_demo_card():
         ("UseVoucher", "pos-amsterdam"),
         ("ViewProduct", "demo-member"),
         ("ClubDrop", "mia-marketing"),
+        ("RegisterDevice", "demo-member"),
+        ("Inbox", "demo-member"),
+        ("Opened", "demo-member"),
     ]
     assert callers() == {
         "demo-member": "member",
@@ -248,3 +251,29 @@ async def readme_offers(api: Api, document: str) -> list[dict]:
     body = await api(document, token="member:demo-member")
     assert "errors" not in body, body
     return body["data"]["offers"]["edges"]
+
+
+async def test_the_readme_notification_operations_run_as_written_after_the_first_operations(
+    api, clock
+):
+    for _, caller, document in operations()[:4]:
+        await run(api, caller, document)
+    documents = {name: document for name, _, document in operations()}
+    register, inbox, opened = (documents[n] for n in ("RegisterDevice", "Inbox", "Opened"))
+
+    device = (await run(api, "demo-member", register))["device"]
+    assert (device["platform"], device["appVersion"]) == ("ANDROID", "3.2.1")
+    body = await api(inbox, token="member:demo-member")
+    assert "errors" not in body, body
+    nodes = [e["node"] for e in body["data"]["notifications"]["edges"]]
+    # the welcome gift, three demo orders, the `Buy` order and its milestone gift (4th purchase)
+    assert body["data"]["me"]["unreadNotificationCount"] == 6
+    assert [n["kind"] for n in nodes[:2]] == ["VOUCHER_ISSUED", "POINTS_EARNED"]
+    assert nodes[1]["title"].startswith("Ви отримали")  # the demo member reads Ukrainian
+    assert body["data"]["notifications"]["pageInfo"]["hasNextPage"]
+    clock.advance(minutes=1)
+    marked = (await run(api, "demo-member", opened))["notification"]
+    assert marked["kind"] == "VOUCHER_ISSUED"  # the welcome gift's, the oldest
+    assert marked["readAt"] == marked["openedAt"] == clock.now().isoformat()
+    body = await api(inbox, token="member:demo-member")
+    assert body["data"]["me"]["unreadNotificationCount"] == 5

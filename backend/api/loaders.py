@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from strawberry.dataloader import DataLoader
 
 from backend.api.clubs.loaders import ClubLoaders
+from backend.api.notifications.loaders import NotificationLoaders
 from backend.api.offers.loaders import OfferLoaders
 from backend.db.engine import Database
 from backend.rewards import queries
@@ -93,6 +94,11 @@ class Loaders:
     def clubs(self) -> ClubLoaders:
         """Club statuses of members."""
         return ClubLoaders(self.connection, self.now)
+
+    @cached_property
+    def notifications(self) -> NotificationLoaders:
+        """Unread counts of members' inboxes."""
+        return NotificationLoaders(self.connection)
 
     @cached_property
     def offers(self) -> OfferLoaders:

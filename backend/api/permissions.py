@@ -141,3 +141,9 @@ class ClaimActionRateLimit(RateLimit):
     """A member's claimed actions (product views and the like)."""
 
     action = "claim_action"
+
+
+class RegisterDeviceRateLimit(RateLimit):
+    """A member's device registrations and unregistrations."""
+
+    action = "register_device"

@@ -15,6 +15,8 @@ from backend.api.context import Info
 from backend.api.documents import CheckedDocuments, DocumentCache, validation_rules
 from backend.api.errors import CodedCoercionExecutor, CodedErrorsSchema, PublicError
 from backend.api.mutations import Mutation
+from backend.api.notifications.queries import NotificationsQuery
+from backend.api.notifications.types import Notification
 from backend.api.offers.queries import OffersQuery
 from backend.api.offers.types import Offer, Voucher
 from backend.api.permissions import (
@@ -48,7 +50,7 @@ async def _look_up(info: Info, lookup: Lookup) -> Member | None:
 
 
 @strawberry.type(description="Everything that can be read.")
-class Query(ProfileQuery, ClubsQuery, OffersQuery):
+class Query(ProfileQuery, ClubsQuery, OffersQuery, NotificationsQuery):
     @strawberry.field(
         description="The signed-in member; null until they `enroll`.", permission_classes=[IsMember]
     )
@@ -126,13 +128,16 @@ class Query(ProfileQuery, ClubsQuery, OffersQuery):
         return await _look_up(info, Lookup(LookupBy.EMAIL, email, reason))
 
 
-NODE_TYPES: dict[str, type[Member | LedgerEntry | Purchase | Club | Offer | Voucher]] = {
+NODE_TYPES: dict[
+    str, type[Member | LedgerEntry | Purchase | Club | Offer | Voucher | Notification]
+] = {
     "Member": Member,
     "LedgerEntry": LedgerEntry,
     "Purchase": Purchase,
     "Club": Club,
     "Offer": Offer,
     "Voucher": Voucher,
+    "Notification": Notification,
 }
 
 
@@ -152,7 +157,7 @@ def build_schema(
     return CodedErrorsSchema(
         query=Query,
         mutation=Mutation,
-        types=[LedgerEntry, Member, Purchase, Club, Offer, Voucher],
+        types=[LedgerEntry, Member, Purchase, Club, Offer, Voucher, Notification],
         config=StrawberryConfig(disable_field_suggestions=not local_mode),
         execution_context_class=CodedCoercionExecutor,
         extensions=[

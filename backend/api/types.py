@@ -15,6 +15,7 @@ from strawberry import relay
 
 from backend.api.context import Info
 from backend.api.errors import PublicError
+from backend.api.notifications.dashboard import unread_notification_count
 from backend.api.offers.dashboard import (
     active_voucher_count,
     featured_offer,
@@ -340,6 +341,9 @@ class Member(relay.Node):
         description="One offer the member can redeem now, picked for them; each visit features "
         "the next of their five best-ranked (another than the last visit's while there is "
         "another); null when none is redeemable.",
+    )
+    unread_notification_count: int = strawberry.field(
+        resolver=unread_notification_count, description="Notifications in the inbox not read yet."
     )
 
     @classmethod

@@ -430,3 +430,77 @@ class FeaturedOffer(SQLModel, table=True):
 
 
 metadata = SQLModel.metadata
+
+
+class Device(SQLModel, table=True):
+    """A phone or browser of a member that receives pushes through its FCM registration token.
+
+    A token belongs to one member at most: `token_hash` (SHA-256 of the token) is unique, because
+    PostgreSQL cannot index a 4096-character token itself. Moving a token to another member
+    deletes the row and writes a new one, so queued pushes of the old member never reach it.
+    """
+
+    __table_args__ = (Index("ix_device_member_seen", "member_id", "last_seen_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    member_id: int = Field(foreign_key="member.id")
+    token: str = Field(max_length=4096)
+    token_hash: str = Field(unique=True, max_length=64)
+    platform: str = Field(max_length=8)
+    app_version: str | None = Field(default=None, max_length=32)
+    created_at: datetime = _utc()
+    last_seen_at: datetime = _utc()
+
+
+class Notification(SQLModel, table=True):
+    """One message in a member's inbox, rendered in their language when it was created.
+
+    `push_status` says at creation what became of the push: QUEUED (rows in `push_outbox`, due
+    from `push_at`), NO_DEVICE, NO_CONSENT or CAPPED; the inbox keeps the message either way.
+    """
+
+    __table_args__ = (
+        Index("ix_notification_member", "member_id", "id"),
+        Index("ix_notification_member_unread", "member_id", "read_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    member_id: int = Field(foreign_key="member.id")
+    kind: str = Field(max_length=32)
+    category: str = Field(max_length=16)
+    language: str = Field(max_length=8)
+    title: str = Field(max_length=120)
+    body: str = Field(max_length=500)
+    deep_link: str = Field(max_length=512)
+    reward: str | None = Field(default=None, max_length=200)
+    push_status: str = Field(max_length=16)
+    push_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
+    created_at: datetime = _utc()
+    read_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
+    opened_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
+
+
+class PushOutbox(SQLModel, table=True):
+    """One push message (a notification to one device), written in the transaction that caused it.
+
+    Senders claim due PENDING rows for a lease (`claimed_until`, `claim`), send them and record
+    SENT, a retry (PENDING again with a later `not_before`), FAILED or DROPPED (device gone).
+    `device_id` has no foreign key on purpose: a device may be deleted while its pushes wait, and
+    the sender then drops them instead of the writer of the notification failing.
+    """
+
+    __tablename__ = "push_outbox"
+    __table_args__ = (Index("ix_push_outbox_due", "status", "not_before"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    notification_id: int = Field(foreign_key="notification.id", index=True)
+    device_id: int
+    status: str = Field(max_length=16)
+    not_before: datetime = _utc()
+    attempts: int = 0
+    claimed_until: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
+    claim: str | None = Field(default=None, max_length=32)
+    last_error: str | None = Field(default=None, max_length=500)
+    fcm_message_id: str | None = Field(default=None, max_length=256)
+    created_at: datetime = _utc()
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)

@@ -97,3 +97,42 @@ class RateLimiter(Protocol):
     async def auth_failed(self, address: str) -> int | None:
         """Count a refused token from `address`: seconds to wait if it was one too many, or None."""
         ...
+
+
+@dataclass(frozen=True)
+class PushMessage:
+    """One push to one device: the texts, and data the app reads (the notification id to dedupe)."""
+
+    token: str
+    title: str
+    body: str
+    data: dict[str, str]
+
+
+class PushOutcome(enum.StrEnum):
+    """What the push service said about one message."""
+
+    SENT = "sent"
+    UNREGISTERED = "unregistered"  # the token is gone or invalid: delete the device
+    TRANSIENT = "transient"  # try again later (429, 5xx, unavailable, network)
+    FAILED = "failed"  # the message itself was refused: trying again would not help
+
+
+@dataclass(frozen=True)
+class PushResult:
+    """The answer for one message: a message id when sent, else why not (and a wait, if asked)."""
+
+    outcome: PushOutcome
+    message_id: str | None = None
+    error: str | None = None
+    retry_after: float | None = None
+
+
+class PushSender(Protocol):
+    """Sends pushes (FCM, or a log line locally); answers one result per message, in order."""
+
+    max_batch: int
+
+    async def send(self, messages: list[PushMessage]) -> list[PushResult]:
+        """Send up to `max_batch` messages; a failure of the whole call is a TRANSIENT per message."""
+        ...

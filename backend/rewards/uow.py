@@ -43,6 +43,8 @@ RETRIED_UNIQUE = frozenset(
         "voucher.code",
         "purchase_order_id_key",  # written with its idempotency key (`idempotency.store`)
         "purchase.order_id",
+        "device_token_hash_key",  # two members registered one new token at once: it moves
+        "device.token_hash",
     }
 )
 

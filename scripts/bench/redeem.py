@@ -17,13 +17,10 @@ import argparse
 import asyncio
 import random
 import statistics
-import tempfile
 import time
-from pathlib import Path
 
 import httpx
 from sqlalchemy import func, select
-from sqlalchemy.engine import make_url
 
 from backend.db.engine import open_database
 from backend.db.migrate import upgrade_to_head
@@ -31,9 +28,8 @@ from backend.db.tables import Member, Offer, Voucher
 from backend.main import create_app
 from backend.rewards.clock import SystemClock
 from backend.settings import Settings
-from scripts.bench.seed import BENCH_DB, LOCAL_HOSTS, MAINTENANCE_DB
+from scripts.bench.databases import on_each_database
 from scripts.bench.servers import BenchVerifier
-from scripts.pg_admin import pg_execute
 
 REDEEM = """mutation($id: ID!, $key: String!) { redeemOffer(offerId: $id, idempotencyKey: $key) {
   voucher { code } errors { code } } }"""
@@ -117,20 +113,7 @@ async def check(database, succeeded: int) -> str:
 
 async def main(args: argparse.Namespace) -> None:
     """Measure on SQLite, then on PostgreSQL if asked."""
-    with tempfile.TemporaryDirectory() as folder:
-        print(await measure(f"sqlite+aiosqlite:///{Path(folder) / 'bench.db'}", args))
-    if args.postgres_url:
-        url = make_url(args.postgres_url).set(drivername="postgresql+asyncpg")
-        if url.host not in LOCAL_HOSTS:
-            raise SystemExit("only a local PostgreSQL server is used for benchmarks")
-        admin = url.set(database=MAINTENANCE_DB).render_as_string(hide_password=False)
-        name = f"{BENCH_DB}_redeem"
-        await pg_execute(admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await pg_execute(admin, f'CREATE DATABASE "{name}"')
-        try:
-            print(await measure(url.set(database=name).render_as_string(hide_password=False), args))
-        finally:
-            await pg_execute(admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    await on_each_database(lambda url: measure(url, args), args.postgres_url, "redeem")
 
 
 def parse_args() -> argparse.Namespace:

@@ -60,8 +60,9 @@ async def test_redeem_offer_costs_the_same_statements_however_many_vouchers(
         assert (await redeem(api, "alice", offer_id, f"k-{n}"))["errors"] == []
         counts.append(count_queries.count)
     assert counts[1] == counts[-1], counts
-    # Read: member id, key, member lock, offer, program rules (3), due lots, the member's clubs,
+    # Read: member id, key, member lock, offer, the rules' version, due lots, the member's clubs,
     # StyleID and categories, vouchers taken, open lots. Write: key, stock, entry, member, lots,
-    # allocations, voucher, the key's answer; the payload's member. SQLite adds its `BEGIN
-    # IMMEDIATE`. (An offer with a club reads the club's early access days too.)
+    # allocations, voucher, the key's answer; the payload's member; the voucher-issued
+    # notification (the member's devices, the inbox row). SQLite adds its `BEGIN IMMEDIATE`.
+    # (An offer with a club reads the club's early access days too.)
     assert counts[-1] <= {"sqlite": 25, "postgresql": 24}[database.writer.dialect.name], counts

@@ -24,6 +24,8 @@ from backend.db.tables import (
 from backend.rewards import idempotency
 from backend.rewards.errors import DomainError, NotFound
 from backend.rewards.ledger import Posting, Source, debit, settle
+from backend.rewards.notifications.rules import Kind
+from backend.rewards.notifications.services import notify
 from backend.rewards.offers import repository
 from backend.rewards.offers.drafts import Catalogue, OfferDraft, clean_draft
 from backend.rewards.offers.facts import facts_of, terms_of
@@ -223,6 +225,14 @@ async def _issue(
     )
     uow.session.add(voucher)
     await uow.session.flush()
+    titles = {language: str(text["title"]) for language, text in offer.texts.items()}
+    await notify(
+        uow,
+        member_id=member_id,
+        kind=Kind.VOUCHER_ISSUED,
+        params={"voucher_id": voucher.id},
+        reward=titles,
+    )
     return voucher
 
 

@@ -19,6 +19,8 @@ from backend.rewards import idempotency
 from backend.rewards.errors import DomainError, NotFound
 from backend.rewards.ledger import Posting, Source, credit, reverse_credit
 from backend.rewards.members.lookup import lock_member_by_card
+from backend.rewards.notifications.rules import Kind
+from backend.rewards.notifications.services import notify
 from backend.rewards.offers.services import purchase_recorded
 from backend.rewards.purchases.rules import (
     PurchaseInput,
@@ -152,6 +154,8 @@ async def record_purchase(uow: UnitOfWork, *, data: PurchaseInput, actor: str) -
             available_at=uow.now + timedelta(days=int(program.setting("return_window_days"))),
         )
         purchase.earn_entry_id = entry.id
+        params = {"points": points, "order": data.order_id}
+        await notify(uow, member_id=cast(int, member.id), kind=Kind.POINTS_EARNED, params=params)
     await uow.insert(purchase)  # a concurrent twin collides on the order id here
     categories = {line.category for line in data.lines if line.category}
     await purchase_recorded(uow, member=member, program=program, categories=categories)

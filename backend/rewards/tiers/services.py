@@ -12,6 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from backend.db.tables import TierMonth
 from backend.rewards.clock import add_months
 from backend.rewards.events import TierChanged
+from backend.rewards.notifications.rules import Kind
+from backend.rewards.notifications.services import notify
 from backend.rewards.program import ProgramRules
 from backend.rewards.tiers.rules import Qualifying, decide_tier, first_counted_month, qualifying
 from backend.rewards.uow import LockedMember, UnitOfWork
@@ -80,4 +82,8 @@ async def reevaluate(uow: UnitOfWork, *, member: LockedMember, rules: ProgramRul
         return False
     member.tier_code, member.tier_reached_at = new.code, uow.now
     uow.emit(TierChanged(member_id=member.id or 0, old_tier=current.code, new_tier=new.code))
+    if new.position > current.position:
+        await notify(
+            uow, member_id=member.id or 0, kind=Kind.TIER_REACHED, params={"tier": new.name}
+        )
     return True
