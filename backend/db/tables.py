@@ -14,6 +14,7 @@ from sqlalchemy import (
     Index,
     Numeric,
     UniqueConstraint,
+    false,
     func,
     text,
 )
@@ -362,7 +363,9 @@ class Offer(SQLModel, table=True):
     discount_currency: str | None = Field(default=None, max_length=3)
     categories: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     min_tier: str | None = Field(default=None, max_length=32)
-    club_id: int | None = None  # the club whose members alone may see the offer
+    club_id: int | None = None  # the club whose members get the offer early (or alone)
+    # True: the club's members alone see and redeem it, for its whole window.
+    club_only: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
     style_tags: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     audience_categories: list[str] = Field(
         default_factory=list, sa_column=Column(JSON, nullable=False)

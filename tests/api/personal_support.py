@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select, update
@@ -35,6 +36,8 @@ query Dashboard {
     featuredOffer { id title categories reason reasonCode }
   }
 }"""
+
+NODE = "query($id: ID!) { node(id: $id) { id ... on Offer { title } } }"
 
 CLAIM = """
 mutation Claim($input: ClaimActionInput!) {
@@ -162,3 +165,8 @@ async def category_rows(database, member_id: int) -> list[tuple[Any, ...]]:
 def club_gid(club_id: int) -> str:
     """A club's global id."""
     return str(GlobalID("Club", str(club_id)))
+
+
+def move_to(clock, moment) -> None:
+    """Set the manual clock to a moment."""
+    clock.advance(microseconds=(moment - clock.now()) / timedelta(microseconds=1))

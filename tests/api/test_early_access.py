@@ -11,16 +11,21 @@ from strawberry.relay import GlobalID
 from backend.db.tables import Offer, Voucher
 from backend.rewards.offers.services import redeem_offer
 from tests.api.offers_support import CREATE, MIA, OFFER, offer_input, redeem, state
-from tests.api.personal_support import club, club_gid, dashboard, enrol, join, offer_titled, titles
+from tests.api.personal_support import (
+    NODE,
+    club,
+    club_gid,
+    dashboard,
+    enrol,
+    join,
+    move_to,
+    offer_titled,
+    titles,
+)
 from tests.conftest import START
 from tests.helpers import give
 
 PUBLIC_START = START + timedelta(days=2)  # the club (3 days early) is in from START - 1 day
-
-
-def move_to(clock, moment) -> None:
-    """Set the manual clock to a moment."""
-    clock.advance(microseconds=(moment - clock.now()) / timedelta(microseconds=1))
 
 
 async def early_offer(
@@ -172,6 +177,3 @@ async def test_club_stock_needs_a_club_and_stays_in_range(api):
         body = await api(CREATE, offer_input(**fields), MIA)
         errors = body["data"]["createOffer"]["errors"]
         assert [(e["code"], e["field"]) for e in errors] == [("INVALID_STOCK", field)]
-
-
-NODE = "query($id: ID!) { node(id: $id) { id ... on Offer { title } } }"

@@ -56,6 +56,10 @@ def terms(**fields) -> OfferTerms:
         (Audience(club_id=7), MemberFacts("member", club_ids=frozenset({7})), True),
         # A club opens an offer early to its members; it restricts no one after the start.
         (Audience(club_id=7), MemberFacts("member", club_ids=frozenset({8})), True),
+        # A club-only offer is its members' alone.
+        (Audience(club_id=7, club_only=True), MemberFacts("m", club_ids=frozenset({7})), True),
+        (Audience(club_id=7, club_only=True), MemberFacts("m", club_ids=frozenset({8})), False),
+        (Audience(club_only=True), MemberFacts("member"), False),
         (
             Audience(style_tags=frozenset({"boho", "classic"})),
             MemberFacts("member", style_tags=frozenset({"classic"})),
@@ -115,6 +119,24 @@ def test_refusals_come_in_a_fixed_order():
     assert refusal(terms(ends_at=NOW), facts, now=NOW, ladder=LADDER, balance=0, taken=0) == (
         Unavailable.ENDED
     )
+
+
+def test_a_club_only_offer_is_refused_to_non_members_whenever_and_opens_early_to_members():
+    only = Audience(club_id=7, club_only=True)
+    member, outsider = MemberFacts("m", club_ids=frozenset({7})), MemberFacts("m")
+    for window in (
+        {"starts_at": NOW + timedelta(days=1)},
+        {"starts_at": NOW - timedelta(days=2), "ends_at": NOW},
+        {},
+    ):
+        offer = terms(audience=only, early_access_days=3, **window)
+        assert refusal(offer, outsider, now=NOW, ladder=LADDER, balance=500, taken=0) == (
+            Unavailable.NOT_IN_AUDIENCE
+        )
+        assert not shown(offer, outsider, now=NOW, ladder=LADDER)
+    early = terms(audience=only, early_access_days=3, starts_at=NOW + timedelta(days=1))
+    assert refusal(early, member, now=NOW, ladder=LADDER, balance=500, taken=0) is None
+    assert shown(early, member, now=NOW, ladder=LADDER)
 
 
 def test_voucher_codes_are_unique_over_100000_and_carry_80_random_bits():

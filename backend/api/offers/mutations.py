@@ -46,6 +46,7 @@ DRAFT_CODES = [
     "INVALID_CATEGORY",
     "INVALID_STYLE_TAG",
     "UNKNOWN_TIER",
+    "INVALID_AUDIENCE",
     "INVALID_ID",
     "INVALID_WINDOW",
     "INVALID_STOCK",
@@ -116,7 +117,12 @@ class OfferAudienceInput:
     club_id: strawberry.ID | None = strawberry.field(
         default=None,
         description="Global id of a club whose members see and redeem it the club's "
-        "`earlyAccessDays` before `startsAt`; others see it from `startsAt`.",
+        "`earlyAccessDays` before `startsAt`; others see it from `startsAt` (unless `clubOnly`).",
+    )
+    club_only: bool = strawberry.field(
+        default=False,
+        description="True keeps it to the club's members for its whole window: no one else "
+        "ever sees or redeems it. Needs `clubId`.",
     )
     style_tags: list[str] = strawberry.field(
         default_factory=list, description="StyleID tags; the member must have one of them."
@@ -270,6 +276,7 @@ def _audience(value: OfferAudienceInput | None) -> dict[str, Any]:
     return {
         "min_tier": value.minimum_tier,
         "club_id": pk_of(str(club), "Club", "audience.clubId") if club is not None else None,
+        "club_only": value.club_only,
         "style_tags": tuple(value.style_tags),
         "audience_categories": tuple(value.categories),
     }

@@ -101,6 +101,9 @@ class OfferAudience:
         description="Global id of the club whose members see and redeem it early (the club's "
         "`earlyAccessDays` before `startsAt`); null: no early access."
     )
+    club_only: bool = strawberry.field(
+        description="True: the club's members alone see and redeem it, for its whole window."
+    )
     style_tags: list[str] = strawberry.field(
         description="StyleID tags; when any are set, the member's profile must have one of them."
     )
@@ -198,6 +201,7 @@ class Offer(relay.Node):
                 club_id=strawberry.ID(str(relay.GlobalID("Club", str(row.club_id))))
                 if row.club_id is not None
                 else None,
+                club_only=row.club_only,
                 style_tags=list(row.style_tags),
                 categories=list(row.audience_categories),
             ),

@@ -56,6 +56,7 @@ class OfferDraft:
     categories: tuple[str, ...] = ()
     min_tier: str | None = None
     club_id: int | None = None
+    club_only: bool = False
     style_tags: tuple[str, ...] = ()
     audience_categories: tuple[str, ...] = ()
     starts_at: datetime | None = None  # None: open from the moment it is written
@@ -83,6 +84,7 @@ class OfferDraft:
             categories=tuple(offer.categories),
             min_tier=offer.min_tier,
             club_id=offer.club_id,
+            club_only=offer.club_only,
             style_tags=tuple(offer.style_tags),
             audience_categories=tuple(offer.audience_categories),
             starts_at=offer.starts_at,
@@ -109,6 +111,7 @@ class OfferDraft:
             "categories": list(self.categories),
             "min_tier": self.min_tier,
             "club_id": self.club_id,
+            "club_only": self.club_only,
             "style_tags": list(self.style_tags),
             "audience_categories": list(self.audience_categories),
             "starts_at": self.starts_at,
@@ -140,6 +143,12 @@ def clean_draft(draft: OfferDraft, *, catalogue: Catalogue, now: datetime) -> Of
     if draft.club_stock is not None and draft.club_id is None:
         raise DomainError(
             "INVALID_STOCK", "Only an offer with a club reserves stock for it.", field="clubStock"
+        )
+    if draft.club_only and draft.club_id is None:
+        raise DomainError(
+            "INVALID_AUDIENCE",
+            "Only an offer with a club can be for its members alone.",
+            field="audience.clubOnly",
         )
     _check_optional(draft.per_member_limit, 1, MAX_PER_MEMBER, "INVALID_LIMIT", "perMemberLimit")
     _check_range(

@@ -88,6 +88,7 @@ class Audience:
 
     min_tier: str | None = None
     club_id: int | None = None  # the club whose members get early access (see `opens_at`)
+    club_only: bool = False  # the club's members alone, for the whole window
     style_tags: frozenset[str] = frozenset()  # the member has one of them
     categories: frozenset[str] = frozenset()  # the member bought one of them
 
@@ -120,6 +121,7 @@ class OfferTerms:
             audience=Audience(
                 min_tier=row.min_tier,
                 club_id=row.club_id,
+                club_only=row.club_only,
                 style_tags=frozenset(row.style_tags),
                 categories=frozenset(row.audience_categories),
             ),
@@ -130,10 +132,14 @@ class OfferTerms:
 
 
 def in_audience(audience: Audience, facts: MemberFacts, ladder: Sequence[str]) -> bool:
-    """Tell whether a member is in an offer's audience (tier at least, style, bought).
+    """Tell whether a member is in an offer's audience (club if exclusive, tier at least, style,
+    bought).
 
-    The club is not a condition: it only opens the offer early to its members (`opens_at`).
+    Otherwise the club is not a condition: it only opens the offer early to its members
+    (`opens_at`).
     """
+    if outside_club(audience, facts):
+        return False
     if audience.min_tier is not None and tier_rank(facts.tier_code, ladder) < tier_rank(
         audience.min_tier, ladder
     ):
@@ -141,6 +147,13 @@ def in_audience(audience: Audience, facts: MemberFacts, ladder: Sequence[str]) -
     if audience.style_tags and not audience.style_tags & facts.style_tags:
         return False
     return not audience.categories or bool(audience.categories & facts.categories_bought)
+
+
+def outside_club(audience: Audience, facts: MemberFacts) -> bool:
+    """Tell whether the offer is its club's alone and the member is not one of its members."""
+    return audience.club_only and (
+        audience.club_id is None or audience.club_id not in facts.club_ids
+    )
 
 
 def tier_rank(tier_code: str, ladder: Sequence[str]) -> int:
@@ -224,7 +237,11 @@ def refusal(
     """The first reason the member cannot redeem the offer now (None: they can).
 
     `taken` is how many vouchers of this offer the member already has; `balance` the spendable points.
+    An exclusive offer is refused to non-members of its club before anything else: it never
+    opens for them, so "not yet open" or "ended" would mislead.
     """
+    if outside_club(terms.audience, facts):
+        return Unavailable.NOT_IN_AUDIENCE
     if (closed := window_refusal(terms, now, facts)) is not None:
         return closed
     if not in_audience(terms.audience, facts, ladder):
