@@ -46,6 +46,10 @@ class Loaders:
         answer: T = await self._reads.load(read)
         return answer
 
+    def prime(self, read: queries.Read[T], answer: T) -> None:
+        """Remember an answer read ahead (see `queries.MemberWith`): asking for it runs nothing."""
+        self._reads.prime(read, answer)
+
     @cached_property
     def _reads(self) -> DataLoader[queries.Read[Any], Any]:
         """The batch every read of this request goes through."""
@@ -92,7 +96,7 @@ class Loaders:
     @cached_property
     def clubs(self) -> ClubLoaders:
         """Club statuses of members."""
-        return ClubLoaders(self.connection, self.now)
+        return ClubLoaders(self.read, self.now)
 
     @cached_property
     def offers(self) -> OfferLoaders:

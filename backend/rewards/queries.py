@@ -9,7 +9,7 @@ without building a statement and its cache key on every request.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
@@ -63,6 +63,26 @@ class MemberByUid:
     def run(self, conn: Connection) -> Row[Any] | None:
         """One indexed lookup."""
         return conn.execute(MEMBER_BY_UID, {"uid": self.uid}).first()
+
+
+@dataclass(frozen=True)
+class MemberWith:
+    """The member row of a Firebase user, then the reads its fields will ask for, in one run.
+
+    Fields of a member resolve only once the member is known, so their reads would form a second
+    batch (another checkout and hand-off); `plan` names them from the row instead (`me` builds
+    it from the selected fields), and the answers come back with their reads.
+    """
+
+    uid: str
+    plan: Callable[[Row[Any]], Sequence[Read[Any]]]
+
+    def run(self, conn: Connection) -> tuple[Row[Any] | None, list[tuple[Read[Any], Any]]]:
+        """The member row (None if there is none) and each planned read with its answer."""
+        row = MemberByUid(self.uid).run(conn)
+        if row is None:
+            return None, []
+        return row, [(read, read.run(conn)) for read in self.plan(row)]
 
 
 @cache

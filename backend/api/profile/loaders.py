@@ -22,9 +22,9 @@ class ProfileLoaders:
         self.style_profile = DataLoader(self._profiles)
 
     async def _profiles(self, member_ids: Sequence[int]) -> list[Row[Any] | None]:
-        """Stored profiles by member id (None where a member has not started one)."""
-        async with self._loaders.connection() as conn:
-            return await queries.profiles(conn, member_ids)
+        """Stored profiles by member id (None where a member has not started one), as one read
+        of the request's shared batch (`me` runs it ahead, with the member)."""
+        return await self._loaders.read(queries.ProfilesOf(tuple(member_ids)))
 
 
 # Keyed by the request's `Loaders`: an entry lives exactly as long as its request.
