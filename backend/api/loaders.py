@@ -6,7 +6,11 @@ small frozen dataclass with a synchronous `run(conn)` (`backend.rewards.queries.
 resolve concurrently, so every read asked for in the same turn of the event loop lands in one
 batch: one pooled connection, and on SQLite one thread hand-off, for all of them (the
 dashboard's points, tier and history page share one). Loaders keyed by id (`member`, `entry`,
-`purchase`) feed the same batch. Equal reads run once per request.
+`purchase`, `style_profile`) feed the same batch. Equal reads run once per request.
+
+No loader refers back to its `Loaders` (they hold the shared batch loader, not `self`): a
+request's loaders, caches and rows then form no reference cycle, so they are freed as the request
+ends instead of waiting for the collector (full collections were the dashboard's slowest answers).
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
-from functools import cached_property
+from functools import cached_property, partial
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Row
@@ -25,6 +29,7 @@ from backend.api.clubs.loaders import ClubLoaders
 from backend.api.offers.loaders import OfferLoaders
 from backend.db.engine import Database
 from backend.rewards import queries
+from backend.rewards.profile.queries import ProfilesOf
 from backend.rewards.program import ProgramRules, RulesCache
 
 T = TypeVar("T")
@@ -53,15 +58,7 @@ class Loaders:
     @cached_property
     def _reads(self) -> DataLoader[queries.Read[Any], Any]:
         """The batch every read of this request goes through."""
-        return DataLoader(self._run_reads)
-
-    async def _run_reads(self, reads: Sequence[queries.Read[Any]]) -> list[Any]:
-        """Run a batch of reads on one connection, in one hand-off."""
-
-        def run(conn: Connection) -> list[Any]:
-            return [read.run(conn) for read in reads]
-
-        return await self._db.read(run)
+        return DataLoader(partial(_run_reads, self._db))
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[AsyncConnection]:
@@ -81,28 +78,54 @@ class Loaders:
     @cached_property
     def member(self) -> DataLoader[int, Row[Any] | None]:
         """Members by id."""
-        return DataLoader(lambda ids: self._by_ids(queries.MEMBER, ids))
+        return DataLoader(partial(_rows_by_ids, self._reads, queries.MEMBER))
 
     @cached_property
     def entry(self) -> DataLoader[int, Row[Any] | None]:
         """Ledger entries by id, with their lot's state."""
-        return DataLoader(lambda ids: self._by_ids(queries.ENTRY, ids))
+        return DataLoader(partial(_rows_by_ids, self._reads, queries.ENTRY))
 
     @cached_property
     def purchase(self) -> DataLoader[int, Row[Any] | None]:
         """Purchases by id."""
-        return DataLoader(lambda ids: self._by_ids(queries.PURCHASE, ids))
+        return DataLoader(partial(_rows_by_ids, self._reads, queries.PURCHASE))
+
+    @cached_property
+    def style_profile(self) -> DataLoader[int, Row[Any] | None]:
+        """Stored StyleID profiles by member id (None where a member has not started one)."""
+        return DataLoader(partial(_profiles, self._reads))
 
     @cached_property
     def clubs(self) -> ClubLoaders:
         """Club statuses of members."""
-        return ClubLoaders(self.read, self.now)
+        return ClubLoaders(self._reads.load, self.now)
 
     @cached_property
     def offers(self) -> OfferLoaders:
         """Offer lists, counts and vouchers."""
         return OfferLoaders(self)
 
-    async def _by_ids(self, table: Any, ids: Sequence[int]) -> list[Row[Any] | None]:
-        """Rows of one table by id, as one read of the shared batch."""
-        return await self.read(queries.ByIds(table, tuple(ids)))
+
+async def _run_reads(database: Database, reads: Sequence[queries.Read[Any]]) -> list[Any]:
+    """Run a batch of reads on one connection, in one hand-off."""
+
+    def run(conn: Connection) -> list[Any]:
+        return [read.run(conn) for read in reads]
+
+    return await database.read(run)
+
+
+async def _rows_by_ids(
+    reads: DataLoader[queries.Read[Any], Any], table: Any, ids: Sequence[int]
+) -> list[Row[Any] | None]:
+    """Rows of one table by id, as one read of the shared batch."""
+    rows: list[Row[Any] | None] = await reads.load(queries.ByIds(table, tuple(ids)))
+    return rows
+
+
+async def _profiles(
+    reads: DataLoader[queries.Read[Any], Any], member_ids: Sequence[int]
+) -> list[Row[Any] | None]:
+    """StyleID profiles by member id, as one read of the shared batch (`me` reads it ahead)."""
+    rows: list[Row[Any] | None] = await reads.load(ProfilesOf(tuple(member_ids)))
+    return rows

@@ -15,6 +15,7 @@ from typing import Annotated, Any, TypeVar
 import strawberry
 from graphql import (
     FieldNode,
+    FragmentDefinitionNode,
     FragmentSpreadNode,
     InlineFragmentNode,
     SelectionSetNode,
@@ -341,19 +342,24 @@ def selected(info: Info) -> Iterator[tuple[str, dict[str, Any]]]:
     raw = info._raw_info
     fields = get_named_type(raw.return_type).fields  # type: ignore[union-attr]
     variables = VariableValues({}, info.variable_values)  # strawberry keeps the coerced values
-
-    def walk(selection_set: SelectionSetNode | None) -> Iterator[tuple[str, dict[str, Any]]]:
-        for node in selection_set.selections if selection_set else ():
-            if isinstance(node, FieldNode) and node.name.value in fields:
+    for field_node in raw.field_nodes:
+        for node in _field_nodes(field_node.selection_set, raw.fragments):
+            if node.name.value in fields:
                 field = fields[node.name.value]
                 yield node.name.value, get_argument_values(field, node, variables)
-            elif isinstance(node, FragmentSpreadNode):
-                yield from walk(raw.fragments[node.name.value].selection_set)
-            elif isinstance(node, InlineFragmentNode):
-                yield from walk(node.selection_set)
 
-    for field_node in raw.field_nodes:
-        yield from walk(field_node.selection_set)
+
+def _field_nodes(
+    selection_set: SelectionSetNode | None, fragments: dict[str, FragmentDefinitionNode]
+) -> Iterator[FieldNode]:
+    """The field nodes of a selection set, those inside its fragments included."""
+    for node in selection_set.selections if selection_set else ():
+        if isinstance(node, FieldNode):
+            yield node
+        elif isinstance(node, FragmentSpreadNode):
+            yield from _field_nodes(fragments[node.name.value].selection_set, fragments)
+        elif isinstance(node, InlineFragmentNode):
+            yield from _field_nodes(node.selection_set, fragments)
 
 
 @strawberry.type(description="A loyalty member. Members only ever see their own membership.")

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import gc
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import event
 from strawberry.relay import GlobalID
 
+from backend.api.loaders import Loaders
 from tests.api.operations import ENROLL, RECORD
 from tests.api.test_purchases_api import POS, enrolled, order
 from tests.helpers import give
@@ -97,6 +100,25 @@ async def test_a_bad_page_size_is_still_refused_when_read_ahead(api):
     assert [(e["extensions"]["code"], e["path"]) for e in body["errors"]] == [
         ("BAD_USER_INPUT", ["me", "history"])
     ], body
+
+
+async def test_a_requests_loaders_are_freed_once_it_is_answered(api, monkeypatch):
+    # Given a record of every request's loaders
+    made: list[weakref.ref[Loaders]] = []
+    make = Loaders.__init__
+
+    def recording(self: Loaders, *args: object) -> None:
+        make(self, *args)  # type: ignore[arg-type]
+        made.append(weakref.ref(self))
+
+    monkeypatch.setattr(Loaders, "__init__", recording)
+    # When members open the app (every loader of a member used: StyleID, clubs, entries)
+    await api(ENROLL, {"input": {"birthDate": "1990-01-01"}}, "member:freed")
+    await api(OPENING, {"page": 5}, "member:freed")
+    await api("{ clubs { edges { node { status } } } }", token="member:freed")
+    gc.collect()
+    # Then nothing keeps their loaders, caches and rows alive
+    assert made and [ref() for ref in made] == [None] * len(made)
 
 
 async def test_every_read_connection_is_back_in_the_pool_after_a_request(
