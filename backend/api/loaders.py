@@ -4,9 +4,14 @@ How a field reads (and how a new field joins the pattern): describe what it need
 small frozen dataclass with a synchronous `run(conn)` (`backend.rewards.queries.Read`, e.g.
 `PointsAsOf`, `EntriesPage`, `QualifyingNow`), and `await loaders.read(it)`. Sibling fields
 resolve concurrently, so every read asked for in the same turn of the event loop lands in one
-batch: one pooled connection, and on SQLite one thread hand-off, for all of them (the
-dashboard's points, tier and history page share one). Loaders keyed by id (`member`, `entry`,
-`purchase`, `style_profile`) feed the same batch. Equal reads run once per request.
+batch: one pooled connection, and on SQLite one thread hand-off, for all of them. Loaders keyed
+by id (`member`, `entry`, `purchase`, `style_profile`) feed the same batch. Equal reads run once
+per request.
+
+A member's fields resolve only after the member is read, so `me` reads them ahead: it names the
+reads its selected fields will ask for (`types.MemberReads.ahead`; a new `Member` field adds its
+read there), runs them with the member row in one batch (`queries.MemberWith`) and primes this
+loader with the answers. The dashboard costs one batch.
 
 No loader refers back to its `Loaders` (they hold the shared batch loader, not `self`): a
 request's loaders, caches and rows then form no reference cycle, so they are freed as the request
