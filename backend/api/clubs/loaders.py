@@ -13,14 +13,14 @@ from backend.rewards import queries
 from backend.rewards.clubs import queries as club_queries
 from backend.rewards.clubs.rules import Standing
 
-Read = Callable[[queries.Read[Any]], Awaitable[Any]]
+Reader = Callable[[queries.Read[Any]], Awaitable[Any]]  # runs a read in the shared batch
 
 
 class ClubLoaders:
     """Clubs by id and (member id, club id) standings; each batch is one read of the request's
     shared batch (`Loaders.read`), so it shares a connection with the other fields' reads."""
 
-    def __init__(self, read: Read, now: datetime) -> None:
+    def __init__(self, read: Reader, now: datetime) -> None:
         self._read = read
         self.now = now
         self.club = DataLoader(self._clubs)
