@@ -26,7 +26,7 @@ from datetime import datetime
 from functools import cached_property, partial
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Row
+from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 from strawberry.dataloader import DataLoader
 
@@ -113,11 +113,7 @@ class Loaders:
 
 async def _run_reads(database: Database, reads: Sequence[queries.Read[Any]]) -> list[Any]:
     """Run a batch of reads on one connection, in one hand-off."""
-
-    def run(conn: Connection) -> list[Any]:
-        return [read.run(conn) for read in reads]
-
-    return await database.read(run)
+    return await database.read(partial(queries.run_batch, reads=reads))
 
 
 async def _rows_by_ids(

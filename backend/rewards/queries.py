@@ -41,6 +41,28 @@ class Read(Protocol[T_co]):
         ...
 
 
+BATCH_ANSWERS = "rewards.batch_answers"  # key of a batch's answers in `Connection.info`
+
+
+def answer(conn: Connection, read: Read[T_co]) -> T_co:
+    """`read`'s answer in the batch running on `conn` (see `run_batch`): a read that the batch
+    already ran, alone or inside another read (`MemberWith` runs `MemberByUid`), runs once."""
+    answers: dict[Any, Any] = conn.info.setdefault(BATCH_ANSWERS, {})
+    if read not in answers:
+        answers[read] = read.run(conn)
+    found: T_co = answers[read]
+    return found
+
+
+def run_batch(conn: Connection, reads: Sequence[Read[Any]]) -> list[Any]:
+    """Run a batch of reads on one connection, equal reads once, and forget the answers after
+    (`Connection.info` stays with the pooled connection)."""
+    try:
+        return [answer(conn, read) for read in reads]
+    finally:
+        conn.info.pop(BATCH_ANSWERS, None)
+
+
 @dataclass(frozen=True)
 class PointsNow:
     """A member's points as of a moment: spendable, pending, and what expires soon."""
@@ -79,10 +101,10 @@ class MemberWith:
 
     def run(self, conn: Connection) -> tuple[Row[Any] | None, list[tuple[Read[Any], Any]]]:
         """The member row (None if there is none) and each planned read with its answer."""
-        row = MemberByUid(self.uid).run(conn)
+        row = answer(conn, MemberByUid(self.uid))
         if row is None:
             return None, []
-        return row, [(read, read.run(conn)) for read in self.plan(row)]
+        return row, [(read, answer(conn, read)) for read in self.plan(row)]
 
 
 @cache

@@ -94,6 +94,24 @@ async def test_the_opening_query_reads_the_member_and_its_fields_in_one_batch(
     assert (count_queries.count, checkouts) == (5, {"reader": 1, "writer": 0})
 
 
+async def test_root_fields_beside_me_share_its_batch_and_its_member_statement(
+    api, database, count_queries
+):
+    # Given a member; the app's opening also lists the clubs (none open yet)
+    opening_and_clubs = OPENING.replace(
+        "me {", "clubs(first: 3) { edges { node { status } } } me {", 1
+    )
+    await api(ENROLL, {"input": {"birthDate": "1990-01-01"}}, "member:sharing")
+    await api(opening_and_clubs, {"page": 5}, "member:sharing")
+    count_queries.count = 0
+    # When the app opens
+    with counting_checkouts(database) as checkouts:
+        body = await api(opening_and_clubs, {"page": 5}, "member:sharing")
+    # Then the clubs' viewer is the member `me` read: one member statement, one batch
+    assert body["data"]["clubs"]["edges"] == [], body
+    assert (count_queries.count, checkouts) == (6, {"reader": 1, "writer": 0})
+
+
 async def test_a_bad_page_size_is_still_refused_when_read_ahead(api):
     await api(ENROLL, {"input": {"birthDate": "1990-01-01"}}, "member:pages")
     body = await api(OPENING, {"page": 0}, "member:pages")
