@@ -4,9 +4,18 @@ How a field reads (and how a new field joins the pattern): describe what it need
 small frozen dataclass with a synchronous `run(conn)` (`backend.rewards.queries.Read`, e.g.
 `PointsAsOf`, `EntriesPage`, `QualifyingNow`), and `await loaders.read(it)`. Sibling fields
 resolve concurrently, so every read asked for in the same turn of the event loop lands in one
-batch: one pooled connection, and on SQLite one thread hand-off, for all of them (the
-dashboard's points, tier and history page share one). Loaders keyed by id (`member`, `entry`,
-`purchase`) feed the same batch. Equal reads run once per request.
+batch: one pooled connection, and on SQLite one thread hand-off, for all of them. Loaders keyed
+by id (`member`, `entry`, `purchase`, `style_profile`) feed the same batch. Equal reads run once
+per request.
+
+A member's fields resolve only after the member is read, so `me` reads them ahead: it names the
+reads its selected fields will ask for (`types.MemberReads.ahead`; a new `Member` field adds its
+read there), runs them with the member row in one batch (`queries.MemberWith`) and primes this
+loader with the answers. The dashboard costs one batch.
+
+No loader refers back to its `Loaders` (they hold the shared batch loader, not `self`): a
+request's loaders, caches and rows then form no reference cycle, so they are freed as the request
+ends instead of waiting for the collector (full collections were the dashboard's slowest answers).
 """
 
 from __future__ import annotations
@@ -14,10 +23,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
-from functools import cached_property
+from functools import cached_property, partial
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Row
+from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 from strawberry.dataloader import DataLoader
 
@@ -26,6 +35,7 @@ from backend.api.notifications.loaders import NotificationLoaders
 from backend.api.offers.loaders import OfferLoaders
 from backend.db.engine import Database
 from backend.rewards import queries
+from backend.rewards.profile.queries import ProfilesOf
 from backend.rewards.program import ProgramRules, RulesCache
 
 T = TypeVar("T")
@@ -47,18 +57,14 @@ class Loaders:
         answer: T = await self._reads.load(read)
         return answer
 
+    def prime(self, read: queries.Read[T], answer: T) -> None:
+        """Remember an answer read ahead (see `queries.MemberWith`): asking for it runs nothing."""
+        self._reads.prime(read, answer)
+
     @cached_property
     def _reads(self) -> DataLoader[queries.Read[Any], Any]:
         """The batch every read of this request goes through."""
-        return DataLoader(self._run_reads)
-
-    async def _run_reads(self, reads: Sequence[queries.Read[Any]]) -> list[Any]:
-        """Run a batch of reads on one connection, in one hand-off."""
-
-        def run(conn: Connection) -> list[Any]:
-            return [read.run(conn) for read in reads]
-
-        return await self._db.read(run)
+        return DataLoader(partial(_run_reads, self._db))
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[AsyncConnection]:
@@ -78,22 +84,27 @@ class Loaders:
     @cached_property
     def member(self) -> DataLoader[int, Row[Any] | None]:
         """Members by id."""
-        return DataLoader(lambda ids: self._by_ids(queries.MEMBER, ids))
+        return DataLoader(partial(_rows_by_ids, self._reads, queries.MEMBER))
 
     @cached_property
     def entry(self) -> DataLoader[int, Row[Any] | None]:
         """Ledger entries by id, with their lot's state."""
-        return DataLoader(lambda ids: self._by_ids(queries.ENTRY, ids))
+        return DataLoader(partial(_rows_by_ids, self._reads, queries.ENTRY))
 
     @cached_property
     def purchase(self) -> DataLoader[int, Row[Any] | None]:
         """Purchases by id."""
-        return DataLoader(lambda ids: self._by_ids(queries.PURCHASE, ids))
+        return DataLoader(partial(_rows_by_ids, self._reads, queries.PURCHASE))
+
+    @cached_property
+    def style_profile(self) -> DataLoader[int, Row[Any] | None]:
+        """Stored StyleID profiles by member id (None where a member has not started one)."""
+        return DataLoader(partial(_profiles, self._reads))
 
     @cached_property
     def clubs(self) -> ClubLoaders:
         """Club statuses of members."""
-        return ClubLoaders(self.connection, self.now)
+        return ClubLoaders(self._reads.load, self.now)
 
     @cached_property
     def notifications(self) -> NotificationLoaders:
@@ -105,6 +116,23 @@ class Loaders:
         """Offer lists, counts and vouchers."""
         return OfferLoaders(self)
 
-    async def _by_ids(self, table: Any, ids: Sequence[int]) -> list[Row[Any] | None]:
-        """Rows of one table by id, as one read of the shared batch."""
-        return await self.read(queries.ByIds(table, tuple(ids)))
+
+async def _run_reads(database: Database, reads: Sequence[queries.Read[Any]]) -> list[Any]:
+    """Run a batch of reads on one connection, in one hand-off."""
+    return await database.read(partial(queries.run_batch, reads=reads))
+
+
+async def _rows_by_ids(
+    reads: DataLoader[queries.Read[Any], Any], table: Any, ids: Sequence[int]
+) -> list[Row[Any] | None]:
+    """Rows of one table by id, as one read of the shared batch."""
+    rows: list[Row[Any] | None] = await reads.load(queries.ByIds(table, tuple(ids)))
+    return rows
+
+
+async def _profiles(
+    reads: DataLoader[queries.Read[Any], Any], member_ids: Sequence[int]
+) -> list[Row[Any] | None]:
+    """StyleID profiles by member id, as one read of the shared batch (`me` reads it ahead)."""
+    rows: list[Row[Any] | None] = await reads.load(ProfilesOf(tuple(member_ids)))
+    return rows

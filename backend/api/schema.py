@@ -27,10 +27,18 @@ from backend.api.permissions import (
     StaffRateLimit,
 )
 from backend.api.profile.queries import ProfileQuery
-from backend.api.types import LedgerEntry, Member, Purchase, Tier, parse_global_id
+from backend.api.types import (
+    LedgerEntry,
+    Member,
+    MemberReads,
+    Purchase,
+    Tier,
+    parse_global_id,
+    selected,
+)
 from backend.rewards.errors import DomainError
 from backend.rewards.members.lookup import Lookup, LookupBy, find_member, record_read_by_id
-from backend.rewards.queries import MemberByUid
+from backend.rewards.queries import MemberByUid, MemberWith
 
 REASON = strawberry.argument(
     description="Why you need to see this member, e.g. a support ticket (3 to 500 characters); "
@@ -55,10 +63,16 @@ class Query(ProfileQuery, ClubsQuery, OffersQuery, NotificationsQuery):
         description="The signed-in member; null until they `enroll`.", permission_classes=[IsMember]
     )
     async def me(self, info: Info) -> Member | None:
-        """Load the caller's membership."""
+        """Load the caller's membership, and what its selected fields read, in one batch."""
         principal = info.context.principal
         assert principal is not None
-        row = await info.context.loaders.read(MemberByUid(principal.uid))
+        loaders = info.context.loaders
+        reads = MemberReads(loaders.now, await loaders.rules())
+        plan = reads.ahead(selected(info))
+        row, answers = await loaders.read(MemberWith(principal.uid, plan))
+        loaders.prime(MemberByUid(principal.uid), row)
+        for read, answer in answers:
+            loaders.prime(read, answer)
         return Member.of(row) if row else None
 
     @strawberry.field(

@@ -5,12 +5,23 @@ from __future__ import annotations
 import base64
 import enum
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import suppress
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, TypeVar
 
 import strawberry
+from graphql import (
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    InlineFragmentNode,
+    SelectionSetNode,
+    get_named_type,
+)
+from graphql.execution.values import VariableValues, get_argument_values
 from strawberry import relay
 
 from backend.api.context import Info
@@ -25,7 +36,8 @@ from backend.api.profile.types import StyleProfile, style_profile_of
 from backend.rewards import queries
 from backend.rewards.ledger import EntryKind, Source
 from backend.rewards.ports import Principal, Role
-from backend.rewards.program import TierRule
+from backend.rewards.profile.queries import ProfilesOf
+from backend.rewards.program import ProgramRules, TierRule
 from backend.rewards.tiers.rules import progress
 from backend.rewards.tiers.services import QualifyingNow
 
@@ -304,6 +316,81 @@ def connection(
     )
 
 
+HISTORY_PAGE = 20  # `history(first:)` when not given
+
+
+def history_page(first: int = HISTORY_PAGE, after: str | None = None) -> tuple[int, int | None]:
+    """`history`'s page size and the id its cursor points at; BAD_USER_INPUT if either is bad."""
+    return page_size(first), decode_cursor(after)
+
+
+def style_profile_read(member: Any) -> ProfilesOf:
+    """The read behind `styleProfile` (through its loader, for one member)."""
+    return ProfilesOf((member.id,))
+
+
+@dataclass(frozen=True)
+class MemberReads:
+    """The reads member fields send, built one way for their resolvers and for `me`, which runs
+    them ahead with the member row (`queries.MemberWith`): equal reads are answered once."""
+
+    now: datetime
+    rules: ProgramRules
+
+    def points(self, member: Any) -> queries.PointsAsOf:
+        """`points`: the cached balances settled as of now, with the warning window."""
+        days = int(self.rules.setting("expiry_warning_days"))
+        return queries.PointsAsOf.of(member, now=self.now, warning_days=days)
+
+    def tier(self, member: Any) -> QualifyingNow:
+        """`tier`: the qualifying points in the program's window."""
+        return QualifyingNow(member.id, self.now, int(self.rules.setting("tier_window_months")))
+
+    def ahead(
+        self, fields: Iterable[tuple[str, dict[str, Any]]]
+    ) -> Callable[[Any], list[queries.Read[Any]]]:
+        """The reads of the selected member fields as a function of the member row.
+
+        A field with bad arguments is left out: its resolver answers the error.
+        """
+        planned: list[Callable[[Any], queries.Read[Any]]] = []
+        simple = {"points": self.points, "tier": self.tier, "styleProfile": style_profile_read}
+        for name, arguments in fields:
+            if name in simple:
+                planned.append(simple[name])
+            elif name == "history":
+                with suppress(PublicError):
+                    page = history_page(**arguments)
+                    planned.append(lambda member, page=page: queries.EntriesPage(member.id, *page))
+        return lambda member: [plan(member) for plan in planned]
+
+
+def selected(info: Info) -> Iterator[tuple[str, dict[str, Any]]]:
+    """The fields selected on the object the current field returns, with their arguments as
+    the resolvers get them (variables and defaults applied), fragments included."""
+    raw = info._raw_info
+    fields = get_named_type(raw.return_type).fields  # type: ignore[union-attr]
+    variables = VariableValues({}, info.variable_values)  # strawberry keeps the coerced values
+    for field_node in raw.field_nodes:
+        for node in _field_nodes(field_node.selection_set, raw.fragments):
+            if node.name.value in fields:
+                field = fields[node.name.value]
+                yield node.name.value, get_argument_values(field, node, variables)
+
+
+def _field_nodes(
+    selection_set: SelectionSetNode | None, fragments: dict[str, FragmentDefinitionNode]
+) -> Iterator[FieldNode]:
+    """The field nodes of a selection set, those inside its fragments included."""
+    for node in selection_set.selections if selection_set else ():
+        if isinstance(node, FieldNode):
+            yield node
+        elif isinstance(node, FragmentSpreadNode):
+            yield from _field_nodes(fragments[node.name.value].selection_set, fragments)
+        elif isinstance(node, InlineFragmentNode):
+            yield from _field_nodes(node.selection_set, fragments)
+
+
 @strawberry.type(description="A loyalty member. Members only ever see their own membership.")
 class Member(relay.Node):
     id: relay.NodeID[int]
@@ -373,13 +460,13 @@ class Member(relay.Node):
     async def points(self, info: Info) -> Points:
         """The cached balances as of now (due releases and expiries applied) in one read."""
         loaders = info.context.loaders
-        days = int((await loaders.rules()).setting("expiry_warning_days"))
-        now = await loaders.read(queries.PointsAsOf.of(self, now=loaders.now, warning_days=days))
+        read = MemberReads(loaders.now, await loaders.rules()).points(self)
+        now = await loaders.read(read)
         return Points(
             balance=now.balance,
             pending=now.pending,
             expiring_soon=ExpiringPoints(
-                points=now.expiring, first_date=now.first_expiry, window_days=days
+                points=now.expiring, first_date=now.first_expiry, window_days=read.warning_days
             ),
         )
 
@@ -388,8 +475,7 @@ class Member(relay.Node):
         """Combine the ladder with the member's qualifying points."""
         loaders = info.context.loaders
         rules = await loaders.rules()
-        window = int(rules.setting("tier_window_months"))
-        counted = await loaders.read(QualifyingNow(self.id, loaders.now, window))
+        counted = await loaders.read(MemberReads(loaders.now, rules).tier(self))
         state = progress(
             ladder=rules.tiers,
             current=rules.tier(self.tier_code),
@@ -411,13 +497,15 @@ class Member(relay.Node):
     async def history(
         self,
         info: Info,
-        first: Annotated[int, strawberry.argument(description="Page size, 1 to 100.")] = 20,
+        first: Annotated[
+            int, strawberry.argument(description="Page size, 1 to 100.")
+        ] = HISTORY_PAGE,
         after: Annotated[
             str | None, strawberry.argument(description="Cursor of the last entry already seen.")
         ] = None,
     ) -> relay.Connection[LedgerEntry]:
         """Keyset-paginate the member's entries."""
-        page = queries.EntriesPage(self.id, page_size(first), decode_cursor(after))
+        page = queries.EntriesPage(self.id, *history_page(first, after))
         rows, more = await info.context.loaders.read(page)
         now = info.context.loaders.now
         nodes = [(r.id, LedgerEntry.of(r, now=now)) for r in rows]

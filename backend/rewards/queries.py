@@ -9,7 +9,7 @@ without building a statement and its cache key on every request.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
@@ -41,6 +41,28 @@ class Read(Protocol[T_co]):
         ...
 
 
+BATCH_ANSWERS = "rewards.batch_answers"  # key of a batch's answers in `Connection.info`
+
+
+def answer(conn: Connection, read: Read[T_co]) -> T_co:
+    """`read`'s answer in the batch running on `conn` (see `run_batch`): a read that the batch
+    already ran, alone or inside another read (`MemberWith` runs `MemberByUid`), runs once."""
+    answers: dict[Any, Any] = conn.info.setdefault(BATCH_ANSWERS, {})
+    if read not in answers:
+        answers[read] = read.run(conn)
+    found: T_co = answers[read]
+    return found
+
+
+def run_batch(conn: Connection, reads: Sequence[Read[Any]]) -> list[Any]:
+    """Run a batch of reads on one connection, equal reads once, and forget the answers after
+    (`Connection.info` stays with the pooled connection)."""
+    try:
+        return [answer(conn, read) for read in reads]
+    finally:
+        conn.info.pop(BATCH_ANSWERS, None)
+
+
 @dataclass(frozen=True)
 class PointsNow:
     """A member's points as of a moment: spendable, pending, and what expires soon."""
@@ -63,6 +85,26 @@ class MemberByUid:
     def run(self, conn: Connection) -> Row[Any] | None:
         """One indexed lookup."""
         return conn.execute(MEMBER_BY_UID, {"uid": self.uid}).first()
+
+
+@dataclass(frozen=True)
+class MemberWith:
+    """The member row of a Firebase user, then the reads its fields will ask for, in one run.
+
+    Fields of a member resolve only once the member is known, so their reads would form a second
+    batch (another checkout and hand-off); `plan` names them from the row instead (`me` builds
+    it from the selected fields), and the answers come back with their reads.
+    """
+
+    uid: str
+    plan: Callable[[Row[Any]], Sequence[Read[Any]]]
+
+    def run(self, conn: Connection) -> tuple[Row[Any] | None, list[tuple[Read[Any], Any]]]:
+        """The member row (None if there is none) and each planned read with its answer."""
+        row = answer(conn, MemberByUid(self.uid))
+        if row is None:
+            return None, []
+        return row, [(read, answer(conn, read)) for read in self.plan(row)]
 
 
 @cache

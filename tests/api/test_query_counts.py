@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import gc
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import event
 from strawberry.relay import GlobalID
 
+from backend.api.loaders import Loaders
 from tests.api.operations import ENROLL, RECORD
 from tests.api.test_purchases_api import POS, enrolled, order
 from tests.helpers import give
@@ -59,11 +62,81 @@ async def test_history_costs_the_same_statements_and_checkouts_for_2_or_40_entri
     many = await costs_of_history(api, uows, database, count_queries, "many", 40)
     assert few == many, (few, many)
     statements, checkouts = many
-    # The member; then points (due lots), tier (its months) and the page, read in one batch.
+    # The member, then points (due lots), tier (its months) and the page, which `me` reads ahead
+    # with it: one batch.
     assert statements == 4, statements
-    # Each batch borrows one connection and gives it back at once; a query never touches the
+    # The batch borrows one connection and gives it back at once; a query never touches the
     # writers' pool.
-    assert checkouts == {"reader": 2, "writer": 0}, checkouts
+    assert checkouts == {"reader": 1, "writer": 0}, checkouts
+
+
+OPENING = """
+query Opening($page: Int!) {
+  me { ...Card points { balance } history(first: $page) { edges { node { kind points } } } }
+}
+fragment Card on Member {
+  displayName tier { current { name } pointsToNext } styleProfile { completion }
+}"""
+
+
+async def test_the_opening_query_reads_the_member_and_its_fields_in_one_batch(
+    api, database, count_queries
+):
+    # Given a member (fields inside a fragment, a page size from a variable)
+    await api(ENROLL, {"input": {"birthDate": "1990-01-01"}}, "member:opening")
+    await api(OPENING, {"page": 5}, "member:opening")  # the shared program rules are read
+    count_queries.count = 0
+    # When the app opens
+    with counting_checkouts(database) as checkouts:
+        body = await api(OPENING, {"page": 5}, "member:opening")
+    # Then the member, its due lots, tier months, history page and StyleID come in one batch
+    assert body["data"]["me"]["styleProfile"] == {"completion": 0}, body
+    assert (count_queries.count, checkouts) == (5, {"reader": 1, "writer": 0})
+
+
+async def test_root_fields_beside_me_share_its_batch_and_its_member_statement(
+    api, database, count_queries
+):
+    # Given a member; the app's opening also lists the clubs (none open yet)
+    opening_and_clubs = OPENING.replace(
+        "me {", "clubs(first: 3) { edges { node { status } } } me {", 1
+    )
+    await api(ENROLL, {"input": {"birthDate": "1990-01-01"}}, "member:sharing")
+    await api(opening_and_clubs, {"page": 5}, "member:sharing")
+    count_queries.count = 0
+    # When the app opens
+    with counting_checkouts(database) as checkouts:
+        body = await api(opening_and_clubs, {"page": 5}, "member:sharing")
+    # Then the clubs' viewer is the member `me` read: one member statement, one batch
+    assert body["data"]["clubs"]["edges"] == [], body
+    assert (count_queries.count, checkouts) == (6, {"reader": 1, "writer": 0})
+
+
+async def test_a_bad_page_size_is_still_refused_when_read_ahead(api):
+    await api(ENROLL, {"input": {"birthDate": "1990-01-01"}}, "member:pages")
+    body = await api(OPENING, {"page": 0}, "member:pages")
+    assert [(e["extensions"]["code"], e["path"]) for e in body["errors"]] == [
+        ("BAD_USER_INPUT", ["me", "history"])
+    ], body
+
+
+async def test_a_requests_loaders_are_freed_once_it_is_answered(api, monkeypatch):
+    # Given a record of every request's loaders
+    made: list[weakref.ref[Loaders]] = []
+    make = Loaders.__init__
+
+    def recording(self: Loaders, *args: object) -> None:
+        make(self, *args)  # type: ignore[arg-type]
+        made.append(weakref.ref(self))
+
+    monkeypatch.setattr(Loaders, "__init__", recording)
+    # When members open the app (every loader of a member used: StyleID, clubs, entries)
+    await api(ENROLL, {"input": {"birthDate": "1990-01-01"}}, "member:freed")
+    await api(OPENING, {"page": 5}, "member:freed")
+    await api("{ clubs { edges { node { status } } } }", token="member:freed")
+    gc.collect()
+    # Then nothing keeps their loaders, caches and rows alive
+    assert made and [ref() for ref in made] == [None] * len(made)
 
 
 async def test_every_read_connection_is_back_in_the_pool_after_a_request(

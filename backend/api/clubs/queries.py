@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated
 
 import strawberry
@@ -11,7 +12,7 @@ from backend.api.clubs.types import Club, viewer
 from backend.api.context import Info
 from backend.api.permissions import IsMember
 from backend.api.types import connection, decode_cursor, page_size
-from backend.rewards.clubs.queries import clubs_page
+from backend.rewards.clubs.queries import ClubsPage
 
 CURSOR = "club"
 
@@ -31,10 +32,9 @@ class ClubsQuery:
             str | None, strawberry.argument(description="Cursor of the last club already seen.")
         ] = None,
     ) -> relay.Connection[Club]:
-        """Keyset-paginate the open clubs; statuses load in one batch for the page."""
-        size, after_id = page_size(first), decode_cursor(after, CURSOR)
-        reader = await viewer(info)
-        async with info.context.loaders.connection() as conn:
-            rows, more = await clubs_page(conn, first=size, after_id=after_id)
+        """Keyset-paginate the open clubs (one batch with the viewer); statuses load in one
+        batch for the page."""
+        page = ClubsPage(page_size(first), decode_cursor(after, CURSOR))
+        reader, (rows, more) = await asyncio.gather(viewer(info), info.context.loaders.read(page))
         nodes = [(r.id, Club.of(r, reader)) for r in rows]
         return connection(nodes, more=more, after=after, kind=CURSOR)

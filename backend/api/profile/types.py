@@ -8,7 +8,6 @@ from typing import Any
 import strawberry
 
 from backend.api.context import Info
-from backend.api.profile.loaders import profile_loaders
 from backend.rewards.profile.queries import PublishedOption
 from backend.rewards.profile.rules import (
     MAX_CHOICES,
@@ -170,7 +169,7 @@ class StyleProfile:
 
 async def style_profile_of(root: Any, info: Info) -> StyleProfile:
     """A member's StyleID through the request's loader (empty until they start it)."""
-    row = await profile_loaders(info).style_profile.load(root.id)
+    row = await info.context.loaders.style_profile.load(root.id)
     if row is None:
         return StyleProfile.of(StyleAnswers(), None)
     return StyleProfile.of(answers_of(row), row.completed_at)

@@ -7,10 +7,11 @@ checks a club audience) reads through its own transaction.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, func, select
+from sqlalchemy import Connection, Row, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from backend.db.tables import Club, ClubInvitation, ClubMembership
@@ -23,31 +24,48 @@ INVITATION = ClubInvitation.__table__  # type: ignore[attr-defined]
 Reader = AsyncConnection | AsyncSession
 
 
-async def clubs_page(
-    conn: Reader, *, first: int, after_id: int | None
-) -> tuple[list[Row[Any]], bool]:
-    """A page of the active clubs by id, after `after_id`; and whether more follow."""
-    stmt = select(CLUB).where(CLUB.c.active.is_(True))
-    if after_id is not None:
-        stmt = stmt.where(CLUB.c.id > after_id)
-    rows = (await conn.execute(stmt.order_by(CLUB.c.id).limit(first + 1))).all()
-    return list(rows[:first]), len(rows) > first
+ACTIVE_CLUBS = select(CLUB).where(CLUB.c.active.is_(True)).order_by(CLUB.c.id)
 
 
-async def standings(
-    conn: Reader, pairs: Sequence[tuple[int, int]], *, now: datetime
-) -> list[Standing]:
-    """Each (member id, club id)'s last term end and pending invitation, in two statements."""
-    members = {m for m, _ in pairs}
-    clubs = {c for _, c in pairs}
-    ends = select(
-        MEMBERSHIP.c.member_id, MEMBERSHIP.c.club_id, func.max(MEMBERSHIP.c.ends_at).label("end")
-    ).where(MEMBERSHIP.c.member_id.in_(members), MEMBERSHIP.c.club_id.in_(clubs))
-    ends = ends.group_by(MEMBERSHIP.c.member_id, MEMBERSHIP.c.club_id)
-    latest = {(r.member_id, r.club_id): r.end for r in (await conn.execute(ends)).all()}
-    invited = _pending_invitations(members, clubs, now=now)
-    until = {(r.member_id, r.club_id): r.until for r in (await conn.execute(invited)).all()}
-    return [Standing(latest.get(pair), until.get(pair)) for pair in pairs]
+@dataclass(frozen=True)
+class ClubsPage:
+    """A page of the active clubs by id, after `after_id`, and whether more follow
+    (a read that joins the request's batch, see `backend.rewards.queries.Read`)."""
+
+    first: int
+    after_id: int | None
+
+    def run(self, conn: Connection) -> tuple[list[Row[Any]], bool]:
+        """One row more than the page is asked for, to tell whether more follow."""
+        stmt = ACTIVE_CLUBS
+        if self.after_id is not None:
+            stmt = stmt.where(CLUB.c.id > self.after_id)
+        rows = conn.execute(stmt.limit(self.first + 1)).all()
+        return list(rows[: self.first]), len(rows) > self.first
+
+
+@dataclass(frozen=True)
+class Standings:
+    """Each (member id, club id)'s last term end and pending invitation, in two statements
+    (a read that joins the request's batch, see `backend.rewards.queries.Read`)."""
+
+    pairs: tuple[tuple[int, int], ...]
+    now: datetime
+
+    def run(self, conn: Connection) -> list[Standing]:
+        """The latest term end per pair, then the open invitations."""
+        members = {m for m, _ in self.pairs}
+        clubs = {c for _, c in self.pairs}
+        ends = select(
+            MEMBERSHIP.c.member_id,
+            MEMBERSHIP.c.club_id,
+            func.max(MEMBERSHIP.c.ends_at).label("end"),
+        ).where(MEMBERSHIP.c.member_id.in_(members), MEMBERSHIP.c.club_id.in_(clubs))
+        ends = ends.group_by(MEMBERSHIP.c.member_id, MEMBERSHIP.c.club_id)
+        latest = {(r.member_id, r.club_id): r.end for r in conn.execute(ends)}
+        invited = _pending_invitations(members, clubs, now=self.now)
+        until = {(r.member_id, r.club_id): r.until for r in conn.execute(invited)}
+        return [Standing(latest.get(pair), until.get(pair)) for pair in self.pairs]
 
 
 def _pending_invitations(members: Iterable[int], clubs: Iterable[int], *, now: datetime) -> Any:

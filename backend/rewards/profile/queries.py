@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Row, select
+from sqlalchemy import Connection, Row, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from backend.db.tables import StyleOption, StyleProfile
@@ -25,13 +25,29 @@ class PublishedOption:
     labels: dict[str, str]
 
 
+PROFILES_OF = select(PROFILE).where(PROFILE.c.member_id.in_(bindparam("ids", expanding=True)))
+
+
+@dataclass(frozen=True)
+class ProfilesOf:
+    """Stored profiles by member id, in the order asked, None where a member has none yet
+    (a read that joins the request's batch, see `backend.rewards.queries.Read`)."""
+
+    member_ids: tuple[int, ...]
+
+    def run(self, conn: Connection) -> list[Row[Any] | None]:
+        """One statement for all the members."""
+        found = {row.member_id: row for row in conn.execute(PROFILES_OF, {"ids": self.member_ids})}
+        return [found.get(i) for i in self.member_ids]
+
+
 async def profiles(
     conn: AsyncConnection | AsyncSession, member_ids: Sequence[int]
 ) -> list[Row[Any] | None]:
-    """Stored profiles by member id, in the order asked, None where a member has none yet."""
-    rows = (await conn.execute(select(PROFILE).where(PROFILE.c.member_id.in_(member_ids)))).all()
-    found = {row.member_id: row for row in rows}
-    return [found.get(i) for i in member_ids]
+    """`ProfilesOf` on an async connection or a unit of work's session (personalization)."""
+    if isinstance(conn, AsyncSession):
+        conn = await conn.connection()  # the unit of work's own, inside its transaction
+    return await conn.run_sync(ProfilesOf(tuple(member_ids)).run)
 
 
 async def style_facts(
