@@ -14,7 +14,7 @@ from backend.rewards.offers.facts import MemberOffers, OfferFacts
 from backend.rewards.offers.personalization import Reason, ReasonCode
 from backend.rewards.offers.queries import OfferView, views
 from backend.rewards.offers.repository import OFFER, VOUCHER
-from backend.rewards.profile.queries import option_labels
+from backend.rewards.profile.queries import OptionLabels
 from backend.rewards.profile.rules import StyleKind, label
 
 if TYPE_CHECKING:
@@ -79,8 +79,7 @@ class OfferLoaders:
 
     async def _option_labels(self, keys: Sequence[OptionKey]) -> list[dict[str, str] | None]:
         """StyleID option labels by (kind, code), None for codes that are no option."""
-        async with self._loaders.connection() as conn:
-            found = await option_labels(conn, keys)
+        found = await self._loaders.read(OptionLabels(tuple(keys)))
         return [found.get(key) for key in keys]
 
     async def reason_label(self, reason: Reason, locale: str) -> str:

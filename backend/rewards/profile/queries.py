@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Row, select
+from sqlalchemy import Connection, Row, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from backend.db.tables import StyleOption, StyleProfile
@@ -73,14 +73,22 @@ async def is_choosable(db: AsyncSession | AsyncConnection, kind: StyleKind, code
     return (await db.execute(stmt)).first() is not None
 
 
-async def option_labels(
-    db: AsyncSession | AsyncConnection, pairs: Sequence[tuple[StyleKind, str]]
-) -> dict[tuple[StyleKind, str], dict[str, str]]:
-    """Labels by language of the (kind, code) options asked for, retired or not (one statement)."""
-    kinds = {kind.value for kind, _ in pairs}
-    codes = {code for _, code in pairs}
-    stmt = select(OPTION.c.kind, OPTION.c.code, OPTION.c.labels).where(
-        OPTION.c.kind.in_(kinds), OPTION.c.code.in_(codes)
-    )
-    rows = (await db.execute(stmt)).all()
-    return {(StyleKind(r.kind), r.code): dict(r.labels) for r in rows}
+OPTION_LABELS = select(OPTION.c.kind, OPTION.c.code, OPTION.c.labels).where(
+    OPTION.c.kind.in_(bindparam("kinds", expanding=True)),
+    OPTION.c.code.in_(bindparam("codes", expanding=True)),
+)
+
+
+@dataclass(frozen=True)
+class OptionLabels:
+    """Labels by language of the (kind, code) options asked for, retired or not: a read that
+    joins a batch (`backend.rewards.queries.Read`)."""
+
+    pairs: tuple[tuple[StyleKind, str], ...]
+
+    def run(self, conn: Connection) -> dict[tuple[StyleKind, str], dict[str, str]]:
+        """One statement for all the pairs."""
+        kinds = sorted({kind.value for kind, _ in self.pairs})
+        codes = sorted({code for _, code in self.pairs})
+        rows = conn.execute(OPTION_LABELS, {"kinds": kinds, "codes": codes}).all()
+        return {(StyleKind(r.kind), r.code): dict(r.labels) for r in rows}
