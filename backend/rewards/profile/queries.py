@@ -10,7 +10,7 @@ from sqlalchemy import Connection, Row, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from backend.db.tables import StyleOption, StyleProfile
-from backend.rewards.profile.rules import Options, StyleFacts, StyleKind, answers_of, facts
+from backend.rewards.profile.rules import Options, StyleKind
 
 PROFILE = StyleProfile.__table__  # type: ignore[attr-defined]
 OPTION = StyleOption.__table__  # type: ignore[attr-defined]
@@ -32,17 +32,6 @@ async def profiles(
     rows = (await conn.execute(select(PROFILE).where(PROFILE.c.member_id.in_(member_ids)))).all()
     found = {row.member_id: row for row in rows}
     return [found.get(i) for i in member_ids]
-
-
-async def style_facts(
-    conn: AsyncConnection | AsyncSession, member_ids: Sequence[int]
-) -> dict[int, StyleFacts]:
-    """Audience tags and liked/disliked categories of many members in one read (empty if none)."""
-    stored = await profiles(conn, member_ids)
-    return {
-        member_id: facts(answers_of(row)) if row is not None else StyleFacts()
-        for member_id, row in zip(member_ids, stored, strict=True)
-    }
 
 
 async def published_options(conn: AsyncConnection) -> list[PublishedOption]:
