@@ -35,6 +35,7 @@ from backend.api.offers.dashboard import (
 from backend.api.profile.types import StyleProfile, style_profile_of
 from backend.rewards import queries
 from backend.rewards.ledger import EntryKind, Source
+from backend.rewards.offers.facts import MemberOffers
 from backend.rewards.ports import Principal, Role
 from backend.rewards.profile.queries import ProfilesOf
 from backend.rewards.program import ProgramRules, TierRule
@@ -346,6 +347,10 @@ class MemberReads:
         """`tier`: the qualifying points in the program's window."""
         return QualifyingNow(member.id, self.now, int(self.rules.setting("tier_window_months")))
 
+    def offers(self, member: Any) -> MemberOffers:
+        """The offer figures (`activeVoucherCount`, `redeemableOfferCount`, `featuredOffer`)."""
+        return MemberOffers(member.id, member.tier_code, self.now)
+
     def ahead(
         self, fields: Iterable[tuple[str, dict[str, Any]]]
     ) -> Callable[[Any], list[queries.Read[Any]]]:
@@ -354,10 +359,18 @@ class MemberReads:
         A field with bad arguments is left out: its resolver answers the error.
         """
         planned: list[Callable[[Any], queries.Read[Any]]] = []
-        simple = {"points": self.points, "tier": self.tier, "styleProfile": style_profile_read}
+        ranked = (self.offers, self.points)  # ranking weighs the offers against the balance
+        simple: dict[str, tuple[Callable[[Any], queries.Read[Any]], ...]] = {
+            "points": (self.points,),
+            "tier": (self.tier,),
+            "styleProfile": (style_profile_read,),
+            "activeVoucherCount": (self.offers,),
+            "redeemableOfferCount": ranked,
+            "featuredOffer": ranked,
+        }
         for name, arguments in fields:
             if name in simple:
-                planned.append(simple[name])
+                planned.extend(simple[name])
             elif name == "history":
                 with suppress(PublicError):
                     page = history_page(**arguments)

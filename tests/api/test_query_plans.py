@@ -45,7 +45,9 @@ def capturing(database) -> Iterator[list[tuple[str, object]]]:
             event.remove(engine, "before_cursor_execute", record)
 
 
-async def full_scans(database, sent: list[tuple[str, object]]) -> list[tuple[str, str]]:
+async def full_scans(
+    database, sent: list[tuple[str, object]], hot: tuple[str, ...] = HOT
+) -> list[tuple[str, str]]:
     """Explain each statement; return (statement, plan line) for every full scan of a hot table."""
     postgres = database.reader.dialect.name == "postgresql"
     found = []
@@ -57,7 +59,7 @@ async def full_scans(database, sent: list[tuple[str, object]]) -> list[tuple[str
             rows = (await conn.exec_driver_sql(prefix + statement, parameters)).all()
             for line in (row[0] if postgres else row[-1] for row in rows):
                 table = _scanned_table(line, postgres=postgres)
-                if table in HOT:
+                if table in hot:
                     found.append((statement, line))
         await conn.rollback()
     return found

@@ -9,14 +9,11 @@ import pytest
 from sqlalchemy import func, select
 
 from backend.db.tables import Club
-from backend.rewards.clubs.queries import (
-    active_club_ids,
-    active_club_ids_by_member,
-    early_access_days,
-)
+from backend.rewards.clubs.queries import active_club_ids, active_club_ids_by_member
 from backend.rewards.clubs.rules import ClubDraft
 from backend.rewards.clubs.services import ClubChanges, create_club, join_club, update_club
 from backend.rewards.errors import DomainError
+from backend.rewards.offers.facts import MemberOffers
 from backend.rewards.ports import Principal, Role
 from tests.helpers import give, new_member
 
@@ -62,11 +59,11 @@ async def test_active_club_ids_of_several_members_in_one_read(uows, database, cl
     async with database.reader.connect() as conn:
         found = await active_club_ids_by_member(conn, [alice.id, bob.id, carol.id], now=clock.now())
         single = await active_club_ids(conn, member_id=bob.id, now=clock.now())
-        days = await early_access_days(conn, [sneakers, coffee, closed, 999])
 
     assert found == {alice.id: {sneakers, coffee}, bob.id: {coffee}, carol.id: frozenset()}
     assert single == {coffee}
-    assert days == {sneakers: 3, coffee: 3}  # what the offers side needs to open early
+    offers_side = await database.read(MemberOffers(alice.id, alice.tier_code, clock.now()).run)
+    assert offers_side.facts.club_ids == {sneakers, coffee}
 
 
 async def test_a_renewal_counts_from_where_it_starts_and_the_offers_side_reads_in_its_write(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import replace
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import func, insert, select, update
@@ -17,7 +18,8 @@ from backend.db.tables import (
     StyleProfile,
 )
 from backend.rewards.errors import DomainError
-from backend.rewards.profile.queries import choosable, published_options, style_facts
+from backend.rewards.offers.facts import MemberOffers
+from backend.rewards.profile.queries import choosable, published_options
 from backend.rewards.profile.rules import StyleChanges, StyleFacts, StyleKind
 from backend.rewards.profile.services import SavedProfile, update_style_profile
 from backend.rewards.text import width
@@ -34,6 +36,17 @@ COMPLETE = StyleChanges(
     favourite_categories=["tea", "knitwear"],
     disliked_categories=["coffee"],
 )
+
+
+async def style_facts(database, member) -> StyleFacts:
+    """The StyleID part of the member's facts as offer decisions read them."""
+    read = MemberOffers(member.id, member.tier_code, datetime.now(UTC))
+    facts = (await database.read(read.run)).facts
+    return StyleFacts(
+        style_tags=facts.style_tags,
+        favourite_categories=facts.favourite_categories,
+        disliked_categories=facts.disliked_categories,
+    )
 
 
 async def save(uows, changes: StyleChanges, uid: str = "alice") -> SavedProfile:
@@ -197,11 +210,11 @@ async def test_an_option_code_at_the_full_width_is_stored_and_retired_ones_are_r
         stored = await uow.session.get_one(StyleProfile, member.id)
     assert (stored.styles, stored.hair_colour) == ([LONG_CODE], LONG_CODE)
     async with database.reader.connect() as conn:
-        assert (await style_facts(conn, [member.id]))[member.id].style_tags == {
-            f"style:{LONG_CODE}",
-            f"hair_colour:{LONG_CODE}",
-        }
         published = await published_options(conn)
+    assert (await style_facts(database, member)).style_tags == {
+        f"style:{LONG_CODE}",
+        f"hair_colour:{LONG_CODE}",
+    }
     assert any(o.code == LONG_CODE and o.kind == StyleKind.STYLE for o in published)
     async with database.writer.begin() as conn:
         await conn.execute(
@@ -214,16 +227,15 @@ async def test_an_option_code_at_the_full_width_is_stored_and_retired_ones_are_r
     assert (refused.value.code, refused.value.field) == ("UNKNOWN_OPTION", "styles.0")
 
 
-async def test_style_facts_are_read_for_many_members_at_once(uows, database):
+async def test_style_facts_are_what_the_offers_side_sees(uows, database):
     alice = await new_member(uows, "alice")
     bob = await new_member(uows, "bob")
     await save(uows, COMPLETE, "alice")
-    async with database.reader.connect() as conn:
-        found = await style_facts(conn, [alice.id, bob.id, 999_999])
-    assert found[bob.id] == StyleFacts() and found[999_999] == StyleFacts()
-    assert found[alice.id].favourite_categories == {"tea", "knitwear"}
-    assert found[alice.id].disliked_categories == {"coffee"}
-    assert "style:sporty" in found[alice.id].style_tags
+    found = await style_facts(database, alice)
+    assert await style_facts(database, bob) == StyleFacts()
+    assert found.favourite_categories == {"tea", "knitwear"}
+    assert found.disliked_categories == {"coffee"}
+    assert "style:sporty" in found.style_tags
 
 
 async def test_the_seeded_lists_cover_every_kind_with_four_languages(database):

@@ -1,4 +1,4 @@
-"""The member's offer figures on the dashboard (`me`), each through a batched loader."""
+"""The member's offer figures on the dashboard (`me`), all from one read of the shared batch."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ if TYPE_CHECKING:
 
 
 async def active_voucher_count(root: Any, info: Info) -> int:
-    """The member's usable vouchers (dashboard), batched by the request's loader."""
-    return int(await info.context.loaders.offers.active_vouchers.load(root.id))
+    """The member's usable vouchers (dashboard), from the member's offer facts."""
+    return (await info.context.loaders.offers.facts(root)).active_vouchers
 
 
 async def redeemable_offer_count(root: Any, info: Info) -> int:
@@ -37,7 +37,7 @@ async def featured_offer(
 
     loaders = info.context.loaders.offers
     listing = await loaders.listing.load(root)
-    last = await loaders.last_featured.load(root.id)
+    last = (await loaders.facts(root)).last_featured
     chosen = featured([view.row.id for view in listing if view.reason is None], last=last)
     if chosen is None:
         return None

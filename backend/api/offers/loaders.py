@@ -1,7 +1,8 @@
-"""Per-request loaders of offers and vouchers; each batch borrows a read connection briefly."""
+"""Per-request loaders of offers and vouchers, read through the request's shared read batch."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -9,16 +10,11 @@ from sqlalchemy import Row
 from strawberry.dataloader import DataLoader
 
 from backend.rewards import queries
+from backend.rewards.offers.facts import MemberOffers, OfferFacts
 from backend.rewards.offers.personalization import Reason, ReasonCode
 from backend.rewards.offers.queries import OfferView, views
-from backend.rewards.offers.repository import (
-    OFFER,
-    VOUCHER,
-    active_voucher_counts,
-    last_featured,
-    open_offers,
-)
-from backend.rewards.profile.queries import option_labels
+from backend.rewards.offers.repository import OFFER, VOUCHER
+from backend.rewards.profile.queries import OptionLabels
 from backend.rewards.profile.rules import StyleKind, label
 
 if TYPE_CHECKING:
@@ -29,17 +25,15 @@ KINDS = frozenset(kind.value for kind in StyleKind)
 
 
 class OfferLoaders:
-    """Offers and vouchers by id, each member's ranked offer list, active voucher count and last
-    featured offer, and option labels for reasons, batched per request."""
+    """Offers and vouchers by id, each member's offer facts and ranked list, and option labels
+    for reasons, batched per request; every database read joins the request's shared batch."""
 
     def __init__(self, loaders: Loaders) -> None:
         self._loaders = loaders
-        self.offer = DataLoader(self._offers)
-        self.voucher = DataLoader(self._vouchers)
-        # Keyed by member objects (id, tier and cached balances), cached by id.
+        self.offer = DataLoader(lambda ids: self._by_ids(OFFER, ids))
+        self.voucher = DataLoader(lambda ids: self._by_ids(VOUCHER, ids))
+        # Keyed by member objects (id, tier and cached balances), cached by id: ranked once.
         self.listing = DataLoader(self._listings, cache_key_fn=lambda member: member.id)
-        self.active_vouchers = DataLoader(self._active_vouchers)
-        self.last_featured = DataLoader(self._last_featured)
         self.option_labels = DataLoader(self._option_labels)
 
     async def default_language(self) -> str:
@@ -50,54 +44,42 @@ class OfferLoaders:
         """Tier codes, lowest first."""
         return [tier.code for tier in (await self._loaders.rules()).tiers]
 
-    async def _offers(self, ids: Sequence[int]) -> list[Row[Any] | None]:
-        """Offer rows by id."""
-        async with self._loaders.connection() as conn:
-            return await queries.by_ids(conn, OFFER, ids)
+    async def _by_ids(self, table: Any, ids: Sequence[int]) -> list[Row[Any] | None]:
+        """Rows of a table by id, as one read of the shared batch."""
+        return await self._loaders.read(queries.ByIds(table, tuple(ids)))
 
-    async def _vouchers(self, ids: Sequence[int]) -> list[Row[Any] | None]:
-        """Voucher rows by id."""
-        async with self._loaders.connection() as conn:
-            return await queries.by_ids(conn, VOUCHER, ids)
+    async def facts(self, member: Any, offer_id: int | None = None) -> OfferFacts:
+        """The member's offer facts with the open offers (or one offer): one read of the batch."""
+        now = self._loaders.now
+        return await self._loaders.read(MemberOffers(member.id, member.tier_code, now, offer_id))
+
+    async def _views(self, member: Any, offer_id: int | None) -> list[OfferView]:
+        """The offers (open ones, or the one asked for) as the member sees them, ranked.
+
+        The balance is read as the `points` field reads it (the warning window changes only
+        what expires soon), so on the dashboard one read serves both.
+        """
+        rules, now = await self._loaders.rules(), self._loaders.now
+        days = int(rules.setting("expiry_warning_days"))
+        read, points = await asyncio.gather(
+            self.facts(member, offer_id),
+            self._loaders.read(queries.PointsAsOf.of(member, now=now, warning_days=days)),
+        )
+        ladder = [tier.code for tier in rules.tiers]
+        return views(read, balance=points.balance, now=now, ladder=ladder, listing=offer_id is None)
 
     async def _listings(self, members: Sequence[Any]) -> list[list[OfferView]]:
         """The open offers each member sees, best-ranked first, with why each cannot be redeemed."""
-        ladder, now = await self.ladder(), self._loaders.now
-        async with self._loaders.connection() as conn:
-            offers = await open_offers(conn, now=now)
-            return [
-                await views(conn, member, offers, now=now, ladder=ladder, listing=True)
-                for member in members
-            ]
+        return list(await asyncio.gather(*(self._views(member, None) for member in members)))
 
     async def view(self, member: Any, offer_id: int) -> OfferView | None:
         """One offer as a member sees it (open or not), or None when it is not theirs to see."""
-        ladder = await self.ladder()
-        row = await self.offer.load(offer_id)
-        if row is None:
-            return None
-        async with self._loaders.connection() as conn:
-            found = await views(
-                conn, member, [row], now=self._loaders.now, ladder=ladder, listing=False
-            )
+        found = await self._views(member, offer_id)
         return found[0] if found else None
-
-    async def _active_vouchers(self, member_ids: Sequence[int]) -> list[int]:
-        """Unused, unexpired vouchers per member."""
-        async with self._loaders.connection() as conn:
-            counts = await active_voucher_counts(conn, member_ids, now=self._loaders.now)
-        return [counts.get(member_id, 0) for member_id in member_ids]
-
-    async def _last_featured(self, member_ids: Sequence[int]) -> list[int | None]:
-        """The offer each member was featured last, None if never."""
-        async with self._loaders.connection() as conn:
-            found = await last_featured(conn, member_ids)
-        return [found.get(member_id) for member_id in member_ids]
 
     async def _option_labels(self, keys: Sequence[OptionKey]) -> list[dict[str, str] | None]:
         """StyleID option labels by (kind, code), None for codes that are no option."""
-        async with self._loaders.connection() as conn:
-            found = await option_labels(conn, keys)
+        found = await self._loaders.read(OptionLabels(tuple(keys)))
         return [found.get(key) for key in keys]
 
     async def reason_label(self, reason: Reason, locale: str) -> str:

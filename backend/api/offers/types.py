@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
@@ -238,7 +239,7 @@ class Offer(relay.Node):
         member = await _member(info)
         if member is None:
             return [None for _ in ids]
-        found = [await loaders.view(member, i) for i in ids]
+        found = await asyncio.gather(*(loaders.view(member, i) for i in ids))  # one batch
         return [
             cls.of(v.row, locale=member.locale, default_language=language, view=v) if v else None
             for v in found

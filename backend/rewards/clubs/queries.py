@@ -110,11 +110,3 @@ async def active_club_ids_by_member(
     for row in (await conn.execute(stmt)).all():
         found[row.member_id].add(row.club_id)
     return {m: frozenset(clubs) for m, clubs in found.items()}
-
-
-async def early_access_days(conn: Reader, club_ids: Sequence[int]) -> dict[int, int]:
-    """Days of early access of each open club asked for (closed or unknown clubs are left out)."""
-    stmt = select(CLUB.c.id, CLUB.c.early_access_days).where(
-        CLUB.c.id.in_(club_ids), CLUB.c.active.is_(True)
-    )
-    return {row.id: row.early_access_days for row in (await conn.execute(stmt)).all()}

@@ -1,5 +1,5 @@
 """Read side: the offers a member sees, ranked for them, each with why it is shown and whether
-it is redeemable, in a fixed few statements."""
+it is redeemable, decided from one `MemberOffers` read."""
 
 from __future__ import annotations
 
@@ -9,13 +9,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Row
-from sqlalchemy.ext.asyncio import AsyncConnection
 
-from backend.rewards.offers.facts import facts_of, terms_of
+from backend.rewards.offers.facts import OfferFacts
 from backend.rewards.offers.personalization import Fit, Rank, fit
-from backend.rewards.offers.repository import taken
 from backend.rewards.offers.rules import (
-    OfferTerms,
     Unavailable,
     early_access,
     hidden_before_start,
@@ -23,7 +20,6 @@ from backend.rewards.offers.rules import (
     refusal,
     shown,
 )
-from backend.rewards.queries import PointsAsOf
 
 
 @dataclass(frozen=True)
@@ -42,57 +38,34 @@ class OfferView:
         return (self.fit.score, self.row.id)
 
 
-async def views(
-    db: AsyncConnection,
-    member: Any,
-    offers: Sequence[Row[Any]],
-    *,
-    now: datetime,
-    ladder: Sequence[str],
-    listing: bool,
+def views(
+    read: OfferFacts, *, balance: int, now: datetime, ladder: Sequence[str], listing: bool
 ) -> list[OfferView]:
     """The offers a member may see, each with its reason and fit, best-ranked first.
 
     A listing holds open offers (open early for the club's members) of the member's audience
     they do not dislike; a single offer looked up by id is seen whenever it is listed and in
     the member's audience (closed or not), except an early-access offer, which non-members of
-    its club do not see before its public start. `member` has `id`, `tier_code` and the cached
-    `balance`, `pending` and `debt`.
+    its club do not see before its public start. `balance` is the member's as of `now`.
     """
-    listed = [row for row in offers if row.listed]
-    if not listed:
-        return []
-    (facts,) = await facts_of(db, [member], now=now)
-    pairs: list[tuple[Row[Any], OfferTerms]] = list(
-        zip(listed, await terms_of(db, listed), strict=True)
-    )
+    facts = read.facts
+    listed = [c for c in read.offers if c.row.listed]
     if listing:
-        pairs = [(r, t) for r, t in pairs if shown(t, facts, now=now, ladder=ladder)]
+        seen = [c for c in listed if shown(c.terms, facts, now=now, ladder=ladder)]
     else:
-        pairs = [
-            (r, t)
-            for r, t in pairs
-            if in_audience(t.audience, facts, ladder) and not hidden_before_start(t, facts, now)
+        seen = [
+            c
+            for c in listed
+            if in_audience(c.terms.audience, facts, ladder)
+            and not hidden_before_start(c.terms, facts, now)
         ]
-    if not pairs:
-        return []
-    limited = [t.id for _, t in pairs if t.per_member_limit is not None]
-    counts = await taken(db, [member.id], limited)
-    balance = (await db.run_sync(PointsAsOf.of(member, now=now, warning_days=0).run)).balance
     found = [
         OfferView(
-            row,
-            refusal(
-                t,
-                facts,
-                now=now,
-                ladder=ladder,
-                balance=balance,
-                taken=counts.get((member.id, t.id), 0),
-            ),
-            fit(t, facts, now=now, ladder=ladder),
-            early_access(t, facts, now),
+            c.row,
+            refusal(c.terms, facts, now=now, ladder=ladder, balance=balance, taken=c.taken),
+            fit(c.terms, facts, now=now, ladder=ladder),
+            early_access(c.terms, facts, now),
         )
-        for row, t in pairs
+        for c in seen
     ]
     return sorted(found, key=lambda view: view.rank, reverse=True)

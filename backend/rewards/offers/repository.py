@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Row, case, func, or_, select, update
@@ -11,8 +10,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from backend.db.tables import FeaturedOffer, MemberCategory, Offer, Purchase, Voucher
-from backend.rewards.clubs.rules import MAX_EARLY_ACCESS_DAYS
-from backend.rewards.offers.rules import Interest, VoucherStatus
+from backend.rewards.offers.rules import VoucherStatus
 
 OFFER = Offer.__table__  # type: ignore[attr-defined]
 VOUCHER = Voucher.__table__  # type: ignore[attr-defined]
@@ -20,41 +18,6 @@ MEMBER_CATEGORY = MemberCategory.__table__  # type: ignore[attr-defined]
 PURCHASE = Purchase.__table__  # type: ignore[attr-defined]
 FEATURED = FeaturedOffer.__table__  # type: ignore[attr-defined]
 Db = AsyncSession | AsyncConnection
-
-
-async def open_offers(db: Db, *, now: datetime) -> list[Row[Any]]:
-    """Listed offers open now, or open early to a club's members, newest first (one statement)."""
-    early = now + timedelta(days=MAX_EARLY_ACCESS_DAYS)
-    stmt = select(OFFER).where(
-        OFFER.c.listed.is_(True),
-        or_(OFFER.c.starts_at <= now, OFFER.c.club_id.is_not(None) & (OFFER.c.starts_at <= early)),
-        or_(OFFER.c.ends_at.is_(None), OFFER.c.ends_at > now),
-    )
-    return list((await db.execute(stmt.order_by(OFFER.c.id.desc()))).all())
-
-
-async def interests(db: Db, member_ids: Sequence[int]) -> dict[int, dict[str, Interest]]:
-    """Each member's purchases and views per category (one row each, kept up to date on write)."""
-    stmt = select(MEMBER_CATEGORY).where(MEMBER_CATEGORY.c.member_id.in_(member_ids))
-    found: dict[int, dict[str, Interest]] = {m: {} for m in member_ids}
-    for row in (await db.execute(stmt)).all():
-        found[row.member_id][row.category] = Interest(row.bought, row.viewed, row.last_viewed_at)
-    return found
-
-
-async def taken(
-    db: Db, member_ids: Sequence[int], offer_ids: Iterable[int]
-) -> dict[tuple[int, int], int]:
-    """How many vouchers each member holds of each offer, keyed by (member id, offer id)."""
-    wanted = list(offer_ids)
-    if not wanted:
-        return {}
-    stmt = (
-        select(VOUCHER.c.member_id, VOUCHER.c.offer_id, func.count().label("n"))
-        .where(VOUCHER.c.offer_id.in_(wanted), VOUCHER.c.member_id.in_(member_ids))
-        .group_by(VOUCHER.c.member_id, VOUCHER.c.offer_id)
-    )
-    return {(r.member_id, r.offer_id): r.n for r in (await db.execute(stmt)).all()}
 
 
 def _status_filter(status: VoucherStatus, now: datetime) -> Any:
@@ -65,18 +28,6 @@ def _status_filter(status: VoucherStatus, now: datetime) -> Any:
     if status == VoucherStatus.ACTIVE:
         return unused & (VOUCHER.c.expires_at > now)
     return unused & (VOUCHER.c.expires_at <= now)
-
-
-async def active_voucher_counts(
-    db: Db, member_ids: Sequence[int], *, now: datetime
-) -> dict[int, int]:
-    """Unused, unexpired vouchers per member."""
-    stmt = (
-        select(VOUCHER.c.member_id, func.count().label("n"))
-        .where(VOUCHER.c.member_id.in_(member_ids), _status_filter(VoucherStatus.ACTIVE, now))
-        .group_by(VOUCHER.c.member_id)
-    )
-    return {row.member_id: row.n for row in (await db.execute(stmt)).all()}
 
 
 async def vouchers_page(
@@ -183,14 +134,6 @@ async def record_view(
     )
     result = await session.execute(stmt.returning(MEMBER_CATEGORY.c.viewed))
     return int(result.scalar_one())
-
-
-async def last_featured(db: Db, member_ids: Sequence[int]) -> dict[int, int]:
-    """The offer each member was featured last (members never featured one are left out)."""
-    stmt = select(FEATURED.c.member_id, FEATURED.c.offer_id).where(
-        FEATURED.c.member_id.in_(member_ids)
-    )
-    return {row.member_id: row.offer_id for row in (await db.execute(stmt)).all()}
 
 
 async def remember_featured(

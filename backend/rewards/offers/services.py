@@ -28,7 +28,7 @@ from backend.rewards.notifications.rules import Kind
 from backend.rewards.notifications.services import notify
 from backend.rewards.offers import repository
 from backend.rewards.offers.drafts import Catalogue, OfferDraft, clean_draft
-from backend.rewards.offers.facts import facts_of, terms_of
+from backend.rewards.offers.facts import MemberOffers
 from backend.rewards.offers.rules import (
     WELCOME_KEY,
     Milestone,
@@ -169,19 +169,17 @@ async def _check_redeemable(uow: UnitOfWork, member: LockedMember, offer: Offer)
     """
     program = await uow.rules()
     await settle(uow, member=member)  # expired points do not count, matured ones do
-    (facts,) = await facts_of(uow.session, [member], now=uow.now)
-    (terms,) = await terms_of(uow.session, [offer])
-    taken = 0
-    if offer.per_member_limit is not None:
-        pair = (cast(int, member.id), cast(int, offer.id))
-        taken = (await repository.taken(uow.session, [pair[0]], [pair[1]])).get(pair, 0)
+    read = MemberOffers(cast(int, member.id), member.tier_code, uow.now, offer_id=offer.id)
+    found = await uow.session.run_sync(lambda session: read.run(session.connection()))
+    (candidate,) = found.offers
+    terms, facts = candidate.terms, found.facts
     reason = refusal(
         terms,
         facts,
         now=uow.now,
         ladder=[t.code for t in program.tiers],
         balance=member.balance,
-        taken=taken,
+        taken=candidate.taken,
     )
     if reason is not None:
         raise refuse(reason)

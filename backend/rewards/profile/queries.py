@@ -10,7 +10,7 @@ from sqlalchemy import Connection, Row, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from backend.db.tables import StyleOption, StyleProfile
-from backend.rewards.profile.rules import Options, StyleFacts, StyleKind, answers_of, facts
+from backend.rewards.profile.rules import Options, StyleKind
 
 PROFILE = StyleProfile.__table__  # type: ignore[attr-defined]
 OPTION = StyleOption.__table__  # type: ignore[attr-defined]
@@ -50,17 +50,6 @@ async def profiles(
     return await conn.run_sync(ProfilesOf(tuple(member_ids)).run)
 
 
-async def style_facts(
-    conn: AsyncConnection | AsyncSession, member_ids: Sequence[int]
-) -> dict[int, StyleFacts]:
-    """Audience tags and liked/disliked categories of many members in one read (empty if none)."""
-    stored = await profiles(conn, member_ids)
-    return {
-        member_id: facts(answers_of(row)) if row is not None else StyleFacts()
-        for member_id, row in zip(member_ids, stored, strict=True)
-    }
-
-
 async def published_options(conn: AsyncConnection) -> list[PublishedOption]:
     """Every option not retired, list by list, in display order."""
     stmt = (
@@ -89,14 +78,22 @@ async def is_choosable(db: AsyncSession | AsyncConnection, kind: StyleKind, code
     return (await db.execute(stmt)).first() is not None
 
 
-async def option_labels(
-    db: AsyncSession | AsyncConnection, pairs: Sequence[tuple[StyleKind, str]]
-) -> dict[tuple[StyleKind, str], dict[str, str]]:
-    """Labels by language of the (kind, code) options asked for, retired or not (one statement)."""
-    kinds = {kind.value for kind, _ in pairs}
-    codes = {code for _, code in pairs}
-    stmt = select(OPTION.c.kind, OPTION.c.code, OPTION.c.labels).where(
-        OPTION.c.kind.in_(kinds), OPTION.c.code.in_(codes)
-    )
-    rows = (await db.execute(stmt)).all()
-    return {(StyleKind(r.kind), r.code): dict(r.labels) for r in rows}
+OPTION_LABELS = select(OPTION.c.kind, OPTION.c.code, OPTION.c.labels).where(
+    OPTION.c.kind.in_(bindparam("kinds", expanding=True)),
+    OPTION.c.code.in_(bindparam("codes", expanding=True)),
+)
+
+
+@dataclass(frozen=True)
+class OptionLabels:
+    """Labels by language of the (kind, code) options asked for, retired or not: a read that
+    joins a batch (`backend.rewards.queries.Read`)."""
+
+    pairs: tuple[tuple[StyleKind, str], ...]
+
+    def run(self, conn: Connection) -> dict[tuple[StyleKind, str], dict[str, str]]:
+        """One statement for all the pairs."""
+        kinds = sorted({kind.value for kind, _ in self.pairs})
+        codes = sorted({code for _, code in self.pairs})
+        rows = conn.execute(OPTION_LABELS, {"kinds": kinds, "codes": codes}).all()
+        return {(StyleKind(r.kind), r.code): dict(r.labels) for r in rows}
