@@ -43,7 +43,8 @@ class BenchVerifier:
 
 
 def bench_settings() -> Any:
-    """Production mode, jobs off, integration rate limit out of the way."""
+    """Production mode, jobs off, integration rate limit out of the way, pushes to the log
+    (this machine has no Firebase credentials; members here have no devices anyway)."""
     from backend.settings import Settings
 
     return Settings(
@@ -51,6 +52,7 @@ def bench_settings() -> Any:
         jobs_enabled=False,
         database_url=os.environ["BENCH_DATABASE_URL"],
         rate_limit_integration="100000000/minute",
+        push_backend="log",
     )
 
 
