@@ -75,7 +75,7 @@ def serve(args: argparse.Namespace, settings: Settings) -> None:
 
     import uvicorn
 
-    from backend.main import make_verifier
+    from backend.main import make_push, make_verifier
     from backend.serving import uvicorn_options
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s: %(message)s")
@@ -85,6 +85,8 @@ def serve(args: argparse.Namespace, settings: Settings) -> None:
     host, port = args.host or settings.host, args.port or settings.port
     workers = worker_count(args.workers, settings)
     make_verifier(settings)  # bad credentials: one line here, not a failing worker per CPU
+    if settings.push_sender_in_process:
+        make_push(settings)  # likewise for FCM's
     asyncio.run(_with_database(settings, _seed_if_asked(settings)))  # not once per worker at once
     if settings.is_local:
         print(

@@ -386,3 +386,24 @@ def _sent_count(path: Path) -> int:
         return int(
             db.execute("SELECT count(*) FROM push_outbox WHERE status = 'SENT'").fetchone()[0]
         )
+
+
+def test_production_without_any_credentials_exits_2_in_one_line(tmp_path):
+    env = {"MODE": "production", "FIREBASE_PROJECT_ID": "rewards-prod"}
+    result = rewards("serve", cwd=tmp_path, GOOGLE_APPLICATION_CREDENTIALS="", **env)
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("rewards: FIREBASE_CREDENTIALS_FILE: revocation checks need credentials")
+
+
+def test_fcm_pushes_without_any_credentials_are_a_configuration_error(monkeypatch):
+    from backend.adapters.fcm_push import fcm_sender_from_settings
+    from backend.settings import ConfigError, Settings
+
+    monkeypatch.delenv("GOOGLE_APPLICATION_CREDENTIALS", raising=False)
+    settings = Settings(mode="production", firebase_project_id="rewards-prod", push_backend="fcm")
+    with pytest.raises(ConfigError) as caught:
+        fcm_sender_from_settings(settings)
+    (problem,) = caught.value.problems
+    assert problem.startswith("FIREBASE_CREDENTIALS_FILE: FCM pushes need credentials (")
+    assert problem.endswith("; or set PUSH_BACKEND=log")

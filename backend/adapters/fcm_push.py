@@ -17,12 +17,13 @@ from typing import Any
 
 import firebase_admin
 from firebase_admin import credentials, exceptions, messaging
+from google.auth.exceptions import DefaultCredentialsError
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from backend.rewards.notifications.rules import MAX_FCM_BATCH
 from backend.rewards.ports import PushMessage, PushOutcome, PushResult
-from backend.settings import Settings
+from backend.settings import ConfigError, Settings
 
 HTTP_TIMEOUT_SECONDS = 30
 # Errors worth another try later: quota (429), FCM overloaded or failing (5xx), the network.
@@ -130,15 +131,24 @@ def _retry_after(error: exceptions.FirebaseError) -> float | None:
 
 
 def fcm_sender_from_settings(settings: Settings) -> FcmPushSender:
-    """FCM with the service's Firebase credentials (the key file, else Application Default)."""
-    credential = (
-        credentials.Certificate(settings.firebase_credentials_file)
-        if settings.firebase_credentials_file
-        else credentials.ApplicationDefault()
-    )
-    app = firebase_admin.initialize_app(
-        credential,
-        options={"projectId": settings.firebase_project_id, "httpTimeout": HTTP_TIMEOUT_SECONDS},
-        name=f"rewards-push-{uuid.uuid4().hex}",
-    )
-    return FcmPushSender(app)
+    """FCM with the service's Firebase credentials (the key file, else Application Default);
+    credentials that cannot work are a configuration error of one line."""
+    try:
+        credential = (
+            credentials.Certificate(settings.firebase_credentials_file)
+            if settings.firebase_credentials_file
+            else credentials.ApplicationDefault()
+        )
+        app = firebase_admin.initialize_app(
+            credential,
+            options={
+                "projectId": settings.firebase_project_id,
+                "httpTimeout": HTTP_TIMEOUT_SECONDS,
+            },
+            name=f"rewards-push-{uuid.uuid4().hex}",
+        )
+        return FcmPushSender(app)
+    except (OSError, ValueError, DefaultCredentialsError) as error:
+        cause = str(error.__cause__ or error).splitlines()[0]
+        problem = f"FIREBASE_CREDENTIALS_FILE: FCM pushes need credentials ({cause})"
+        raise ConfigError([f"{problem}; or set PUSH_BACKEND=log"]) from None

@@ -14,6 +14,7 @@ from typing import Any, Literal, TypeGuard
 import firebase_admin
 from firebase_admin import auth, credentials, exceptions
 from google.auth.credentials import AnonymousCredentials, Credentials
+from google.auth.exceptions import DefaultCredentialsError
 
 from backend.rewards.members.rules import UID
 from backend.rewards.ports import AuthenticationError, Principal, Role
@@ -256,13 +257,19 @@ def verifier_from_settings(settings: Settings) -> FirebaseTokenVerifier:
             raise ConfigError(
                 [f"FIREBASE_CREDENTIALS_FILE: not a usable service-account key ({cause})"]
             ) from None
-    return FirebaseTokenVerifier(
-        settings.firebase_project_id,
-        settings.mode,
-        emulator_host=settings.firebase_auth_emulator_host,
-        credential=credential,
-        revocation_cache_seconds=settings.revocation_check_seconds,
-    )
+    try:
+        return FirebaseTokenVerifier(
+            settings.firebase_project_id,
+            settings.mode,
+            emulator_host=settings.firebase_auth_emulator_host,
+            credential=credential,
+            revocation_cache_seconds=settings.revocation_check_seconds,
+        )
+    except DefaultCredentialsError as error:
+        cause = str(error).splitlines()[0]
+        raise ConfigError(
+            [f"FIREBASE_CREDENTIALS_FILE: revocation checks need credentials ({cause})"]
+        ) from None
 
 
 def _principal(claims: dict[str, Any]) -> Principal:
