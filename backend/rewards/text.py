@@ -14,6 +14,7 @@ code points pass: new emoji reach users before they reach this Python's Unicode 
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -116,3 +117,10 @@ def is_clean(value: str, rule: TextField) -> bool:
 def clip(text: str, limit: int) -> str:
     """Shorten a composed text (e.g. a reason that quotes ids) to fit its column, marking the cut."""
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def best_language(available: Collection[str], locale: str, fallback: str) -> str | None:
+    """Which of the available texts a reader of `locale` gets: the exact tag (`nl-BE`), else its
+    language (`nl`), else the fallback; None when there is none of those."""
+    language = locale.split("-", 1)[0].lower()
+    return next((tag for tag in (locale, language, fallback) if tag in available), None)

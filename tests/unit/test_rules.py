@@ -34,7 +34,7 @@ from backend.rewards.purchases.rules import (
     refund_points,
     refund_reason,
 )
-from backend.rewards.text import JOINERS, TextField, clean, clip, visible_count
+from backend.rewards.text import JOINERS, TextField, best_language, clean, clip, visible_count
 from backend.rewards.tiers.rules import decide_tier, tier_for
 
 LADDER = tuple(
@@ -357,3 +357,15 @@ def test_the_program_start_comes_from_settings():
             started=program_start({"program_started_at": "2026-03-01T00:00:00+00:00"}),
         )
     assert refused.value.message == "The purchase time is before the program started."
+
+
+@pytest.mark.parametrize(
+    ("locale", "expected"),
+    [("nl-BE", "nl-BE"), ("nl-NL", "nl"), ("NL", "nl"), ("uk", "en"), ("ar-EG", "en")],
+)
+def test_a_reader_gets_the_exact_tag_then_the_language_then_the_fallback(locale, expected):
+    assert best_language({"nl-BE": "", "nl": "", "en": ""}, locale, "en") == expected
+
+
+def test_no_text_in_any_acceptable_language_is_none():
+    assert best_language({"ar": ""}, "nl-NL", "en") is None

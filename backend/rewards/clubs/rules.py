@@ -16,7 +16,7 @@ from datetime import datetime
 
 from backend.rewards.clock import add_months
 from backend.rewards.errors import DomainError
-from backend.rewards.text import JOINERS, TextField, clean
+from backend.rewards.text import JOINERS, TextField, best_language, clean
 
 LANGUAGES = ("en", "ar", "uk", "nl")
 FALLBACK = "en"  # every localized text has it; other languages fall back to it
@@ -104,14 +104,9 @@ class Join:
     points: int
 
 
-def language_of(locale: str) -> str:
-    """The language part of a BCP 47 tag (`nl-NL` -> `nl`)."""
-    return locale.partition("-")[0].lower()
-
-
 def localize(texts: Localized, locale: str) -> str:
     """The text in the locale's language, else in English."""
-    return texts.get(language_of(locale)) or texts[FALLBACK]
+    return texts[best_language(texts, locale, FALLBACK) or FALLBACK]
 
 
 def term_end(start: datetime, months: int) -> datetime:

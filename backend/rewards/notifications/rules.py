@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from backend.db.tables import Device, Notification
 from backend.rewards.errors import DomainError
-from backend.rewards.text import TextField, clip, width
+from backend.rewards.text import TextField, best_language, clip, width
 
 FALLBACK_LANGUAGE = "en"
 LANGUAGES = ("en", "ar", "uk", "nl")
@@ -130,12 +130,6 @@ class Rendered:
     reward: str | None
 
 
-def language_of(locale: str, available: Mapping[str, object]) -> str:
-    """The language of a locale tag (`nl-NL` → `nl`) if there are texts in it, else the fallback."""
-    language = locale.replace("_", "-").split("-")[0].lower()
-    return language if language in available else FALLBACK_LANGUAGE
-
-
 def render(
     kind: Kind,
     params: Mapping[str, object],
@@ -148,7 +142,7 @@ def render(
     `reward` describes what the member got, by language; the texts may quote it as `{reward}`.
     """
     template = TEMPLATES[kind]
-    language = language_of(locale, template.texts)
+    language = best_language(template.texts, locale, FALLBACK_LANGUAGE) or FALLBACK_LANGUAGE
     chosen = None
     if reward:
         chosen = (

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from backend.rewards.errors import DomainError
+from backend.rewards.text import best_language
 
 
 class OfferKind(enum.StrEnum):
@@ -303,12 +304,11 @@ def pick_text(
     texts: Mapping[str, Mapping[str, str]], locale: str, default_language: str
 ) -> tuple[str, Mapping[str, str]]:
     """The translation for a locale: the exact tag, its language, the program's default, any."""
-    language = locale.split("-")[0]
-    for tag in (locale, language, default_language):
-        if tag in texts:
-            return tag, texts[tag]
-    same_language = sorted(t for t in texts if t.split("-")[0] == language)
-    tag = same_language[0] if same_language else min(texts)
+    tag = best_language(texts, locale, default_language)
+    if tag is None:
+        language = locale.split("-", 1)[0].lower()
+        same_language = sorted(t for t in texts if t.split("-")[0] == language)
+        tag = same_language[0] if same_language else min(texts)
     return tag, texts[tag]
 
 

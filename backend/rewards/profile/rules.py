@@ -17,7 +17,7 @@ from typing import Any
 
 from backend.rewards.errors import DomainError
 from backend.rewards.members.rules import check_locale
-from backend.rewards.text import TextField, clean
+from backend.rewards.text import TextField, best_language, clean
 
 MAX_CHOICES = 10
 """At most this many entries in each list (colours, styles, favourite and disliked categories)."""
@@ -260,11 +260,8 @@ def answers_of(row: Any) -> StyleAnswers:
 
 def label(labels: Mapping[str, str], locale: str, code: str) -> str:
     """An option's label in `locale` (`nl-NL`), else its language (`nl`), else English, else the code."""
-    language = locale.split("-", 1)[0].lower()
-    for candidate in (locale, language, DEFAULT_LOCALE):
-        if candidate in labels:
-            return labels[candidate]
-    return code
+    found = best_language(labels, locale, DEFAULT_LOCALE)
+    return labels[found] if found is not None else code
 
 
 def check_code(code: str) -> str:
