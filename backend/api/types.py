@@ -35,6 +35,7 @@ from backend.api.offers.dashboard import (
 from backend.api.profile.types import StyleProfile, style_profile_of
 from backend.rewards import queries
 from backend.rewards.ledger import EntryKind, Source
+from backend.rewards.notifications.queries import UnreadCount
 from backend.rewards.offers.facts import MemberOffers
 from backend.rewards.ports import Principal, Role
 from backend.rewards.profile.queries import ProfilesOf
@@ -367,6 +368,7 @@ class MemberReads:
             "activeVoucherCount": (self.offers,),
             "redeemableOfferCount": ranked,
             "featuredOffer": ranked,
+            "unreadNotificationCount": (lambda member: UnreadCount(member.id),),
         }
         for name, arguments in fields:
             if name in simple:

@@ -19,6 +19,7 @@ from backend.rewards.uow import UnitOfWork
 from backend.settings import Settings
 from tests.api.conftest import Api
 from tests.api.operations import ENROLL, RECORD
+from tests.api.test_query_counts import counting_checkouts
 from tests.fakes import RecordingPush
 
 REGISTER = """
@@ -280,3 +281,21 @@ async def test_the_server_sends_pushes_from_its_own_process_after_the_commit(
     (message,) = push.messages
     assert (message.token, message.title) == ("phone-ana", "Ви отримали 80 балів")
     assert message.data["kind"] == "POINTS_EARNED"
+
+
+async def test_the_unread_count_joins_me_in_one_batch_however_many_notifications(
+    api, database, uows, count_queries
+):
+    costs = []
+    for uid, notifications in (("few", 1), ("many", 30)):
+        await enrol(api, f"member:{uid}")
+        await tell(uows, database, uid, notifications)
+        query = "{ me { points { balance } unreadNotificationCount } }"
+        await api(query, token=f"member:{uid}")  # the shared program rules read first
+        count_queries.count = 0
+        with counting_checkouts(database) as checkouts:
+            body = await api(query, token=f"member:{uid}")
+        assert body["data"]["me"]["unreadNotificationCount"] == notifications + 1  # + welcome
+        costs.append((count_queries.count, checkouts))
+    # The member, then its points and unread count read ahead with it: one reader checkout.
+    assert costs == [(3, {"reader": 1, "writer": 0})] * 2, costs

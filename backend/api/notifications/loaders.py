@@ -1,4 +1,4 @@
-"""Per-request loaders of notifications: by id and unread counts, one read connection per batch."""
+"""Per-request loaders of notifications by id, one read connection per batch."""
 
 from __future__ import annotations
 
@@ -17,20 +17,13 @@ Connect = Callable[[], AbstractAsyncContextManager[AsyncConnection]]
 
 
 class NotificationLoaders:
-    """Notifications by id and unread counts by member id."""
+    """Notifications by id."""
 
     def __init__(self, connection: Connect) -> None:
         self._connection = connection
         self.notification = DataLoader(self._notifications)
-        self.unread = DataLoader(self._unread)
 
     async def _notifications(self, ids: Sequence[int]) -> list[Row[Any] | None]:
         """Notification rows by id."""
         async with self._connection() as conn:
             return await queries.by_ids(conn, notification_queries.NOTIFICATION, ids)
-
-    async def _unread(self, member_ids: Sequence[int]) -> list[int]:
-        """Unread notifications per member."""
-        async with self._connection() as conn:
-            counts = await notification_queries.unread_counts(conn, member_ids)
-        return [counts.get(member_id, 0) for member_id in member_ids]

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Row, func, select
+from sqlalchemy import Connection, Row, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from backend.db.tables import Notification
@@ -24,11 +24,19 @@ async def notifications_page(
     return list(rows[:first]), len(rows) > first
 
 
-async def unread_counts(conn: AsyncConnection, member_ids: Sequence[int]) -> dict[int, int]:
-    """Unread notifications per member (members without any are left out)."""
-    stmt = (
-        select(NOTIFICATION.c.member_id, func.count())
-        .where(NOTIFICATION.c.member_id.in_(member_ids), NOTIFICATION.c.read_at.is_(None))
-        .group_by(NOTIFICATION.c.member_id)
-    )
-    return {int(member_id): int(count) for member_id, count in (await conn.execute(stmt)).all()}
+UNREAD = (
+    select(func.count())
+    .select_from(NOTIFICATION)
+    .where(NOTIFICATION.c.member_id == bindparam("member_id"), NOTIFICATION.c.read_at.is_(None))
+)
+
+
+@dataclass(frozen=True)
+class UnreadCount:
+    """A member's unread notifications (a read of the request's batch, see `queries.Read`)."""
+
+    member_id: int
+
+    def run(self, conn: Connection) -> int:
+        """One count on the member's unread index."""
+        return int(conn.execute(UNREAD, {"member_id": self.member_id}).scalar_one())
