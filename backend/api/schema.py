@@ -84,7 +84,8 @@ class Query(ProfileQuery, ClubsQuery, OffersQuery, NotificationsQuery):
 
     @strawberry.field(
         description="Fetch an object by global id; objects that are not yours resolve to null. "
-        "Staff reading a member this way are audited like a lookup.",
+        "Staff reading a member, or a member's voucher or purchase, this way are audited like a "
+        "lookup.",
         permission_classes=[IsSignedInStaffRechecked],
     )
     async def node(
@@ -101,9 +102,10 @@ class Query(ProfileQuery, ClubsQuery, OffersQuery, NotificationsQuery):
             info=info, node_ids=[str(parsed[1])], required=False
         )
         staff = info.context.principal
-        if isinstance(found, Member) and staff is not None and staff.role.reads_members:
+        owner = found.id if isinstance(found, Member) else getattr(found, "member_id", None)
+        if owner is not None and staff is not None and staff.role.reads_members:
             await info.context.uows.run(
-                lambda uow: record_read_by_id(uow, staff=staff, member_id=found.id)
+                lambda uow: record_read_by_id(uow, staff=staff, member_id=owner)
             )
         return found
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from sqlalchemy import select
 from strawberry.relay import GlobalID
 
+from backend.db.tables import AuditLog
 from tests.api.offers_support import MIA, POS, create, member, redeem
 from tests.helpers import give
 
@@ -57,3 +59,21 @@ async def test_vouchers_resolve_for_their_owner_and_staff_only(api, uows):
         "Vm91Y2hlcjp4",
     ):
         assert await node(api, bad, "member:alice") is None
+
+
+async def test_staff_reading_a_voucher_are_audited_and_its_owner_is_not(api, uows, database):
+    alice = await member(api, "alice")
+    await give(uows, alice, 100)
+    voucher = (await redeem(api, "alice", await create(api)))["voucher"]
+    before = await reads_of_members(database)
+    await node(api, voucher["id"], "member:alice")
+    assert await reads_of_members(database) == before
+    await node(api, voucher["id"], "support:sam")
+    assert await reads_of_members(database) == [*before, ("sam", "support", alice)]
+
+
+async def reads_of_members(database) -> list[tuple[str, str, int]]:
+    """The audit trail's staff reads of member data: (actor, role, member id)."""
+    async with database.reader.connect() as conn:
+        rows = await conn.execute(select(AuditLog).where(AuditLog.action == "read_member"))
+        return [(r.actor_uid, r.actor_role, r.member_id) for r in rows]

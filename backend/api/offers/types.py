@@ -268,6 +268,7 @@ class Voucher(relay.Node):
     expires_at: datetime = strawberry.field(description="Usable until this moment.")
     used_at: datetime | None = strawberry.field(description="When a store consumed it.")
     offer_id: strawberry.Private[int]
+    member_id: strawberry.Private[int]
     locale: strawberry.Private[str]
 
     @strawberry.field(description="The offer it is for.")
@@ -311,5 +312,6 @@ class Voucher(relay.Node):
             expires_at=row.expires_at,
             used_at=row.used_at,
             offer_id=row.offer_id,
+            member_id=row.member_id,
             locale=locale,
         )
