@@ -31,10 +31,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from strawberry.dataloader import DataLoader
 
 from backend.api.clubs.loaders import ClubLoaders
-from backend.api.notifications.loaders import NotificationLoaders
 from backend.api.offers.loaders import OfferLoaders
 from backend.db.engine import Database
 from backend.rewards import queries
+from backend.rewards.notifications.queries import NOTIFICATION
 from backend.rewards.profile.queries import ProfilesOf
 from backend.rewards.program import ProgramRules, RulesCache
 
@@ -107,9 +107,9 @@ class Loaders:
         return ClubLoaders(self._reads.load, self.now)
 
     @cached_property
-    def notifications(self) -> NotificationLoaders:
-        """Unread counts of members' inboxes."""
-        return NotificationLoaders(self.connection)
+    def notification(self) -> DataLoader[int, Row[Any] | None]:
+        """Inbox notifications by id."""
+        return DataLoader(partial(_rows_by_ids, self._reads, NOTIFICATION))
 
     @cached_property
     def offers(self) -> OfferLoaders:

@@ -306,7 +306,13 @@ def connection(
     nodes: list[tuple[int, T]], *, more: bool, after: str | None, kind: str = "entry"
 ) -> relay.Connection[T]:
     """A Relay connection of (id, node) pairs of one page, with cursors of `kind`."""
-    edges = [relay.Edge(cursor=encode_cursor(pk, kind), node=node) for pk, node in nodes]
+    return page(
+        [relay.Edge(cursor=encode_cursor(pk, kind), node=n) for pk, n in nodes], more, after
+    )
+
+
+def page(edges: list[relay.Edge[T]], more: bool, after: str | None) -> relay.Connection[T]:
+    """A Relay connection of one page of edges; `after` is the cursor the page started after."""
     return relay.Connection(
         edges=edges,
         page_info=relay.PageInfo(

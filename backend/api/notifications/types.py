@@ -74,7 +74,7 @@ class Notification(relay.Node):
         """Notifications by id: only the signed-in member's own."""
         principal = info.context.principal
         member = await info.context.loaders.read(MemberByUid(principal.uid)) if principal else None
-        rows = await info.context.loaders.notifications.notification.load_many(
+        rows = await info.context.loaders.notification.load_many(
             [parse_pk(i) or 0 for i in node_ids]
         )
         mine = member.id if member is not None else None

@@ -12,15 +12,15 @@ from backend.api.offers.types import (
     Offer,
     Voucher,
     VoucherStatusGql,
-    check_page,
-    page_info,
 )
 from backend.api.permissions import IsMember, IsMemberOrStaff
 from backend.api.types import (
+    connection,
     decode_cursor,
     decode_rank_cursor,
-    encode_cursor,
     encode_rank_cursor,
+    page,
+    page_size,
     parse_global_id,
 )
 from backend.rewards.offers.personalization import after as ranks_after
@@ -58,7 +58,7 @@ class OffersQuery:
         ] = None,
     ) -> relay.Connection[Offer]:
         """Page through the member's list, computed once per request."""
-        check_page(first)
+        first = page_size(first)
         below = decode_rank_cursor(after, "offer")
         member = await _me(info)
         loaders = info.context.loaders.offers
@@ -72,9 +72,7 @@ class OffersQuery:
             )
             for view in rest[:first]
         ]
-        return relay.Connection(
-            edges=edges, page_info=page_info(edges, more=len(rest) > first, after=after)
-        )
+        return page(edges, len(rest) > first, after)
 
     @strawberry.field(
         description="One offer by global id: for a member, when it is listed and in their "
@@ -120,11 +118,11 @@ class OffersQuery:
         ] = None,
     ) -> relay.Connection[Voucher]:
         """Keyset-paginate the member's vouchers."""
-        check_page(first)
+        first = page_size(first)
         before = decode_cursor(after, "voucher")
         member = await _me(info)
         if member is None:
-            return relay.Connection(edges=[], page_info=page_info([], more=False, after=after))
+            return connection([], more=False, after=after, kind="voucher")
         now = info.context.loaders.now
         async with info.context.loaders.connection() as conn:
             rows, more = await vouchers_page(
@@ -135,11 +133,5 @@ class OffersQuery:
                 status=VoucherStatus(status) if status is not None else None,
                 now=now,
             )
-        edges = [
-            relay.Edge(
-                cursor=encode_cursor(row.id, "voucher"),
-                node=Voucher.of(row, now=now, locale=member.locale),
-            )
-            for row in rows
-        ]
-        return relay.Connection(edges=edges, page_info=page_info(edges, more=more, after=after))
+        nodes = [(row.id, Voucher.of(row, now=now, locale=member.locale)) for row in rows]
+        return connection(nodes, more=more, after=after, kind="voucher")

@@ -12,8 +12,7 @@ import strawberry
 from strawberry import relay
 
 from backend.api.context import Info
-from backend.api.errors import PublicError
-from backend.api.types import MAX_PAGE, money, parse_pk
+from backend.api.types import money, parse_pk
 from backend.rewards.offers.personalization import Reason, ReasonCode, reason_text
 from backend.rewards.offers.queries import OfferView
 from backend.rewards.offers.rules import (
@@ -62,22 +61,6 @@ VoucherOriginGql = strawberry.enum(
     description="How the member got the voucher: REDEMPTION (points spent), WELCOME (the "
     "welcome gift), MILESTONE (a gift at the Nth purchase).",
 )
-
-
-def check_page(first: int) -> None:
-    """Refuse a page size outside 1..MAX_PAGE."""
-    if not 1 <= first <= MAX_PAGE:
-        raise PublicError("BAD_USER_INPUT", f"`first` must be between 1 and {MAX_PAGE}.")
-
-
-def page_info(edges: list[Any], *, more: bool, after: str | None) -> relay.PageInfo:
-    """Relay page info of a page of edges."""
-    return relay.PageInfo(
-        has_next_page=more,
-        has_previous_page=after is not None,
-        start_cursor=edges[0].cursor if edges else None,
-        end_cursor=edges[-1].cursor if edges else None,
-    )
 
 
 @strawberry.type(description="An amount of money.")

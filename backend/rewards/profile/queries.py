@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,15 +38,6 @@ class ProfilesOf:
         """One statement for all the members."""
         found = {row.member_id: row for row in conn.execute(PROFILES_OF, {"ids": self.member_ids})}
         return [found.get(i) for i in self.member_ids]
-
-
-async def profiles(
-    conn: AsyncConnection | AsyncSession, member_ids: Sequence[int]
-) -> list[Row[Any] | None]:
-    """`ProfilesOf` on an async connection or a unit of work's session (personalization)."""
-    if isinstance(conn, AsyncSession):
-        conn = await conn.connection()  # the unit of work's own, inside its transaction
-    return await conn.run_sync(ProfilesOf(tuple(member_ids)).run)
 
 
 async def published_options(conn: AsyncConnection) -> list[PublishedOption]:
