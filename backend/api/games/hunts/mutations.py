@@ -24,7 +24,6 @@ StartMascotHuntError = payload_error(
         "MEMBER_INACTIVE",
         "NO_HUNTS_LEFT",
         "INVALID_IDEMPOTENCY_KEY",
-        "IDEMPOTENCY_CONFLICT",
     ],
     "the hunt",
 )
