@@ -192,8 +192,10 @@ async def test_daily_caps_hold_until_each_members_local_midnight(api, uows, data
             for h in hunts
         ]
         assert awarded == [12, 0]  # the cap on hunt points of the day
+        before = await state(database)
         refused = await start(api, uid)
         assert [e["code"] for e in refused["errors"]] == ["NO_HUNTS_LEFT"] and not refused["hunt"]
+        assert await state(database) == before
     # When Auckland passes midnight (12:01 UTC), Los Angeles not yet
     clock.advance(minutes=31)
     assert (await start(api, "lou"))["errors"][0]["code"] == "NO_HUNTS_LEFT"
@@ -245,11 +247,15 @@ async def test_someone_elses_or_a_made_up_hunt_is_unknown_and_nothing_changes(ap
 
 
 async def test_every_other_refusal_is_typed_and_changes_nothing(api, database):
-    hunt_of_nobody = to_base64("MascotHunt", 1)
+    # Not enrolled
+    before = await state(database)
     assert (await start(api, "nobody"))["errors"][0]["code"] == "NOT_ENROLLED"
-    assert (await finish(api, "nobody", hunt_of_nobody, []))["errors"][0]["code"] == "NOT_ENROLLED"
+    nobodys = await finish(api, "nobody", to_base64("MascotHunt", 1), [])
+    assert nobodys["errors"][0]["code"] == "NOT_ENROLLED"
+    assert await state(database) == before
+    # Inputs past their limits: a key of 129 characters, 101 catches
     alice = await enrol(api, "alice")
-    hunt = (await start(api, "alice", key="k" * 128))["hunt"]  # the longest key
+    hunt = (await start(api, "alice", key="k" * 128))["hunt"]  # the longest key is fine
     before = await state(database)
     too_long = await start(api, "alice", key="k" * 129)
     assert [(e["code"], e["field"]) for e in too_long["errors"]] == [
@@ -258,21 +264,24 @@ async def test_every_other_refusal_is_typed_and_changes_nothing(api, database):
     oversized = [{"mascotId": 1, "caughtAtMs": 1_000}] * 101
     refused = await finish(api, "alice", hunt["id"], oversized)
     assert [(e["code"], e["field"]) for e in refused["errors"]] == [("TOO_MANY_CATCHES", "catches")]
-    async with database.writer.begin() as conn:
-        await conn.execute(update(Member).where(Member.id == alice).values(status="suspended"))
-    before = await state(database)
-    for payload in (await start(api, "alice"), await finish(api, "alice", hunt["id"], [])):
-        assert [e["code"] for e in payload["errors"]] == ["MEMBER_INACTIVE"]
-    assert await state(database) == before
-    for token in ("marketing:mia", "integration:pos", None):
-        body = await api(START, {}, token)
-        assert body["errors"][0]["extensions"]["code"] in {"FORBIDDEN", "UNAUTHENTICATED"}
     body = await api(
         FINISH,
         {"id": hunt["id"], "catches": [{"mascotId": 1, "caughtAtMs": 2**31}]},
         "member:alice",
     )
-    assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"  # not a GraphQL Int
+    assert await state(database) == before
+    # A suspended member
+    async with database.writer.begin() as conn:
+        await conn.execute(update(Member).where(Member.id == alice).values(status="suspended"))
+    before = await state(database)
+    for payload in (await start(api, "alice"), await finish(api, "alice", hunt["id"], [])):
+        assert [e["code"] for e in payload["errors"]] == ["MEMBER_INACTIVE"]
+    # Staff, integrations and anonymous callers cannot play
+    for token in ("marketing:mia", "integration:pos", None):
+        body = await api(START, {}, token)
+        assert body["errors"][0]["extensions"]["code"] in {"FORBIDDEN", "UNAUTHENTICATED"}
+    assert await state(database) == before
 
 
 async def test_a_hunt_of_a_hundred_forged_catches_is_flagged_for_staff(api, database):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import func, select
@@ -125,7 +125,7 @@ def _check_active(member: LockedMember) -> None:
         raise DomainError("MEMBER_INACTIVE", "That membership is not active.")
 
 
-async def _started_on(uow: UnitOfWork, member_id: int, day: Any) -> tuple[int, int]:
+async def _started_on(uow: UnitOfWork, member_id: int, day: date) -> tuple[int, int]:
     """How many hunts the member started on a local day, and the points they awarded."""
     stmt = select(func.count(), func.coalesce(func.sum(col(MascotHunt.points)), 0)).where(
         col(MascotHunt.member_id) == member_id, col(MascotHunt.local_day) == day
