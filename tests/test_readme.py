@@ -86,6 +86,9 @@ def test_the_readme_names_its_operations_callers_and_the_demo_card():
         ("RegisterDevice", "demo-member"),
         ("Inbox", "demo-member"),
         ("Opened", "demo-member"),
+        ("StartHunt", "demo-member"),
+        ("FinishHunt", "demo-member"),
+        ("FlaggedHunts", "sam-support"),
     ]
     assert callers() == {
         "demo-member": "member",
@@ -277,3 +280,22 @@ async def test_the_readme_notification_operations_run_as_written_after_the_first
     assert marked["readAt"] == marked["openedAt"] == clock.now().isoformat()
     body = await api(inbox, token="member:demo-member")
     assert body["data"]["me"]["unreadNotificationCount"] == 5
+
+
+async def test_the_readme_hunt_operations_run_as_written(api, clock):
+    documents = {name: document for name, _, document in operations()}
+    before = await run(api, "demo-member", documents["Dashboard"])
+
+    hunt = (await run(api, "demo-member", documents["StartHunt"]))["hunt"]
+    assert f'sessionId: "{hunt["id"]}"' in documents["FinishHunt"]
+    assert (hunt["huntsLeftToday"], len(hunt["spawns"])) == (4, 12)
+    assert await run(api, "demo-member", documents["StartHunt"]) == {"hunt": hunt, "errors": []}
+    clock.advance(seconds=31)
+    result = (await run(api, "demo-member", documents["FinishHunt"]))["result"]
+    assert result["huntId"] == hunt["id"]
+    assert len(result["caught"]) + len(result["rejected"]) == 2
+    after = await run(api, "demo-member", documents["Dashboard"])
+    assert after["points"]["balance"] == before["points"]["balance"] + result["pointsAwarded"]
+    assert after["mascotHuntsLeftToday"] == 4
+    flagged = await run(api, "sam-support", documents["FlaggedHunts"])
+    assert flagged["edges"] == []

@@ -147,3 +147,9 @@ class RegisterDeviceRateLimit(RateLimit):
     """A member's device registrations and unregistrations."""
 
     action = "register_device"
+
+
+class MascotHuntRateLimit(RateLimit):
+    """A member's starts of catch the mascot (replays count too)."""
+
+    action = "mascot_hunt"

@@ -26,6 +26,7 @@ from strawberry import relay
 
 from backend.api.context import Info
 from backend.api.errors import PublicError
+from backend.api.games.hunts.dashboard import hunts_started, mascot_hunts_left_today
 from backend.api.notifications.dashboard import unread_notification_count
 from backend.api.offers.dashboard import (
     active_voucher_count,
@@ -375,6 +376,7 @@ class MemberReads:
             "redeemableOfferCount": ranked,
             "featuredOffer": ranked,
             "unreadNotificationCount": (lambda member: UnreadCount(member.id),),
+            "mascotHuntsLeftToday": (lambda member: hunts_started(member, self.now),),
         }
         for name, arguments in fields:
             if name in simple:
@@ -452,6 +454,11 @@ class Member(relay.Node):
     )
     unread_notification_count: int = strawberry.field(
         resolver=unread_notification_count, description="Notifications in the inbox not read yet."
+    )
+    mascot_hunts_left_today: int = strawberry.field(
+        resolver=mascot_hunts_left_today,
+        description="Hunts of catch the mascot the member may still start today (their local "
+        "day, in `timeZone`).",
     )
 
     @classmethod

@@ -432,6 +432,29 @@ class FeaturedOffer(SQLModel, table=True):
     shown_at: datetime = _utc()
 
 
+class MascotHunt(SQLModel, table=True):
+    """One session of catch the mascot: its seed and rules (so the plan can be recomputed), the
+    member's local day it counts on, and once finished its stored result (answered to replays)."""
+
+    __tablename__ = "mascot_hunt"
+    __table_args__ = (
+        Index("ix_mascot_hunt_member_day", "member_id", "local_day"),
+        Index("ix_mascot_hunt_flagged", "flagged", "id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    member_id: int = Field(foreign_key="member.id")
+    seed: str = Field(max_length=64)
+    config: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    local_day: date
+    started_at: datetime = _utc()
+    deadline: datetime = _utc()
+    finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
+    points: int = Field(default=0, sa_type=BigInteger)
+    result: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    flagged: bool = False
+
+
 metadata = SQLModel.metadata
 
 
