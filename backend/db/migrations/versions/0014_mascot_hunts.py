@@ -1,6 +1,6 @@
 """catch the mascot: hunt sessions and their rules
 
-Revision ID: 0017
+Revision ID: 0014
 Revises: 0013
 Create Date: 2026-11-30
 
@@ -18,7 +18,7 @@ from alembic import op
 
 import backend.db.types
 
-revision: str = "0017"
+revision: str = "0014"
 down_revision: str | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
