@@ -26,7 +26,7 @@ log = logging.getLogger("rewards.live")
 QUEUE_SIZE = 100  # events waiting for one slow subscription; beyond it the oldest are dropped
 REDIS_TIMEOUT_SECONDS = 0.25  # a publish slower than this counts as Redis being down
 OUTAGE_PAUSE_SECONDS = 5.0  # after a failed publish, deliver locally this long before asking again
-READY_WAIT_SECONDS = 2.0  # how long a new subscription waits for this worker's Redis listener
+READY_WAIT_SECONDS = 2.0  # how long the first subscription waits for the listener's first try
 RECONNECT_SECONDS = 1.0
 EVENT_TYPES: dict[str, type[MemberEvent]] = {
     t.__name__: t for t in (PointsChanged, TierChanged, NotificationReceived)
@@ -124,7 +124,7 @@ class RedisEvents:
             url, connect_timeout=REDIS_TIMEOUT_SECONDS, stream_timeout=REDIS_TIMEOUT_SECONDS
         )
         self._listener: asyncio.Task[None] | None = None
-        self._ready = asyncio.Event()
+        self._settled = asyncio.Event()  # the listener's first try ended: subscribed, or failed
         self._paused_until = 0.0
 
     async def publish(self, events: Sequence[MemberEvent]) -> None:
@@ -145,12 +145,15 @@ class RedisEvents:
 
     @contextlib.asynccontextmanager
     async def subscribe(self, member_id: int) -> AsyncIterator[AsyncIterator[MemberEvent]]:
-        """The member's events from every worker (once this worker listens to Redis)."""
+        """The member's events from every worker; the first one waits until the listener listens.
+
+        So a change committed after the subscription is registered is heard, wherever it is made.
+        """
         if self._listener is None:
             self._listener = asyncio.create_task(self._listen())
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(READY_WAIT_SECONDS):
-                await self._ready.wait()
+                await self._settled.wait()
         async with self.subscribers.subscribe(member_id) as events:
             yield events
 
@@ -161,14 +164,14 @@ class RedisEvents:
                 async with self._client.pubsub(channels=[self.channel]) as pubsub:
                     async for message in pubsub:
                         if message["type"] == "subscribe":
-                            self._ready.set()
+                            self._settled.set()
                         elif message["type"] == "message":
                             self._deliver(message["data"])
             except asyncio.CancelledError:
                 raise
             except Exception as error:  # any outage: log, wait, listen again
                 log.warning("live updates: Redis listener stopped (%s); reconnecting", error)
-            self._ready.clear()
+            self._settled.set()  # subscriptions do not wait for an outage to end
             await asyncio.sleep(RECONNECT_SECONDS)
 
     def _deliver(self, data: Any) -> None:

@@ -7,7 +7,7 @@ import logging
 import re
 from collections.abc import Awaitable, Callable
 from types import TracebackType
-from typing import Any, NewType, TypeVar
+from typing import NewType, TypeVar
 
 from sqlalchemy import ColumnElement, insert, select
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
