@@ -6,7 +6,6 @@ import asyncio
 from collections.abc import AsyncIterator, Callable
 
 from strawberry.extensions import SchemaExtension
-from strawberry.types.graphql import OperationType
 
 
 def execution_gate(slots: int) -> Callable[[], SchemaExtension]:
@@ -22,12 +21,7 @@ def execution_gate(slots: int) -> Callable[[], SchemaExtension]:
         """Hold one of the process's execution slots while the operation's resolvers run."""
 
         async def on_execute(self) -> AsyncIterator[None]:
-            """Wait for a slot, execute, give the slot back (subscriptions take none)."""
-            if self.execution_context.operation_type is OperationType.SUBSCRIPTION:
-                # A subscription "executes" for as long as it is open: holding a slot, a few
-                # would stop every query. Its events are read from memory, never the pools.
-                yield
-                return
+            """Wait for a slot, execute, give the slot back."""
             async with gate:
                 yield
 

@@ -405,7 +405,9 @@ class GraphQLEndpoint:
                 raise RequestRefused(
                     405, "METHOD_NOT_ALLOWED", "Mutations need POST.", {"Allow": "POST"}
                 ) from None
-            raise bad_request("Subscriptions are not served over HTTP.") from None
+            raise bad_request(
+                "Subscriptions are served over WebSocket (graphql-transport-ws) at this path."
+            ) from None
         except CannotGetOperationTypeError as error:
             raise RequestRefused(
                 400,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import gc
 import json
 import re
 import time
@@ -20,6 +21,7 @@ from starlette.applications import Starlette
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
+from backend.api.loaders import Loaders
 from backend.db.engine import Database
 from backend.main import create_app
 from backend.rewards.clock import ManualClock
@@ -153,6 +155,12 @@ async def closed(ws: ClientConnection) -> tuple[int | None, str | None]:
     return ws.close_code, ws.close_reason
 
 
+def request_caches() -> list[Loaders]:
+    """Every live request cache (loaders that were read through): none once requests ended."""
+    gc.collect()
+    return [o for o in gc.get_objects() if isinstance(o, Loaders) and "_reads" in vars(o)]
+
+
 async def adjust(api: Api, member_gid: str, points: int, key: str) -> None:
     """A staff adjustment (another request, possibly through another worker)."""
     data = {"memberId": member_gid, "points": points, "reason": "Goodwill", "idempotencyKey": key}
@@ -195,12 +203,13 @@ async def test_a_member_hears_their_own_changes_made_by_other_requests(serve, da
         ]
         assert earned["id"].startswith("Tm90aWZpY2F0aW9u") and earned["title"]
 
-        # And a staff adjustment reaches her too; no connection is held between events
+        # And a staff adjustment reaches her too; between events no connection or cache is held
         await adjust(server.api, alice, 250, "g-1")
         assert await events(mine, 1) == [
             {"__typename": "PointsChanged", "balance": 850, "pending": 0}
         ]
         assert (database.read_connections_out(), database.writer.pool.checkedout()) == (0, 0)
+        assert request_caches() == []
 
         # And bob heard none of it: his first event is his own
         await adjust(server.api, bob, 5, "g-2")
@@ -267,7 +276,7 @@ def init(token: str) -> dict[str, Any]:
 
 
 async def test_refused_subscriptions_and_expiring_tokens(serve_sqlite):
-    server = await serve_sqlite(websocket_max_subscriptions=1)
+    server = await serve_sqlite(websocket_max_subscriptions=1, max_concurrent_operations=1)
     alice, _ = await enrolled(server.api, ALICE)
     async with socket(server, "member:carol") as ws:  # signed in, never enrolled
         await send(ws, "subscribe", id="1", payload={"query": EVENTS})
@@ -277,6 +286,8 @@ async def test_refused_subscriptions_and_expiring_tokens(serve_sqlite):
     async with socket(server, ALICE) as ws:
         await send(ws, "subscribe", id="1", payload={"query": EVENTS})
         await server.listening(alice)
+        tiers = await server.api("{ tiers { code } }", token=ALICE)  # it holds no execution slot
+        assert tiers["data"]["tiers"][0] == {"code": "member"}
         await send(ws, "subscribe", id="2", payload={"query": EVENTS})
         assert await error_code(ws, "2") == "TOO_MANY_SUBSCRIPTIONS"
         await send(ws, "connection_init", payload={})
