@@ -184,12 +184,13 @@ class RedisEvents:
         self.subscribers.deliver(events)
 
     async def close(self) -> None:
-        """Stop listening."""
+        """Stop listening and close the connections to Redis."""
         if self._listener is not None:
             self._listener.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._listener
             self._listener = None
+        self._client.connection_pool.disconnect()
 
 
 def live_events_from_settings(redis_url: str | None, key_prefix: str) -> LocalEvents | RedisEvents:

@@ -27,7 +27,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from strawberry.types.execution import ExecutionResult, PreExecutionError
 
 from backend.api.context import Context
-from backend.api.errors import PublicError
+from backend.api.errors import INTERNAL_SERVER_ERROR, MASKED_MESSAGE, PublicError
 from backend.api.view import (
     GraphQLEndpoint,
     RequestRefused,
@@ -56,7 +56,8 @@ class Close(Exception):
 
     def __init__(self, code: int, reason: str) -> None:
         super().__init__(reason)
-        self.code, self.reason = code, reason[:120]  # a close reason holds at most 123 bytes
+        # A close reason holds at most 123 bytes of UTF-8.
+        self.code, self.reason = code, reason.encode()[:123].decode(errors="ignore")
 
 
 def bad_message(reason: str = "Invalid message received") -> Close:
@@ -249,6 +250,10 @@ class _Connection:
             await self.send({"type": "complete", "id": sub_id})
         except (WebSocketDisconnect, RuntimeError):
             pass  # the client went away mid-send
+        except Exception:
+            log.exception("Unexpected error in a subscription (request %s)", request_id)
+            with contextlib.suppress(WebSocketDisconnect, RuntimeError):
+                await self.send({"type": "error", "id": sub_id, "payload": [_fault(request_id)]})
         finally:
             if self.tasks.get(sub_id) is asyncio.current_task():
                 del self.tasks[sub_id]
@@ -275,3 +280,11 @@ def _body(result: ExecutionResult) -> dict[str, Any]:
     if result.errors:
         body["errors"] = [e.formatted for e in result.errors]
     return body
+
+
+def _fault(request_id: str) -> dict[str, Any]:
+    """A masked fault, as an `error` message's payload item."""
+    return {
+        "message": MASKED_MESSAGE,
+        "extensions": {"code": INTERNAL_SERVER_ERROR, "requestId": request_id},
+    }
