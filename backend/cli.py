@@ -20,6 +20,7 @@ from backend.settings import ConfigError, Settings, env_name, load_settings
 HELP_WIDTH = 100
 EVERY_SETTING = ("*",)
 DATABASE = ("database_url",)
+DATABASE_AND_LIVE = ("database_url", "redis_url", "redis_key_prefix")
 PUSH_WORKER = (
     "mode",
     "database_url",
@@ -37,18 +38,27 @@ PUSH_WORKER = (
 
 
 async def _with_database(settings: Settings, work: Callable[[Any], Awaitable[Any]]) -> Any:
-    """Open and migrate the configured database, run `work(uows)`, close the pools."""
+    """Open and migrate the configured database, run `work(uows)`, close the pools.
+
+    With REDIS_URL, what the work commits is published to the servers' live subscriptions.
+    """
+    from backend.adapters.live_events import RedisEvents
     from backend.db.engine import open_database
     from backend.db.migrate import upgrade_to_head
     from backend.rewards.clock import SystemClock
     from backend.rewards.uow import UnitOfWorkFactory
 
     db = open_database(settings.database_url)
+    events = (
+        RedisEvents(settings.redis_url, settings.redis_key_prefix) if settings.redis_url else None
+    )
     try:
         await upgrade_to_head(db.writer)
-        return await work(UnitOfWorkFactory(db.session_factory(), SystemClock()))
+        return await work(UnitOfWorkFactory(db.session_factory(), SystemClock(), publisher=events))
     finally:
         await db.dispose()
+        if events is not None:
+            await events.close()
 
 
 async def _check_database(url: str) -> None:
@@ -353,8 +363,9 @@ def parser() -> argparse.ArgumentParser:
         "run the release/expiry/tier job once",
         "Migrate, then release pending points whose return window is over, expire lots past "
         "their date and re-evaluate tiers whose grace year ended, once; print a JSON report. "
-        "Safe to run beside a server's own job.",
-        DATABASE,
+        "Safe to run beside a server's own job. With REDIS_URL, members subscribed to "
+        "memberEvents on any server hear the changes.",
+        DATABASE_AND_LIVE,
         expire_points,
     )
     _command(

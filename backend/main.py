@@ -13,10 +13,12 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 
+from backend.adapters.live_events import live_events_from_settings
 from backend.adapters.rate_limits import limiter_from_settings
 from backend.api.context import Services
+from backend.api.live.websocket import GraphQLWebSocket, SocketLimits
 from backend.api.schema import build_schema
 from backend.api.view import GraphQLEndpoint, HttpLimits
 from backend.db.engine import Database, open_database
@@ -24,7 +26,7 @@ from backend.db.migrate import upgrade_to_head
 from backend.rewards.clock import SystemClock
 from backend.rewards.jobs import settle_due
 from backend.rewards.notifications.sender import OutboxSender, SenderConfig
-from backend.rewards.ports import Clock, PushSender, RateLimiter, TokenVerifier
+from backend.rewards.ports import Clock, LiveEvents, PushSender, RateLimiter, TokenVerifier
 from backend.rewards.program import ProgramRules, RulesCache, load_rules
 from backend.rewards.uow import UnitOfWorkFactory
 from backend.settings import Settings
@@ -91,14 +93,16 @@ def create_app(
     db = database or open_database(settings.database_url, settings.pools)
     the_clock = clock or SystemClock()
     rules = RulesCache(lambda: _read_rules(db), ttl_seconds=settings.rules_cache_seconds)
+    events: LiveEvents = live_events_from_settings(settings.redis_url, settings.redis_key_prefix)
     services = Services(
         database=db,
-        uows=UnitOfWorkFactory(db.session_factory(), the_clock, rules),
+        uows=UnitOfWorkFactory(db.session_factory(), the_clock, rules, events),
         verifier=verifier or make_verifier(settings),
         clock=the_clock,
         local_mode=settings.is_local,
         rules=rules,
         limiter=limiter or limiter_from_settings(settings),
+        events=events,
     )
     schema = build_schema(
         local_mode=settings.is_local,
@@ -116,6 +120,13 @@ def create_app(
         body_timeout_seconds=settings.request_body_timeout_seconds,
     )
     graphql = GraphQLEndpoint(schema, services, limits, graphiql_page=graphiql_page)
+    sockets = GraphQLWebSocket(
+        graphql,
+        SocketLimits(
+            init_timeout_seconds=settings.websocket_init_timeout_seconds,
+            max_subscriptions=settings.websocket_max_subscriptions,
+        ),
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
@@ -149,6 +160,7 @@ def create_app(
                 if task:
                     task.cancel()
             await services.rules.close()
+            await events.close()
             if database is None:
                 await db.dispose()
 
@@ -162,6 +174,7 @@ def create_app(
 
     routes: list[Any] = [
         Route("/graphql", graphql),  # the endpoint answers every method (405 as JSON)
+        WebSocketRoute("/graphql", sockets),  # subscriptions (graphql-transport-ws)
         Route("/healthz", healthz),
         *extra_routes,
     ]

@@ -77,4 +77,5 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
         "log_level": "info",
         "access_log": settings.access_log,
         "http": head_timeout_protocol(settings.request_header_timeout_seconds),
+        "ws_max_size": settings.max_body_bytes,  # a WebSocket message is held to the body limit
     }

@@ -172,7 +172,8 @@ class Settings(BaseSettings):
     max_tokens: PositiveInt = Field(2000, description="most tokens in one document")
     redis_url: Annotated[str | None, AfterValidator(_redis_url)] = Field(
         None,
-        description="redis://host:6379/0 shared by all workers for rate limits (unset: in process)",
+        description="redis://host:6379/0 shared by all workers for rate limits and live-update "
+        "fan-out (unset: in process)",
     )
     redis_key_prefix: str = Field(
         "rewards", min_length=1, description="prefix of every key this service writes to Redis"
@@ -244,6 +245,13 @@ class Settings(BaseSettings):
     request_header_timeout_seconds: Seconds = Field(
         10.0,
         description="`rewards serve`: seconds a request head may take before the connection closes",
+    )
+    websocket_init_timeout_seconds: Seconds = Field(
+        10.0,
+        description="seconds a WebSocket client may take to send `connection_init` (then 4408)",
+    )
+    websocket_max_subscriptions: PositiveInt = Field(
+        10, description="subscriptions one WebSocket connection may hold open at once"
     )
     access_log: bool = Field(
         False,

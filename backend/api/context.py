@@ -9,7 +9,7 @@ import strawberry
 
 from backend.api.loaders import Loaders
 from backend.db.engine import Database
-from backend.rewards.ports import Clock, Principal, RateLimiter, TokenVerifier
+from backend.rewards.ports import Clock, LiveEvents, Principal, RateLimiter, TokenVerifier
 from backend.rewards.program import RulesCache
 from backend.rewards.uow import UnitOfWorkFactory
 
@@ -25,6 +25,7 @@ class Services:
     local_mode: bool
     rules: RulesCache
     limiter: RateLimiter
+    events: LiveEvents
 
 
 @dataclass

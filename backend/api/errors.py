@@ -15,6 +15,7 @@ from typing import Any
 import strawberry
 from graphql import GraphQLError
 from strawberry.relay.types import InvalidGlobalIDError
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.types.execution import ExecutionContext
 
@@ -54,6 +55,10 @@ def error_code(error: GraphQLError) -> str | None:
         return str(code)
     if isinstance(original, InvalidGlobalIDError):  # strawberry decodes ids after coercion
         return BAD_USER_INPUT
+    if isinstance(original, InvalidOperationTypeError):  # e.g. a query sent over the WebSocket
+        return "BAD_REQUEST"
+    if isinstance(original, CannotGetOperationTypeError):
+        return "OPERATION_RESOLUTION_FAILURE"
     raised = original if isinstance(original, GraphQLError) else error  # graphql-core's own
     if raised.original_error is None and raised.message.startswith(ARGUMENT_ERROR_PREFIXES):
         return BAD_USER_INPUT

@@ -1,4 +1,4 @@
-"""The GraphQL schema: queries, mutations and the limits every request is held to."""
+"""The GraphQL schema: queries, mutations, the subscription and the limits every request is held to."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from backend.api.context import Info
 from backend.api.documents import CheckedDocuments, DocumentCache, validation_rules
 from backend.api.errors import CodedCoercionExecutor, CodedErrorsSchema, PublicError
 from backend.api.games.hunts.queries import HuntsQuery
+from backend.api.live.subscriptions import Subscription
 from backend.api.mutations import Mutation
 from backend.api.notifications.queries import NotificationsQuery
 from backend.api.notifications.types import Notification
@@ -174,6 +175,7 @@ def build_schema(
     return CodedErrorsSchema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         types=[LedgerEntry, Member, Purchase, Club, Offer, Voucher, Notification],
         config=StrawberryConfig(disable_field_suggestions=not local_mode),
         execution_context_class=CodedCoercionExecutor,

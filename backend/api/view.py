@@ -23,7 +23,7 @@ from typing import Any
 import orjson
 from graphql import GraphQLError
 from starlette.datastructures import Headers
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import ClientDisconnect, HTTPConnection, Request
 from starlette.responses import HTMLResponse, Response
 from starlette.types import Receive, Scope, Send
 from strawberry.exceptions import MissingQueryError
@@ -192,6 +192,28 @@ def json_response(
     return Response(content, status, headers, media_type=f"{media}; charset=utf-8")
 
 
+async def verify_bearer(services: Services, token: str, address: str) -> Principal:
+    """The principal of a bearer token (HTTP header or WebSocket init), or a 401 refusal.
+
+    Refused tokens count against the client address; an address over its budget is refused
+    whatever it sends.
+    """
+    limiter = services.limiter
+    if (wait := await limiter.auth_blocked(address)) is not None:
+        raise RequestRefused.of(_too_many_refused_tokens(wait))
+    try:
+        if not token:
+            raise AuthenticationError("INVALID_TOKEN", "Use `Authorization: Bearer <ID token>`.")
+        return await services.verifier.verify(token)
+    except AuthenticationError as error:
+        counted = error.code not in UNCOUNTED_AUTH_FAILURES
+        if counted and (wait := await limiter.auth_failed(address)) is not None:
+            raise RequestRefused.of(_too_many_refused_tokens(wait)) from None
+        raise RequestRefused(
+            401, error.code, error.message, {"WWW-Authenticate": "Bearer"}
+        ) from None
+
+
 class GraphQLEndpoint:
     """The ASGI endpoint at /graphql (GET for queries, POST for everything)."""
 
@@ -269,22 +291,7 @@ class GraphQLEndpoint:
         if token is None:
             return None, None
         address = request.client.host if request.client else ""
-        limiter = self.services.limiter
-        if (wait := await limiter.auth_blocked(address)) is not None:
-            raise RequestRefused.of(_too_many_refused_tokens(wait))
-        try:
-            if not token:
-                raise AuthenticationError(
-                    "INVALID_TOKEN", "Use `Authorization: Bearer <ID token>`."
-                )
-            return await self.services.verifier.verify(token), token
-        except AuthenticationError as error:
-            counted = error.code not in UNCOUNTED_AUTH_FAILURES
-            if counted and (wait := await limiter.auth_failed(address)) is not None:
-                raise RequestRefused.of(_too_many_refused_tokens(wait)) from None
-            raise RequestRefused(
-                401, error.code, error.message, {"WWW-Authenticate": "Bearer"}
-            ) from None
+        return await verify_bearer(self.services, token, address), token
 
     async def _read_body(self, request: Request) -> bytes:
         """The body, refused once it exceeds the size cap or misses the deadline."""
@@ -398,7 +405,9 @@ class GraphQLEndpoint:
                 raise RequestRefused(
                     405, "METHOD_NOT_ALLOWED", "Mutations need POST.", {"Allow": "POST"}
                 ) from None
-            raise bad_request("Subscriptions are not served over HTTP.") from None
+            raise bad_request(
+                "Subscriptions are served over WebSocket (graphql-transport-ws) at this path."
+            ) from None
         except CannotGetOperationTypeError as error:
             raise RequestRefused(
                 400,
@@ -411,9 +420,13 @@ class GraphQLEndpoint:
         return result_response(result, media)
 
     def context(
-        self, request: Request, principal: Principal | None, token: str | None, request_id: str
+        self,
+        request: HTTPConnection,
+        principal: Principal | None,
+        token: str | None,
+        request_id: str,
     ) -> Context:
-        """The typed per-request context."""
+        """The typed per-request context (a WebSocket's subscriptions get one each)."""
         services = self.services
         return Context(
             services=services,

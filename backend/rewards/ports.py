@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
+
+from backend.rewards.events import MemberEvent
 
 
 class Role(enum.StrEnum):
@@ -135,4 +139,24 @@ class PushSender(Protocol):
 
     async def send(self, messages: list[PushMessage]) -> list[PushResult]:
         """Send up to `max_batch` messages; a failure of the whole call is a TRANSIENT per message."""
+        ...
+
+
+class EventPublisher(Protocol):
+    """Hands the events of a committed transaction to live subscribers (the unit of work's seam)."""
+
+    async def publish(self, events: Sequence[MemberEvent]) -> None:
+        """Deliver or forward the events; never raises (a live update is a hint, not a record)."""
+        ...
+
+
+class LiveEvents(EventPublisher, Protocol):
+    """Fan-out of member events to the subscriptions open on every worker."""
+
+    def subscribe(self, member_id: int) -> AbstractAsyncContextManager[AsyncIterator[MemberEvent]]:
+        """Receive the member's events from now on, until the block is left."""
+        ...
+
+    async def close(self) -> None:
+        """Stop listening (at shutdown)."""
         ...

@@ -1,4 +1,4 @@
-"""The unit of work: one transaction per use case, committed once, events handled after commit."""
+"""The unit of work: one transaction per use case, committed once, events published after commit."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import logging
 import re
 from collections.abc import Awaitable, Callable
 from types import TracebackType
-from typing import Any, NewType, TypeVar
+from typing import NewType, TypeVar
 
 from sqlalchemy import ColumnElement, insert, select
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
@@ -17,7 +17,8 @@ from sqlmodel import SQLModel, col
 
 from backend.db.tables import Member
 from backend.rewards.errors import NotFound
-from backend.rewards.ports import Clock
+from backend.rewards.events import MemberEvent, committed
+from backend.rewards.ports import Clock, EventPublisher
 from backend.rewards.program import ProgramRules, RulesCache, load_rules, rules_version
 
 T = TypeVar("T")
@@ -57,11 +58,13 @@ class UnitOfWork:
         sessions: async_sessionmaker[AsyncSession],
         clock: Clock,
         rules: RulesCache | None = None,
+        publisher: EventPublisher | None = None,
     ) -> None:
         self._sessions = sessions
         self.clock = clock
         self._rules = rules
-        self.events: list[Any] = []
+        self._publisher = publisher
+        self.events: list[MemberEvent] = []
         self._session: AsyncSession | None = None
         self._locked: dict[int, Member] = {}
 
@@ -96,14 +99,21 @@ class UnitOfWork:
             self._session = None
             self._locked = {}
 
-    def emit(self, event: Any) -> None:
-        """Record a domain event (the seam the notification outbox will read after commit)."""
+    def emit(self, event: MemberEvent) -> None:
+        """Record a domain event; it is published only if this transaction commits."""
         self.events.append(event)
 
     async def commit(self) -> None:
-        """Commit the transaction; its row locks end with it."""
+        """Commit the transaction (its row locks end with it), then publish what it emitted.
+
+        Events of a transaction that rolls back are never published: they leave with the unit of
+        work. The connection is back in the pool before the publisher is asked.
+        """
         await self.session.commit()
         self._locked = {}
+        events, self.events = committed(self.events), []
+        if events and self._publisher is not None:
+            await self._publisher.publish(events)
 
     async def rules(self) -> ProgramRules:
         """The program rules as committed now: the shared copy when its version is current.
@@ -192,14 +202,16 @@ class UnitOfWorkFactory:
         sessions: async_sessionmaker[AsyncSession],
         clock: Clock,
         rules: RulesCache | None = None,
+        publisher: EventPublisher | None = None,
     ) -> None:
         self.sessions = sessions
         self.clock = clock
         self.rules = rules  # shared with the read side; without it, units of work read the rules
+        self.publisher = publisher  # without one, events are dropped (scripts, most tests)
 
     def __call__(self) -> UnitOfWork:
         """Return a fresh unit of work."""
-        return UnitOfWork(self.sessions, self.clock, self.rules)
+        return UnitOfWork(self.sessions, self.clock, self.rules, self.publisher)
 
     async def run(self, use_case: Callable[[UnitOfWork], Awaitable[T]], *, attempts: int = 4) -> T:
         """Run `use_case` in its own unit of work, again from scratch if it lost a race."""

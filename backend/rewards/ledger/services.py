@@ -111,7 +111,12 @@ async def _append(
     if kind in TIER_QUALIFYING and amount:
         await _count_towards_tier(uow, member_id=entry.member_id, points=amount)
     uow.emit(
-        PointsChanged(member_id=entry.member_id, entry_id=entry.id or 0, balance=member.balance)
+        PointsChanged(
+            member_id=entry.member_id,
+            entry_id=entry.id or 0,
+            balance=member.balance,
+            pending=member.pending,
+        )
     )
     return entry
 

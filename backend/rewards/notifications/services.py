@@ -11,6 +11,7 @@ from sqlmodel import col
 
 from backend.db.tables import Device, Member, Notification
 from backend.rewards.errors import DomainError, NotFound
+from backend.rewards.events import NotificationReceived
 from backend.rewards.members.rules import zone
 from backend.rewards.notifications import outbox
 from backend.rewards.notifications.outbox import token_hash
@@ -74,6 +75,16 @@ async def notify(
     )
     uow.session.add(notification)
     await uow.session.flush()
+    uow.emit(
+        NotificationReceived(
+            member_id=member_id,
+            notification_id=cast(int, notification.id),
+            kind=kind.value,
+            title=notification.title,
+            body=notification.body,
+            deep_link=notification.deep_link,
+        )
+    )
     if status is PushStatus.QUEUED:
         await outbox.enqueue(
             uow.session, cast(int, notification.id), devices, not_before=push_at, now=uow.now
