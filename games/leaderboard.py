@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 
-def rank_of(points: int, *, higher: int) -> int:
+def rank_of(higher: int) -> int:
     """The rank of a score that `higher` scores beat."""
     return higher + 1
 
