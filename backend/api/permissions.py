@@ -147,3 +147,9 @@ class RegisterDeviceRateLimit(RateLimit):
     """A member's device registrations and unregistrations."""
 
     action = "register_device"
+
+
+class EnterDrawRateLimit(RateLimit):
+    """A member's prize-draw entries."""
+
+    action = "enter_draw"

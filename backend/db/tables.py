@@ -549,9 +549,7 @@ class PrizeDraw(SQLModel, table=True):
     seed_commitment: str = Field(max_length=64)
     tickets: int = 0
     drawn_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
-    winning_tickets: list[int] = Field(
-        default_factory=list, sa_column=Column(JSON, nullable=False)
-    )
+    winning_tickets: list[int] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     created_by: str = Field(max_length=128)
     created_at: datetime = _utc()
 

@@ -292,4 +292,3 @@ async def run_due_draws(uows: UnitOfWorkFactory, *, batch: int = 100) -> int:
     for draw_id in ids:
         await uows.run(lambda uow, d=draw_id: run_draw(uow, draw_id=d, actor=None))  # type: ignore[misc]
     return len(ids)
-
