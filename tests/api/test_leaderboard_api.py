@@ -1,5 +1,5 @@
 """The monthly leaderboard over the API: competition ranks with ties, opt-in names, my rank;
-reversed, expired and staff-adjusted points never count."""
+reversed, expired and staff-adjusted points never count; every read goes through an index."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import re
 from backend.rewards.games.leaderboard import RankOf
 from backend.rewards.ledger import EntryKind, Posting, Source, credit, reverse_credit, settle
 from backend.rewards.tiers.rules import month_of
-from tests.api.board_operations import BOARD, MY_RANK, OPT_IN, enrolled
+from tests.api.board_operations import BOARD, DRAWS, MY_RANK, OPT_IN, create, enrolled, enter
+from tests.api.test_query_plans import HOT, capturing, full_scans
 from tests.helpers import give, spend
 
 ANONYMOUS = re.compile(r"Member #\d{6}")
@@ -106,3 +107,16 @@ async def test_reversed_and_expired_points_leave_the_board_spent_ones_stay(api, 
         standing = await conn.run_sync(RankOf(bea, june).run)
     assert (standing.rank, standing.points) == (1, 250)  # the expired 100 no longer count
     assert (await board(api, "ann"))["entries"]["edges"] == []  # a new month starts empty
+
+
+async def test_the_board_my_rank_and_the_draws_read_through_indexes(api, uows, database):
+    for i, uid in enumerate(("ann", "bea", "cas")):
+        await give(uows, await enrolled(api, uid), 10 * (i + 1))
+    draw = await create(api)
+    await enter(api, "ann", draw["id"])
+    first = await board(api, "ann", first=1)
+    with capturing(database) as sent:
+        await board(api, "ann", first=1, after=first["entries"]["pageInfo"]["endCursor"])
+        await api(MY_RANK, None, "member:ann")
+        await api(DRAWS, None, "member:ann")
+    assert await full_scans(database, sent, (*HOT, "earned_month", "draw_ticket")) == []
