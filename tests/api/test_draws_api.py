@@ -9,7 +9,7 @@ from collections import Counter
 
 from sqlalchemy import select
 
-from backend.db.tables import AuditLog, Notification
+from backend.db.tables import AuditLog, LedgerEntry, Notification
 from backend.rewards.games.draws import run_due_draws
 from games.draw import winning_tickets
 from tests.api.board_operations import (
@@ -188,9 +188,20 @@ async def test_refusals_change_nothing(api, uows, database, clock):
 
 
 async def test_the_longest_prize_texts_and_key_are_stored_whole(api, uows, database):
-    ann = await enrolled(api, "ann")
-    prize = {lang: "Ж" * 200 for lang in ("en", "ar", "uk", "nl")}
-    draw = await create(api, prize=prize)
-    answer = await enter(api, "ann", draw["id"], "k" * 128)
-    assert answer["errors"] == [] and answer["draw"]["prize"] == "Ж" * 200
-    assert ann
+    ann = await enrolled(api, "ann", "ar")
+    await give(uows, ann, 100)
+    prize = {lang: "Ж" * 199 + "😀" for lang in ("en", "ar", "uk", "nl")}
+    draw = await create(api, prize=prize, entryCost=100)
+    key = "к" * 127 + "😀"
+
+    answer = await enter(api, "ann", draw["id"], key)
+
+    assert answer["errors"] == [] and answer["draw"]["prize"] == prize["ar"]
+    assert (await enter(api, "ann", draw["id"], key))["ticket"] == answer["ticket"]  # replayed
+    too_long = await enter(api, "ann", draw["id"], key + "k")
+    assert too_long["errors"][0]["code"] == "INVALID_IDEMPOTENCY_KEY"
+    async with database.reader.connect() as conn:
+        reason = (
+            await conn.execute(select(LedgerEntry.reason).where(LedgerEntry.amount < 0))
+        ).scalar_one()
+    assert len(reason) == 200 and reason.endswith("…")
