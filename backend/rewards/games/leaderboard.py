@@ -29,7 +29,7 @@ from games.leaderboard import page_ranks, rank_of
 EARNED = EarnedMonth.__table__  # type: ignore[attr-defined]
 MEMBER = Member.__table__  # type: ignore[attr-defined]
 ALIAS_KEY = "leaderboard_alias_key"
-ON_BOARD = (EARNED.c.month == bindparam("month"), EARNED.c.points > 0)
+IN_MONTH = EARNED.c.month == bindparam("month")
 BOARD = (
     select(
         EARNED.c.member_id,
@@ -38,24 +38,22 @@ BOARD = (
         MEMBER.c.leaderboard_opt_in,
     )
     .select_from(EARNED.join(MEMBER, MEMBER.c.id == EARNED.c.member_id))
-    .where(*ON_BOARD)
+    .where(IN_MONTH, EARNED.c.points > 0)
     .order_by(EARNED.c.points.desc(), EARNED.c.member_id.desc())
     .limit(bindparam("limit"))
 )
 BOARD_AFTER = BOARD.where(
     tuple_(EARNED.c.points, EARNED.c.member_id) < tuple_(bindparam("points"), bindparam("id"))
 )
+# Counts for a score above zero, with that one bound only: SQLite cannot tell which of two bound
+# parameters is the tighter bound and would range from `points > 0`, the whole month.
 HIGHER = (
-    select(func.count())
-    .select_from(EARNED)
-    .where(*ON_BOARD)
-    .where(EARNED.c.points > bindparam("points"))
+    select(func.count()).select_from(EARNED).where(IN_MONTH, EARNED.c.points > bindparam("points"))
 )
 TIED_BEFORE = (
     select(func.count())
     .select_from(EARNED)
-    .where(*ON_BOARD)
-    .where(EARNED.c.points == bindparam("points"), EARNED.c.member_id > bindparam("id"))
+    .where(IN_MONTH, EARNED.c.points == bindparam("points"), EARNED.c.member_id > bindparam("id"))
 )
 MINE = select(EARNED.c.points).where(
     EARNED.c.member_id == bindparam("member_id"), EARNED.c.month == bindparam("month")
