@@ -9,6 +9,7 @@ from backend.rewards.games.leaderboard import RankOf
 from backend.rewards.ledger import EntryKind, Posting, Source, credit, reverse_credit, settle
 from backend.rewards.tiers.rules import month_of
 from tests.api.board_operations import BOARD, DRAWS, MY_RANK, OPT_IN, create, enrolled, enter
+from tests.api.test_query_counts import counting_checkouts
 from tests.api.test_query_plans import HOT, capturing, full_scans
 from tests.helpers import give, spend
 
@@ -120,3 +121,14 @@ async def test_the_board_my_rank_and_the_draws_read_through_indexes(api, uows, d
         await api(MY_RANK, None, "member:ann")
         await api(DRAWS, None, "member:ann")
     assert await full_scans(database, sent, (*HOT, "earned_month", "draw_ticket")) == []
+
+
+async def test_my_rank_joins_the_opening_querys_single_batch(api, uows, database, count_queries):
+    await give(uows, await enrolled(api, "ann"), 30)
+    await api(MY_RANK, None, "member:ann")  # the shared program rules are read
+    count_queries.count = 0
+    with counting_checkouts(database) as checkouts:
+        body = await api(MY_RANK, None, "member:ann")
+    assert body["data"]["me"]["leaderboardRank"] == 1
+    # the member, then the member's points this month and the count of members above
+    assert (count_queries.count, checkouts) == (3, {"reader": 1, "writer": 0})
