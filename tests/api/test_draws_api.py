@@ -176,6 +176,7 @@ async def test_refusals_change_nothing(api, uows, database, clock):
         ({"entryCost": -1}, "INVALID_ENTRY_COST"),
         ({"maxEntriesPerMember": 101}, "INVALID_MAX_ENTRIES"),
         ({"prize": {"en": "x" * 201}}, "INVALID_PRIZE"),
+        ({"prize": {"en": "Paris", "ar": "\u202ePARIS"}}, "INVALID_PRIZE"),
     ]
     for fields, code in bad:
         body = await api(CREATE, {"input": draw_input(**fields)}, MIA)

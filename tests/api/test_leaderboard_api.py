@@ -3,6 +3,7 @@ reversed, expired and staff-adjusted points never count; every read goes through
 
 from __future__ import annotations
 
+import base64
 import re
 
 from backend.rewards.games.leaderboard import RankOf
@@ -132,3 +133,13 @@ async def test_my_rank_joins_the_opening_querys_single_batch(api, uows, database
     assert body["data"]["me"]["leaderboardRank"] == 1
     # the member, then the member's points this month and the count of members above
     assert (count_queries.count, checkouts) == (3, {"reader": 1, "writer": 0})
+
+
+async def test_forged_cursors_and_page_sizes_are_bad_user_input(api):
+    await enrolled(api, "ann")
+    forged = base64.urlsafe_b64encode(b"board:12:999999999999").decode()
+    for variables in ({"first": 0}, {"first": 101}, {"after": "x"}, {"after": forged}):
+        body = await api(BOARD, variables, "member:ann")
+        assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT", variables
+    body = await api(BOARD, None, "integration:pos")
+    assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
