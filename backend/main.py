@@ -24,6 +24,7 @@ from backend.api.view import GraphQLEndpoint, HttpLimits
 from backend.db.engine import Database, open_database
 from backend.db.migrate import upgrade_to_head
 from backend.rewards.clock import SystemClock
+from backend.rewards.games.draws import run_due_draws
 from backend.rewards.jobs import settle_due
 from backend.rewards.notifications.sender import OutboxSender, SenderConfig
 from backend.rewards.ports import Clock, LiveEvents, PushSender, RateLimiter, TokenVerifier
@@ -69,7 +70,8 @@ def make_sender(
 
 
 async def run_jobs_forever(uows: UnitOfWorkFactory, interval: float) -> None:
-    """Release, expire and re-evaluate tiers on a schedule inside the server process."""
+    """Release, expire and re-evaluate tiers, and run due prize draws, on a schedule inside the
+    server process."""
     while True:
         try:
             report = await settle_due(uows)
@@ -77,6 +79,11 @@ async def run_jobs_forever(uows: UnitOfWorkFactory, interval: float) -> None:
                 log.info("settle job: %s", report)
         except Exception:
             log.exception("settle job failed; will retry")
+        try:
+            if drawn := await run_due_draws(uows):
+                log.info("draw job: %d draws run", drawn)
+        except Exception:
+            log.exception("draw job failed; will retry")
         await asyncio.sleep(interval)
 
 

@@ -6,7 +6,8 @@ lifetime, FIFO spending, expiry, tier window) and written straight into the tabl
 through the unit of work: purchases (pending, then released), redemptions, expiries and, for
 purchases in the last two weeks, pending points. The result keeps every ledger invariant:
 balances equal the sums of entries, lots match their allocations, `tier_month` equals the
-qualifying entries per month, tiers follow the points.
+qualifying entries per month, `earned_month` the leaderboard's points per month, tiers follow
+the points.
 
 Worker processes simulate a chunk of members each and hand the writer the chunk's rows ready
 for the database (COPY text on PostgreSQL, tuples on SQLite); ids follow on across chunks in
@@ -60,7 +61,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     ),
     "ledger_entry": _columns(
         "id member_id kind amount pending_delta balance_after pending_after reason source "
-        "source_ref actor created_at"
+        "source_ref actor created_at related_entry_id"
     ),
     "lot": _columns(
         "id member_id entry_id amount remaining expired earned_at available_at expires_at released"
@@ -72,9 +73,10 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     ),
     "idempotency_key": _columns("id scope key fingerprint result created_at"),
     "tier_month": _columns("member_id month points"),
+    "earned_month": _columns("member_id month points"),
 }
 TABLES = tuple(COLUMNS)
-SERIAL_TABLES = TABLES[:-1]  # tier_month is keyed by member and month
+SERIAL_TABLES = TABLES[:-2]  # tier_month and earned_month are keyed by member and month
 # The tables whose ids a chunk numbers from its first id of each, in this order.
 NUMBERED = ("ledger_entry", "lot", "lot_allocation", "purchase", "idempotency_key")
 ACTOR = "seed-bench"
@@ -164,6 +166,7 @@ class _Member:
         self.lots: list[_Lot] = []
         self.live: list[_Lot] = []  # lots not yet released, or released with points left
         self.months: dict[date, int] = {}
+        self.earned: dict[date, int] = {}  # the leaderboard's: earns less what expired of them
         self.last_release: datetime | None = None
 
     def entry(
@@ -176,6 +179,7 @@ class _Member:
         source: str = "system",
         source_ref: str | None = None,
         actor: str | None = None,
+        related: int | None = None,
     ) -> int:
         """Append one ledger entry and move the balances with it."""
         self.balance += amount
@@ -183,7 +187,7 @@ class _Member:
         entry_id = len(self.entries)
         self.entries.append(
             (entry_id, self.id, kind, amount, pending, self.balance, self.pending, reason,
-             source, source_ref, actor, at)
+             source, source_ref, actor, at, related)
         )  # fmt: skip
         if kind == "release":
             self.last_release = at
@@ -209,7 +213,10 @@ class _Member:
             if lot is None or at > until:
                 return
             if expiry:
-                entry_id = self.entry(at, "expire", "Points expired", amount=-lot.remaining)
+                self._earned(lot.earned_at, -lot.remaining)
+                entry_id = self.entry(
+                    at, "expire", "Points expired", amount=-lot.remaining, related=lot.entry_id
+                )
                 self.allocate(entry_id, lot, lot.remaining)
                 lot.expired, lot.remaining = lot.remaining, 0
             else:
@@ -220,6 +227,7 @@ class _Member:
                     "Return window over: points are now spendable",
                     amount=lot.remaining,
                     pending=-lot.remaining,
+                    related=lot.entry_id,
                 )
 
     def purchase(self, at: datetime, rng: random.Random) -> None:
@@ -234,6 +242,7 @@ class _Member:
             at, "earn", f"Purchase {order_id}", pending=points, source="order",
             source_ref=order_id, actor=ACTOR,
         )  # fmt: skip
+        self._earned(at, points)
         lot = _Lot(
             len(self.lots) + self.rows.count("lot"), entry_id, points, points, at,
             at + timedelta(days=self.return_days), add_months(at, self.lifetime_months),
@@ -246,6 +255,11 @@ class _Member:
             (len(self.rows.tables["idempotency_key"]), purchase_id, order_id, self.id, amount,
              at, points, f"{rng.getrandbits(256):064x}")
         )  # fmt: skip
+
+    def _earned(self, earned_at: datetime, points: int) -> None:
+        """Count points in (or take them out of) the month they were earned in."""
+        month = date(earned_at.year, earned_at.month, 1)
+        self.earned[month] = self.earned.get(month, 0) + points
 
     def redeem(self, at: datetime, rng: random.Random) -> None:
         """Spend part of the balance, oldest-expiring lots first."""
@@ -299,6 +313,7 @@ def simulate(rows: Rows, *, index: int, entries: int, plan: Plan, rng: random.Ra
         for lot in member.lots
     ]  # fmt: skip
     rows.tables["tier_month"] += [(member_id, m, p) for m, p in sorted(member.months.items())]
+    rows.tables["earned_month"] += [(member_id, m, p) for m, p in sorted(member.earned.items())]
 
 
 def simulate_chunk(plan: Plan, chunk: int) -> Rows:
@@ -324,7 +339,8 @@ def numbered(rows: Rows, first: Sequence[int], null: str | None) -> dict[str, li
         ],
         "ledger_entry": [
             (e[0] + entry, *e[1:9], null if e[9] is None else e[9],
-             null if e[10] is None else e[10], _stamp(e[11]))
+             null if e[10] is None else e[10], _stamp(e[11]),
+             null if e[12] is None else e[12] + entry)
             for e in rows.tables["ledger_entry"]
         ],
         "lot": [
@@ -347,6 +363,7 @@ def numbered(rows: Rows, first: Sequence[int], null: str | None) -> dict[str, li
             for k in rows.tables["idempotency_key"]
         ],
         "tier_month": [(t[0], t[1].isoformat(), t[2]) for t in rows.tables["tier_month"]],
+        "earned_month": [(t[0], t[1].isoformat(), t[2]) for t in rows.tables["earned_month"]],
     }  # fmt: skip
 
 

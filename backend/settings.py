@@ -188,6 +188,9 @@ class Settings(BaseSettings):
     rate_limit_claim_action: Rate = Field(
         "60/minute;2000/day", description="`claimAction` calls per member (replays count too)"
     )
+    rate_limit_enter_draw: Rate = Field(
+        "30/minute", description="`enterDraw` calls per member (replays count too)"
+    )
     rate_limit_staff: Rate = Field("120/minute", description="staff field calls per staff user")
     rate_limit_integration: Rate = Field(
         "1200/minute", description="integration field calls per integration principal"

@@ -91,6 +91,12 @@ def test_the_readme_names_its_operations_callers_and_the_demo_card():
         ("StartHunt", "demo-member"),
         ("FinishHunt", "demo-member"),
         ("FlaggedHunts", "sam-support"),
+        ("Leaderboard", "demo-member"),
+        ("ShowMyName", "demo-member"),
+        ("NewDraw", "mia-marketing"),
+        ("EnterDraw", "demo-member"),
+        ("Draws", "demo-member"),
+        ("RunDraw", "mia-marketing"),
     ]
     assert callers() == {
         "demo-member": "member",
@@ -301,3 +307,25 @@ async def test_the_readme_hunt_operations_run_as_written(api, clock):
     assert after["mascotHuntsLeftToday"] == 4
     flagged = await run(api, "sam-support", documents["FlaggedHunts"])
     assert flagged["edges"] == []
+
+
+async def test_the_readme_leaderboard_and_draw_operations_run_as_written(api, clock):
+    documents = {name: document for name, _, document in operations()}
+
+    board = await run(api, "demo-member", documents["Leaderboard"])
+    mine = [e["node"] for e in board["entries"]["edges"] if e["node"]["isMe"]]
+    assert board["myRank"] == mine[0]["rank"] and mine[0]["anonymous"]
+    shown = await run(api, "demo-member", documents["ShowMyName"])
+    assert shown["member"] == {"displayName": "Daria", "leaderboardOptIn": True}
+    board = await run(api, "demo-member", documents["Leaderboard"])
+    assert [e["node"]["name"] for e in board["entries"]["edges"] if e["node"]["isMe"]] == ["Daria"]
+
+    draw = (await run(api, "mia-marketing", documents["NewDraw"]))["draw"]
+    assert f'drawId: "{draw["id"]}"' in documents["EnterDraw"] and draw["status"] == "OPEN"
+    entered = await run(api, "demo-member", documents["EnterDraw"])
+    assert entered["ticket"] == {"number": 1, "holder": 1} and entered["draw"]["myTickets"] == [1]
+    clock.advance(days=207)  # past the close on 24 December
+    ran = (await run(api, "mia-marketing", documents["RunDraw"]))["draw"]
+    listed = (await run(api, "demo-member", documents["Draws"]))["edges"][0]["node"]
+    assert (ran["status"], ran["winningTickets"], listed["won"]) == ("DRAWN", [1], True)
+    assert listed["seed"] == ran["seed"] and listed["prize"] == "A weekend in Paris for two"

@@ -12,6 +12,7 @@ from backend.api.actions.mutations import ActionsMutation
 from backend.api.clubs.mutations import ClubsMutation
 from backend.api.context import Info
 from backend.api.errors import payload_error
+from backend.api.games.board.mutations import BoardMutation
 from backend.api.games.hunts.mutations import HuntsMutation
 from backend.api.notifications.mutations import NotificationsMutation
 from backend.api.offers.mutations import OffersMutation
@@ -136,6 +137,10 @@ class UpdateProfileInput:
     time_zone: str | None = strawberry.field(default=None, description="IANA time zone.")
     marketing_consent: bool | None = strawberry.field(
         default=None, description="Marketing pushes on or off."
+    )
+    leaderboard_opt_in: bool | None = strawberry.field(
+        default=None,
+        description="Show your display name on the leaderboard (true) or an anonymous name (false).",
     )
 
 
@@ -282,6 +287,7 @@ class Mutation(
     ActionsMutation,
     NotificationsMutation,
     HuntsMutation,
+    BoardMutation,
 ):
     @strawberry.mutation(
         description="Become a member (first sign-in). Idempotent per user.",

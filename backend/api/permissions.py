@@ -153,3 +153,9 @@ class MascotHuntRateLimit(RateLimit):
     """A member's starts of catch the mascot (replays count too)."""
 
     action = "mascot_hunt"
+
+
+class EnterDrawRateLimit(RateLimit):
+    """A member's prize-draw entries."""
+
+    action = "enter_draw"

@@ -14,6 +14,8 @@ from backend.api.clubs.types import Club
 from backend.api.context import Info
 from backend.api.documents import CheckedDocuments, DocumentCache, validation_rules
 from backend.api.errors import CodedCoercionExecutor, CodedErrorsSchema, PublicError
+from backend.api.games.board.queries import BoardQuery
+from backend.api.games.board.types import Draw
 from backend.api.games.hunts.queries import HuntsQuery
 from backend.api.live.subscriptions import Subscription
 from backend.api.mutations import Mutation
@@ -60,7 +62,7 @@ async def _look_up(info: Info, lookup: Lookup) -> Member | None:
 
 
 @strawberry.type(description="Everything that can be read.")
-class Query(ProfileQuery, ClubsQuery, OffersQuery, NotificationsQuery, HuntsQuery):
+class Query(ProfileQuery, ClubsQuery, OffersQuery, NotificationsQuery, HuntsQuery, BoardQuery):
     @strawberry.field(
         description="The signed-in member; null until they `enroll`.", permission_classes=[IsMember]
     )
@@ -147,7 +149,7 @@ class Query(ProfileQuery, ClubsQuery, OffersQuery, NotificationsQuery, HuntsQuer
 
 
 NODE_TYPES: dict[
-    str, type[Member | LedgerEntry | Purchase | Club | Offer | Voucher | Notification]
+    str, type[Member | LedgerEntry | Purchase | Club | Offer | Voucher | Notification | Draw]
 ] = {
     "Member": Member,
     "LedgerEntry": LedgerEntry,
@@ -156,6 +158,7 @@ NODE_TYPES: dict[
     "Offer": Offer,
     "Voucher": Voucher,
     "Notification": Notification,
+    "Draw": Draw,
 }
 
 
@@ -176,7 +179,7 @@ def build_schema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
-        types=[LedgerEntry, Member, Purchase, Club, Offer, Voucher, Notification],
+        types=[LedgerEntry, Member, Purchase, Club, Offer, Voucher, Notification, Draw],
         config=StrawberryConfig(disable_field_suggestions=not local_mode),
         execution_context_class=CodedCoercionExecutor,
         extensions=[

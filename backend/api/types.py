@@ -26,6 +26,7 @@ from strawberry import relay
 
 from backend.api.context import Info
 from backend.api.errors import PublicError
+from backend.api.games.board.dashboard import leaderboard_rank
 from backend.api.games.hunts.dashboard import hunts_started, mascot_hunts_left_today
 from backend.api.notifications.dashboard import unread_notification_count
 from backend.api.offers.dashboard import (
@@ -35,6 +36,7 @@ from backend.api.offers.dashboard import (
 )
 from backend.api.profile.types import StyleProfile, style_profile_of
 from backend.rewards import queries
+from backend.rewards.games.leaderboard import Period, RankOf, period_month
 from backend.rewards.ledger import EntryKind, Source
 from backend.rewards.notifications.queries import UnreadCount
 from backend.rewards.offers.facts import MemberOffers
@@ -359,6 +361,10 @@ class MemberReads:
         """The offer figures (`activeVoucherCount`, `redeemableOfferCount`, `featuredOffer`)."""
         return MemberOffers(member.id, member.tier_code, self.now)
 
+    def rank(self, member: Any) -> RankOf:
+        """`leaderboardRank`: the member's place on this month's board."""
+        return RankOf(member.id, period_month(Period.CURRENT_MONTH, self.now))
+
     def ahead(
         self, fields: Iterable[tuple[str, dict[str, Any]]]
     ) -> Callable[[Any], list[queries.Read[Any]]]:
@@ -377,6 +383,7 @@ class MemberReads:
             "featuredOffer": ranked,
             "unreadNotificationCount": (lambda member: UnreadCount(member.id),),
             "mascotHuntsLeftToday": (lambda member: hunts_started(member, self.now),),
+            "leaderboardRank": (self.rank,),
         }
         for name, arguments in fields:
             if name in simple:
@@ -430,6 +437,10 @@ class Member(relay.Node):
         description="Whether marketing pushes may be sent (off by default)."
     )
     status: str = strawberry.field(description="`active`, `suspended` or `erased`.")
+    leaderboard_opt_in: bool = strawberry.field(
+        description="Whether the leaderboard shows your display name (otherwise an anonymous "
+        "name); off by default, changed with `updateProfile`."
+    )
     enrolled_at: datetime = strawberry.field(description="When the membership began.")
     tier_code: strawberry.Private[str]
     tier_reached_at: strawberry.Private[datetime]
@@ -460,6 +471,11 @@ class Member(relay.Node):
         description="Hunts of catch the mascot the member may still start today (their local "
         "day, in `timeZone`).",
     )
+    leaderboard_rank: int | None = strawberry.field(
+        resolver=leaderboard_rank,
+        description="Your rank on this month's leaderboard (see `leaderboard`); null while you "
+        "have earned no points this month.",
+    )
 
     @classmethod
     def of(cls, row: Any) -> Member:
@@ -475,6 +491,7 @@ class Member(relay.Node):
             time_zone=row.time_zone,
             marketing_consent=row.marketing_consent,
             status=row.status,
+            leaderboard_opt_in=row.leaderboard_opt_in,
             enrolled_at=row.enrolled_at,
             tier_code=row.tier_code,
             tier_reached_at=row.tier_reached_at,

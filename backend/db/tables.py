@@ -56,6 +56,8 @@ class Member(SQLModel, table=True):
     balance: int = Field(default=0, sa_type=BigInteger)
     pending: int = Field(default=0, sa_type=BigInteger)
     debt: int = Field(default=0, sa_type=BigInteger)
+    # The member's display name shows on the leaderboard only when they opt in.
+    leaderboard_opt_in: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
 
 
 class LedgerEntry(SQLModel, table=True):
@@ -90,6 +92,23 @@ class TierMonth(SQLModel, table=True):
     """
 
     __tablename__ = "tier_month"
+
+    member_id: int = Field(foreign_key="member.id", primary_key=True)
+    month: date = Field(primary_key=True)  # the first day of the month
+    points: int = Field(default=0, sa_type=BigInteger)
+
+
+class EarnedMonth(SQLModel, table=True):
+    """Points a member earned in one UTC calendar month, as the leaderboard counts them.
+
+    An earn counts in its month (pending purchase points too); a reversal or expiry of an earn's
+    points takes them back from that earn's month, so reversed and expired points never count.
+    Staff adjustments never count. Kept in the same transaction as the ledger entries.
+    """
+
+    __tablename__ = "earned_month"
+    # The board of a month, highest first, and a member's rank (members with more points).
+    __table_args__ = (Index("ix_earned_month_rank", "month", "points", "member_id"),)
 
     member_id: int = Field(foreign_key="member.id", primary_key=True)
     month: date = Field(primary_key=True)  # the first day of the month
@@ -530,3 +549,51 @@ class PushOutbox(SQLModel, table=True):
     fcm_message_id: str | None = Field(default=None, max_length=256)
     created_at: datetime = _utc()
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
+
+
+class PrizeDraw(SQLModel, table=True):
+    """A prize draw: members take tickets until `closes_at`; then the seed picks the winners.
+
+    `seed` (hex) stays secret until the draw (`drawn_at`); its SHA-256 `seed_commitment` is
+    public from creation. `tickets` counts the tickets taken (the last ticket's number).
+    """
+
+    __tablename__ = "prize_draw"
+    __table_args__ = (Index("ix_prize_draw_due", "drawn_at", "closes_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    prize: dict[str, str] = Field(sa_column=Column(JSON, nullable=False))  # by language
+    min_tier: str | None = Field(default=None, max_length=32)
+    entry_cost: int = Field(default=0, sa_type=BigInteger)
+    max_entries: int = 1  # tickets per member
+    winners: int = 1
+    closes_at: datetime = _utc()
+    seed: str = Field(max_length=64)
+    seed_commitment: str = Field(max_length=64)
+    tickets: int = 0
+    drawn_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
+    winning_tickets: list[int] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    created_by: str = Field(max_length=128)
+    created_at: datetime = _utc()
+
+
+class DrawTicket(SQLModel, table=True):
+    """One entry of a member in a draw: ticket `ticket` (1, 2, … in the order taken).
+
+    `holder` is the member's first ticket in this draw: equal for the same member, so the
+    published (ticket, holder) list lets anyone recompute the draw without member ids.
+    """
+
+    __tablename__ = "draw_ticket"
+    __table_args__ = (
+        UniqueConstraint("draw_id", "ticket", name="uq_draw_ticket"),
+        Index("ix_draw_ticket_member", "member_id", "draw_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    draw_id: int = Field(foreign_key="prize_draw.id")
+    ticket: int
+    holder: int
+    member_id: int = Field(foreign_key="member.id")
+    entry_id: int | None = Field(default=None, foreign_key="ledger_entry.id")
+    created_at: datetime = _utc()

@@ -9,11 +9,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from backend.db.tables import LedgerEntry, Lot, Member, TierMonth
+from backend.db.tables import EarnedMonth, LedgerEntry, Lot, Member, TierMonth
 from backend.rewards import queries
 from backend.rewards.errors import InsufficientPoints
 from backend.rewards.ledger import Posting, Source, reverse_credit, settle
-from backend.rewards.ledger.services import TIER_QUALIFYING
+from backend.rewards.ledger.services import TAKEN_BACK, TIER_QUALIFYING, EntryKind
 from backend.rewards.tiers.rules import month_of
 from tests.helpers import assert_consistent, give, new_member, spend
 
@@ -70,6 +70,26 @@ async def assert_tier_months_match_entries(uows, member_id: int) -> None:
     assert kept == summed
 
 
+async def assert_earned_months_match_entries(uows, member_id: int) -> None:
+    """The maintained `earned_month` rows equal each earn's points in its month, less what
+    reversals and expiries took back of it: reversed and expired points never count."""
+    async with uows() as uow:
+        stmt = select(LedgerEntry).where(LedgerEntry.member_id == member_id)
+        entries = {e.id: e for e in (await uow.session.execute(stmt)).scalars()}
+        stmt = select(EarnedMonth).where(EarnedMonth.member_id == member_id)
+        kept = {row.month: row.points for row in (await uow.session.execute(stmt)).scalars()}
+    summed: dict = {}
+    for entry in entries.values():
+        earn = entry if entry.kind == EntryKind.EARN else None
+        if entry.kind in TAKEN_BACK and entry.related_entry_id:
+            earn = entries[entry.related_entry_id]
+        if earn is not None and earn.kind == EntryKind.EARN:
+            month = month_of(earn.created_at)
+            summed[month] = summed.get(month, 0) + entry.amount + entry.pending_delta
+    assert kept == summed
+    assert all(points >= 0 for points in kept.values())
+
+
 async def run_steps(uows, clock, member_id: int, steps) -> None:
     """Apply the operations, checking the invariants after each."""
     earns: list[tuple[int, int]] = []  # (earn entry id, points still reversible)
@@ -121,6 +141,7 @@ async def run_steps(uows, clock, member_id: int, steps) -> None:
         assert member.balance >= 0 or member.debt > 0
         await assert_shown_as_settled(uows, member_id)
         await assert_tier_months_match_entries(uows, member_id)
+        await assert_earned_months_match_entries(uows, member_id)
 
 
 @settings(

@@ -25,6 +25,7 @@ PARAMS: dict[Kind, dict[str, object]] = {
     Kind.VOUCHER_ISSUED: {"voucher_id": 7},
     Kind.TIER_REACHED: {"tier": "Gold"},
     Kind.SURPRISE: {"message": "200 points, on us."},
+    Kind.DRAW_WON: {"draw_id": "RHJhdzox"},
 }
 REWARD = {"en": "Free keychain", "nl": "Gratis sleutelhanger"}
 NIGHT, MORNING = time(21), time(9)

@@ -19,7 +19,7 @@ NotificationKind = strawberry.enum(
     name="NotificationKind",
     description="What a notification is about: POINTS_EARNED (a purchase earned points), "
     "VOUCHER_ISSUED (a redemption or a gift put a voucher in the wallet), TIER_REACHED (a "
-    "higher tier), SURPRISE (a marketing surprise).",
+    "higher tier), SURPRISE (a marketing surprise), DRAW_WON (a ticket won a prize draw).",
 )
 DevicePlatform = strawberry.enum(
     Platform, name="DevicePlatform", description="Where a push token comes from: IOS, ANDROID, WEB."

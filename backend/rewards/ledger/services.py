@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import cast
 
 from sqlalchemy import or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col
 
-from backend.db.tables import LedgerEntry, Lot, LotAllocation, TierMonth
+from backend.db.tables import EarnedMonth, LedgerEntry, Lot, LotAllocation, TierMonth
 from backend.rewards.clock import add_months
 from backend.rewards.errors import DomainError, InsufficientPoints
 from backend.rewards.events import PointsChanged
@@ -46,6 +46,10 @@ class EntryKind(enum.StrEnum):
 
 TIER_QUALIFYING = frozenset({EntryKind.EARN, EntryKind.RELEASE, EntryKind.REVERSE})
 """Entries whose spendable `amount` counts towards tiers (no pending, no staff adjustments)."""
+
+
+TAKEN_BACK = frozenset({EntryKind.REVERSE, EntryKind.EXPIRE})
+"""Entries that take an earn's points back: they stop counting on the leaderboard."""
 
 
 class Source(enum.StrEnum):
@@ -109,7 +113,8 @@ async def _append(
     )
     await uow.insert(entry)  # the member's new balances are written when the session flushes
     if kind in TIER_QUALIFYING and amount:
-        await _count_towards_tier(uow, member_id=entry.member_id, points=amount)
+        await _add_to_month(uow, TierMonth, entry.member_id, month_of(uow.now), amount)
+    await _count_as_earned(uow, entry)
     uow.emit(
         PointsChanged(
             member_id=entry.member_id,
@@ -121,17 +126,35 @@ async def _append(
     return entry
 
 
-async def _count_towards_tier(uow: UnitOfWork, *, member_id: int, points: int) -> None:
-    """Add qualifying points to the member's `tier_month` row of this month (one upsert)."""
+async def _add_to_month(
+    uow: UnitOfWork, model: type[TierMonth | EarnedMonth], member_id: int, month: date, points: int
+) -> None:
+    """Add points to a member's row of a month in a monthly aggregate (one upsert)."""
     dialect = postgresql if uow.session.get_bind().dialect.name == "postgresql" else sqlite
-    table = TierMonth.__table__  # type: ignore[attr-defined]
-    stmt = dialect.insert(table).values(member_id=member_id, month=month_of(uow.now), points=points)
+    table = model.__table__  # type: ignore[union-attr]
+    stmt = dialect.insert(table).values(member_id=member_id, month=month, points=points)
     await uow.session.execute(
         stmt.on_conflict_do_update(
             index_elements=[table.c.member_id, table.c.month],
             set_={"points": table.c.points + stmt.excluded.points},
         )
     )
+
+
+async def _count_as_earned(uow: UnitOfWork, entry: LedgerEntry) -> None:
+    """Keep `earned_month` (the leaderboard's): an earn counts in its month, pending or not; a
+    reversal or expiry of an earn's points takes them back from the earn's month."""
+    points = entry.amount + entry.pending_delta
+    if entry.kind == EntryKind.EARN:
+        earned_at = entry.created_at
+    elif entry.kind in TAKEN_BACK and entry.related_entry_id is not None and points:
+        earn = await uow.session.get(LedgerEntry, entry.related_entry_id)
+        if earn is None or earn.kind != EntryKind.EARN:  # a staff adjustment never counted
+            return
+        earned_at = earn.created_at
+    else:
+        return
+    await _add_to_month(uow, EarnedMonth, entry.member_id, month_of(earned_at), points)
 
 
 def _allocate(uow: UnitOfWork, entry: LedgerEntry, takes: list[tuple[int, int]]) -> None:

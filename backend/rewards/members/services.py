@@ -37,6 +37,7 @@ class ProfileChanges:
     locale: str | None = None
     time_zone: str | None = None
     marketing_consent: bool | None = None
+    leaderboard_opt_in: bool | None = None
 
 
 async def member_by_uid(uow: UnitOfWork, uid: str) -> Member | None:
@@ -114,6 +115,8 @@ async def update_profile(uow: UnitOfWork, *, uid: str, changes: ProfileChanges) 
         member.time_zone = changes.time_zone
     if changes.marketing_consent is not None:
         member.marketing_consent = changes.marketing_consent
+    if changes.leaderboard_opt_in is not None:
+        member.leaderboard_opt_in = changes.leaderboard_opt_in
     await uow.commit()
     return member
 

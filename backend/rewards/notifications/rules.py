@@ -40,6 +40,7 @@ class Kind(enum.StrEnum):
     VOUCHER_ISSUED = "VOUCHER_ISSUED"
     TIER_REACHED = "TIER_REACHED"
     SURPRISE = "SURPRISE"
+    DRAW_WON = "DRAW_WON"
 
 
 class PushStatus(enum.StrEnum):
@@ -114,6 +115,16 @@ TEMPLATES: dict[Kind, Template] = {
             "ar": ("مفاجأة لك", "{message}"),
             "uk": ("Сюрприз для вас", "{message}"),
             "nl": ("Een verrassing voor jou", "{message}"),
+        },
+    ),
+    Kind.DRAW_WON: Template(
+        Category.TRANSACTIONAL,
+        "rewards://draws/{draw_id}",
+        {
+            "en": ("You won the draw!", "Your ticket was drawn: {reward} is yours. We will be in touch about your prize."),
+            "ar": ("لقد فزت في السحب!", "تم سحب تذكرتك: {reward} لك. سنتواصل معك بشأن جائزتك."),
+            "uk": ("Ви виграли розіграш!", "Ваш квиток витягнули: {reward} — ваш. Ми зв'яжемося з вами щодо призу."),
+            "nl": ("Je hebt de trekking gewonnen!", "Jouw lot is getrokken: {reward} is voor jou. We nemen contact op over je prijs."),
         },
     ),
 }  # fmt: skip

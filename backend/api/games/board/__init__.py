@@ -1,0 +1,1 @@
+"""The leaderboard and prize draws API: types, queries and mutations."""

@@ -1,0 +1,152 @@
+"""The monthly leaderboard: the top members by points earned this month, and a member's rank.
+
+Points come from `earned_month` (kept by the ledger, see `EarnedMonth`): earned in the month,
+less what was reversed or expired of them since; staff adjustments never count. Only members
+with points above zero are on the board. Ranks are standard competition ranks
+(`games.leaderboard`): tied members share the best rank and the next rank skips (1, 2, 2, 4);
+among tied members the newer membership is listed first. Names: a member who opted in
+(`leaderboardOptIn`) shows their display name; everyone else shows a stable anonymous name,
+"Member #" and six digits from HMAC-SHA256 of the member id under the database's random
+`leaderboard_alias_key`: the same every month, unlinkable to the id or card without the key
+(two members may share one, the rank tells them apart).
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import hmac
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Row, bindparam, func, select, tuple_
+
+from backend.db.tables import EarnedMonth, Member
+from backend.rewards.tiers.rules import month_of
+from games.leaderboard import page_ranks, rank_of
+
+EARNED = EarnedMonth.__table__  # type: ignore[attr-defined]
+MEMBER = Member.__table__  # type: ignore[attr-defined]
+ALIAS_KEY = "leaderboard_alias_key"
+IN_MONTH = EARNED.c.month == bindparam("month")
+BOARD = (
+    select(
+        EARNED.c.member_id,
+        EARNED.c.points,
+        MEMBER.c.display_name,
+        MEMBER.c.leaderboard_opt_in,
+    )
+    .select_from(EARNED.join(MEMBER, MEMBER.c.id == EARNED.c.member_id))
+    .where(IN_MONTH, EARNED.c.points > 0)
+    .order_by(EARNED.c.points.desc(), EARNED.c.member_id.desc())
+    .limit(bindparam("limit"))
+)
+BOARD_AFTER = BOARD.where(
+    tuple_(EARNED.c.points, EARNED.c.member_id) < tuple_(bindparam("points"), bindparam("id"))
+)
+# Counts for a score above zero, with that one bound only: SQLite cannot tell which of two bound
+# parameters is the tighter bound and would range from `points > 0`, the whole month.
+HIGHER = (
+    select(func.count()).select_from(EARNED).where(IN_MONTH, EARNED.c.points > bindparam("points"))
+)
+TIED_BEFORE = (
+    select(func.count())
+    .select_from(EARNED)
+    .where(IN_MONTH, EARNED.c.points == bindparam("points"), EARNED.c.member_id > bindparam("id"))
+)
+MINE = select(EARNED.c.points).where(
+    EARNED.c.member_id == bindparam("member_id"), EARNED.c.month == bindparam("month")
+)
+
+
+class Period(enum.StrEnum):
+    """Which points the board ranks."""
+
+    CURRENT_MONTH = "CURRENT_MONTH"
+
+
+def period_month(period: Period, now: datetime) -> date:
+    """The first day of the UTC calendar month a period ranks."""
+    return month_of(now)
+
+
+def alias(member_id: int, key: str) -> str:
+    """A member's anonymous board name: stable, and not revealing the id without the key."""
+    digest = hmac.new(key.encode(), f"member:{member_id}".encode(), hashlib.sha256).digest()
+    return f"Member #{int.from_bytes(digest[:8], 'big') % 1_000_000:06d}"
+
+
+@dataclass(frozen=True)
+class BoardRow:
+    """One member on the board."""
+
+    member_id: int
+    points: int
+    rank: int
+    display_name: str | None  # only when the member opted in
+
+
+@dataclass(frozen=True)
+class BoardPage:
+    """A page of a month's board, highest first, after the cursor (points, member id).
+
+    A read of the request's batch (`backend.rewards.queries.Read`).
+    """
+
+    month: date
+    first: int
+    after: tuple[int, int] | None
+
+    def run(self, conn: Connection) -> tuple[list[BoardRow], bool]:
+        """The page's rows ranked, and whether more follow."""
+        params: dict[str, Any] = {"month": self.month, "limit": self.first + 1}
+        if self.after is None:
+            rows = conn.execute(BOARD, params).all()
+        else:
+            points, member_id = self.after
+            rows = conn.execute(BOARD_AFTER, {**params, "points": points, "id": member_id}).all()
+        page = list(rows[: self.first])
+        return self._ranked(conn, page), len(rows) > self.first
+
+    def _ranked(self, conn: Connection, rows: list[Row[Any]]) -> list[BoardRow]:
+        """Rank the page from its first row: members above it, and tied ones listed before it."""
+        if not rows:
+            return []
+        top = {"month": self.month, "points": rows[0].points, "id": rows[0].member_id}
+        higher = int(conn.execute(HIGHER, top).scalar_one()) if self.after else 0
+        tied = int(conn.execute(TIED_BEFORE, top).scalar_one()) if self.after else 0
+        ranks = page_ranks(
+            [r.points for r in rows], first_rank=rank_of(higher), first_position=higher + tied + 1
+        )
+        return [
+            BoardRow(r.member_id, r.points, rank, r.display_name if r.leaderboard_opt_in else None)
+            for r, rank in zip(rows, ranks, strict=True)
+        ]
+
+
+@dataclass(frozen=True)
+class Standing:
+    """A member's place on a board."""
+
+    rank: int
+    points: int
+
+
+@dataclass(frozen=True)
+class RankOf:
+    """A member's rank and points on a month's board; None while they earned nothing there.
+
+    A read of the request's batch: the member's row, then a count of the members above.
+    """
+
+    member_id: int
+    month: date
+
+    def run(self, conn: Connection) -> Standing | None:
+        """Two indexed statements: the member's points, the members with more."""
+        points = conn.execute(MINE, {"member_id": self.member_id, "month": self.month}).scalar()
+        if not points or points <= 0:
+            return None
+        higher = conn.execute(HIGHER, {"month": self.month, "points": points}).scalar_one()
+        return Standing(rank_of(int(higher)), int(points))
