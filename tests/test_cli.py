@@ -34,6 +34,7 @@ COMMANDS = [
     "dev-token",
     "expire-points",
     "push-worker",
+    "automations-worker",
 ]
 
 
@@ -376,6 +377,40 @@ def test_push_worker_runs_as_its_own_process_sends_queued_pushes_and_stops_on_si
     assert err.count("push to …ia-phone: Welcome to Gold") == 1, err
     assert "ok-pia-phone" not in err
     assert _sent_count(tmp_path / "push.db") == 1
+
+
+def test_automations_worker_once_gives_todays_birthday_gift_once(tmp_path):
+    # given a member born on this day (UTC, their zone) in 1990
+    url = f"sqlite:///{tmp_path / 'auto.db'}"
+    assert rewards("migrate", cwd=tmp_path, DATABASE_URL=url).returncode == 0
+
+    async def enrol() -> None:
+        from datetime import UTC, datetime
+
+        from backend.db.engine import open_database
+        from backend.rewards.clock import SystemClock
+        from backend.rewards.uow import UnitOfWorkFactory
+        from tests.helpers import new_member
+
+        db = open_database(f"sqlite+aiosqlite:///{tmp_path / 'auto.db'}")
+        try:
+            uows = UnitOfWorkFactory(db.session_factory(), SystemClock())
+            today = datetime.now(UTC).date()
+            await new_member(
+                uows,
+                "bo",
+                birth_date=today.replace(
+                    year=1992 if today.month == 2 and today.day == 29 else 1990
+                ),
+            )
+        finally:
+            await db.dispose()
+
+    asyncio.run(enrol())
+    # when the worker runs once, twice
+    runs = [rewards("automations-worker", "--once", cwd=tmp_path, DATABASE_URL=url) for _ in "12"]
+    # then the first run gave the gift and the second found it given
+    assert [json.loads(run.stdout)["birthdays"] for run in runs] == [1, 0], runs[0].stderr
 
 
 def _sent_count(path: Path) -> int:

@@ -59,6 +59,7 @@ class Source(enum.StrEnum):
     OFFER = "offer"
     CLUB = "club"
     REFERRAL = "referral"
+    BIRTHDAY = "birthday"
     SYSTEM = "system"
 
 
