@@ -214,3 +214,21 @@ async def test_a_birthday_offer_set_in_the_program_gives_a_voucher_instead_of_po
     assert (note.kind, note.deep_link) == ("BIRTHDAY_VOUCHER", f"rewards://vouchers/{voucher.id}")
     assert note.body == "Gratis verzending staat in je wallet: ons cadeau voor jouw dag."
     assert (await member_row(uows, ivy.id)).balance == 0
+
+
+async def test_a_member_that_cannot_be_handled_does_not_stop_the_others(uows, clock, caplog):
+    # given two members born today, the first with a time zone Python does not know
+    odd, ok = [await new_member(uows, uid, birth_date=date(1990, 6, 1)) for uid in ("odd", "ok")]
+
+    async def break_zone(uow: UnitOfWork) -> None:
+        (await uow.lock_member(odd.id)).time_zone = "Mars/Olympus_Mons"
+        await uow.commit()
+
+    await uows.run(break_zone)
+    # when the job runs
+    report = await run(uows)
+    # then the other member got the gift and the fault was logged with the member
+    assert report["birthdays"] == 1
+    assert await kinds(uows, ok.id) == ["BIRTHDAY_POINTS"]
+    assert await kinds(uows, odd.id) == []
+    assert f"automation _birthday failed for member {odd.id}" in caplog.text

@@ -259,6 +259,16 @@ AUTOMATIONS: tuple[tuple[str, Scan, Step], ...] = (
 )
 
 
+async def _step(uows: UnitOfWorkFactory, step: Step, member_id: int) -> int:
+    """Act on one member; a fault is logged and the member tried again at the next run, so one
+    bad row (e.g. a time zone Python no longer knows) does not stop the others."""
+    try:
+        return await uows.run(lambda uow: step(uow, member_id))
+    except Exception:
+        log.exception("automation %s failed for member %s", step.__name__, member_id)
+        return 0
+
+
 async def _drain(uows: UnitOfWorkFactory, scan: Scan, step: Step, batch: int) -> int:
     """Page through one scan's candidates by member id and act on each in its own unit of work."""
     done, after = 0, 0
@@ -267,7 +277,7 @@ async def _drain(uows: UnitOfWorkFactory, scan: Scan, step: Step, batch: int) ->
             page = scan(uow.now, await uow.rules())
             member_ids = await scans.member_ids(uow.session, page(after, batch))
         for member_id in member_ids:
-            done += await uows.run(lambda uow, m=member_id: step(uow, m))  # type: ignore[misc]
+            done += await _step(uows, step, member_id)
         if len(member_ids) < batch:
             return done
         after = member_ids[-1]
