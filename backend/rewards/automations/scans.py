@@ -11,6 +11,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
+    Row,
     Select,
     String,
     and_,
@@ -52,20 +53,21 @@ def _after(column: Any, after: int) -> list[Any]:
     return [column > after] if after else []
 
 
-async def member_ids(session: AsyncSession, stmt: Select[Any]) -> list[int]:
-    """Run a scan's page."""
-    return [int(row[0]) for row in (await session.execute(stmt)).all()]
+async def page(session: AsyncSession, stmt: Select[Any]) -> list[Row[Any]]:
+    """Run a scan's page: rows whose first column is the member id."""
+    return list((await session.execute(stmt)).all())
 
 
 def birthdays(born: list[date], years: list[str], *, after: int, limit: int) -> Select[Any]:
-    """Active members born on one of `born` with no birthday occasion in `years` yet."""
+    """Active members born on one of `born` with no birthday occasion in `years` yet, with what
+    tells whether it is their birthday where they live."""
     done = exists().where(
         OCCASION.c.kind == OccasionKind.BIRTHDAY.value,
         OCCASION.c.member_id == MEMBER.c.id,
         OCCASION.c.key.in_(years),
     )
     return (
-        select(MEMBER.c.id)
+        select(MEMBER.c.id, MEMBER.c.birth_date, MEMBER.c.time_zone)
         .where(MEMBER.c.birth_date.in_(born), MEMBER.c.status == ACTIVE, not_(done))
         .where(*_after(MEMBER.c.id, after))
         .order_by(MEMBER.c.id)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Select, select, update
+from sqlalchemy import Row, Select, select, update
 
 from backend.db.tables import Occasion, Offer
 from backend.rewards import idempotency
@@ -30,6 +30,7 @@ from backend.rewards.automations.rules import (
     nudge_target,
 )
 from backend.rewards.clubs.rules import localize
+from backend.rewards.errors import DomainError
 from backend.rewards.ledger import Posting, Source, credit
 from backend.rewards.members.rules import MAX_AGE, zone
 from backend.rewards.notifications.rules import Kind
@@ -124,6 +125,16 @@ async def _give_birthday_gift(
     await notify(
         uow, member_id=cast(int, member.id), kind=Kind.BIRTHDAY_POINTS, params={"points": points}
     )
+
+
+def _birthday_ready(row: Row[Any], now: datetime) -> bool:
+    """Whether it is the candidate's birthday where they live (the scan looks a day around UTC):
+    only then is the member locked. A zone that cannot be read goes on, for the step to report."""
+    try:
+        today = local_today(now, zone(row.time_zone))
+    except DomainError:
+        return True
+    return bool(today == celebrated_on(row.birth_date, today.year))
 
 
 def _birthday_scan(now: datetime, _program: ProgramRules) -> Callable[[int, int], Select[Any]]:
@@ -251,11 +262,28 @@ def _renewal_scan(now: datetime, program: ProgramRules) -> Callable[[int, int], 
 
 Scan = Callable[[datetime, ProgramRules], Callable[[int, int], Select[Any]]]
 Step = Callable[[UnitOfWork, int], Awaitable[int]]
-AUTOMATIONS: tuple[tuple[str, Scan, Step], ...] = (
-    ("birthdays", _birthday_scan, _birthday),
-    ("expiry_warnings", _expiry_scan, _expiry_warning),
-    ("tier_nudges", _nudge_scan, _tier_nudge),
-    ("renewal_reminders", _renewal_scan, _renewal_reminder),
+
+
+def _always(_row: Row[Any], _now: datetime) -> bool:
+    """Every candidate of the scan is worth a unit of work."""
+    return True
+
+
+@dataclass(frozen=True)
+class Automation:
+    """A scan of candidates, a cheap check of a candidate row, and the per-member step."""
+
+    name: str
+    scan: Scan
+    step: Step
+    ready: Callable[[Row[Any], datetime], bool] = _always
+
+
+AUTOMATIONS = (
+    Automation("birthdays", _birthday_scan, _birthday, _birthday_ready),
+    Automation("expiry_warnings", _expiry_scan, _expiry_warning),
+    Automation("tier_nudges", _nudge_scan, _tier_nudge),
+    Automation("renewal_reminders", _renewal_scan, _renewal_reminder),
 )
 
 
@@ -269,23 +297,25 @@ async def _step(uows: UnitOfWorkFactory, step: Step, member_id: int) -> int:
         return 0
 
 
-async def _drain(uows: UnitOfWorkFactory, scan: Scan, step: Step, batch: int) -> int:
-    """Page through one scan's candidates by member id and act on each in its own unit of work."""
+async def _drain(uows: UnitOfWorkFactory, automation: Automation, batch: int) -> int:
+    """Page through one scan's candidates by member id and act on each ready one in its own
+    unit of work."""
     done, after = 0, 0
     while True:
         async with uows() as uow:
-            page = scan(uow.now, await uow.rules())
-            member_ids = await scans.member_ids(uow.session, page(after, batch))
-        for member_id in member_ids:
-            done += await _step(uows, step, member_id)
-        if len(member_ids) < batch:
+            now, page = uow.now, automation.scan(uow.now, await uow.rules())
+            rows = await scans.page(uow.session, page(after, batch))
+        for row in rows:
+            if automation.ready(row, now):
+                done += await _step(uows, automation.step, int(row[0]))
+        if len(rows) < batch:
             return done
-        after = member_ids[-1]
+        after = int(rows[-1][0])
 
 
 async def run_automations(uows: UnitOfWorkFactory, *, batch: int = BATCH) -> AutomationReport:
     """Run every automation once over whatever is due now."""
     report = AutomationReport()
-    for name, scan, step in AUTOMATIONS:
-        setattr(report, name, await _drain(uows, scan, step, batch))
+    for automation in AUTOMATIONS:
+        setattr(report, automation.name, await _drain(uows, automation, batch))
     return report
