@@ -35,6 +35,12 @@ def local_today(now: datetime, zone: ZoneInfo) -> date:
     return now.astimezone(zone).date()
 
 
+def birthday_year(birth_date: date, zone: ZoneInfo, now: datetime) -> int | None:
+    """The year whose birthday it is where the member lives at `now`, else None."""
+    today = local_today(now, zone)
+    return today.year if today == celebrated_on(birth_date, today.year) else None
+
+
 def dates_somewhere(now: datetime) -> list[date]:
     """Every calendar date some time zone is on at `now` (two or three)."""
     utc = now.astimezone(UTC)

@@ -21,8 +21,8 @@ from backend.rewards import idempotency
 from backend.rewards.automations import scans
 from backend.rewards.automations.rules import (
     OccasionKind,
+    birthday_year,
     birthdays_somewhere,
-    celebrated_on,
     dates_somewhere,
     expiring_by_date,
     local_today,
@@ -89,12 +89,12 @@ async def _birthday(uow: UnitOfWork, member_id: int) -> int:
     member = await _active(uow, member_id)
     if member is None or member.birth_date is None:
         return 0
-    today = local_today(uow.now, zone(member.time_zone))
-    if today != celebrated_on(member.birth_date, today.year):
+    year = birthday_year(member.birth_date, zone(member.time_zone), uow.now)
+    if year is None:
         return 0  # the scan looks a day around UTC: not yet (or no longer) there
-    if not await _first_time(uow, OccasionKind.BIRTHDAY, member_id, str(today.year)):
+    if not await _first_time(uow, OccasionKind.BIRTHDAY, member_id, str(year)):
         return 0
-    await _give_birthday_gift(uow, member, year=today.year, program=await uow.rules())
+    await _give_birthday_gift(uow, member, year=year, program=await uow.rules())
     await uow.commit()
     return 1
 
@@ -131,10 +131,9 @@ def _birthday_ready(row: Row[Any], now: datetime) -> bool:
     """Whether it is the candidate's birthday where they live (the scan looks a day around UTC):
     only then is the member locked. A zone that cannot be read goes on, for the step to report."""
     try:
-        today = local_today(now, zone(row.time_zone))
+        return birthday_year(row.birth_date, zone(row.time_zone), now) is not None
     except DomainError:
         return True
-    return bool(today == celebrated_on(row.birth_date, today.year))
 
 
 def _birthday_scan(now: datetime, _program: ProgramRules) -> Callable[[int, int], Select[Any]]:
