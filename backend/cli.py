@@ -1,5 +1,5 @@
 """The operator CLI, installed as `rewards`: serve, migrate, seed-demo, seed-bench, dev-token,
-expire-points, push-worker."""
+expire-points, push-worker, automations-worker."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ HELP_WIDTH = 100
 EVERY_SETTING = ("*",)
 DATABASE = ("database_url",)
 DATABASE_AND_LIVE = ("database_url", "redis_url", "redis_key_prefix")
+AUTOMATIONS_WORKER = (*DATABASE_AND_LIVE, "automations_interval_seconds")
 PUSH_WORKER = (
     "mode",
     "database_url",
@@ -196,6 +197,34 @@ def push_worker(_args: argparse.Namespace, settings: Settings) -> None:
             await db.dispose()
 
     asyncio.run(run())
+
+
+def automations_worker(args: argparse.Namespace, settings: Settings) -> None:
+    """Run the automations every AUTOMATIONS_INTERVAL_SECONDS until stopped (or once, `--once`)."""
+    import logging
+    import signal
+
+    from backend.main import run_automations_forever
+    from backend.rewards.automations.services import run_automations
+
+    if args.once:
+        report = asyncio.run(_with_database(settings, run_automations))
+        print(json.dumps(asdict(report)))
+        return
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s: %(message)s")
+
+    async def forever(uows: Any) -> None:
+        task = asyncio.ensure_future(
+            run_automations_forever(uows, settings.automations_interval_seconds)
+        )
+        loop = asyncio.get_running_loop()
+        for stop in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(stop, task.cancel)
+        print("automations worker running", flush=True)
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    asyncio.run(_with_database(settings, forever))
 
 
 def seed_bench(args: argparse.Namespace, settings: Settings) -> None:
@@ -380,6 +409,19 @@ def parser() -> argparse.ArgumentParser:
         PUSH_WORKER,
         push_worker,
     )
+    p = _command(
+        commands,
+        "automations-worker",
+        "run the automations until stopped",
+        "Migrate, then run the automations (birthday gifts, points-expiring warnings, "
+        "close-to-next-tier nudges, club renewal reminders) every AUTOMATIONS_INTERVAL_SECONDS "
+        "until SIGINT or SIGTERM, or once with --once (printing a JSON report). Run it when "
+        "servers have AUTOMATIONS_IN_PROCESS=false; several workers (and servers) may run at "
+        "once: each member's occasion is acted on once, under the member's row lock.",
+        AUTOMATIONS_WORKER,
+        automations_worker,
+    )
+    p.add_argument("--once", action="store_true", help="run once, print a report and exit")
     p = _command(
         commands,
         "seed-bench",

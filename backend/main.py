@@ -23,6 +23,7 @@ from backend.api.schema import build_schema
 from backend.api.view import GraphQLEndpoint, HttpLimits
 from backend.db.engine import Database, open_database
 from backend.db.migrate import upgrade_to_head
+from backend.rewards.automations.services import run_automations
 from backend.rewards.clock import SystemClock
 from backend.rewards.games.draws import run_due_draws
 from backend.rewards.jobs import settle_due
@@ -84,6 +85,18 @@ async def run_jobs_forever(uows: UnitOfWorkFactory, interval: float) -> None:
                 log.info("draw job: %d draws run", drawn)
         except Exception:
             log.exception("draw job failed; will retry")
+        await asyncio.sleep(interval)
+
+
+async def run_automations_forever(uows: UnitOfWorkFactory, interval: float) -> None:
+    """Birthdays, expiry warnings, tier nudges and renewal reminders on a schedule."""
+    while True:
+        try:
+            report = await run_automations(uows)
+            if report.total:
+                log.info("automations: %s", report)
+        except Exception:
+            log.exception("automations failed; will retry")
         await asyncio.sleep(interval)
 
 
@@ -153,6 +166,13 @@ def create_app(
             if settings.jobs_enabled
             else None
         )
+        automations = (
+            asyncio.create_task(
+                run_automations_forever(services.uows, settings.automations_interval_seconds)
+            )
+            if settings.jobs_enabled and settings.automations_in_process
+            else None
+        )
         sender = (
             asyncio.create_task(
                 make_sender(settings, db, services.uows, push or make_push(settings)).run_forever()
@@ -163,7 +183,7 @@ def create_app(
         try:
             yield
         finally:
-            for task in (jobs, sender):
+            for task in (jobs, automations, sender):
                 if task:
                     task.cancel()
             await services.rules.close()

@@ -155,8 +155,20 @@ class Settings(BaseSettings):
         description="server processes `rewards serve` runs (unset: one per CPU in production "
         "mode, 1 in local mode)",
     )
-    jobs_enabled: bool = Field(True, description="run the settle job inside the server")
+    jobs_enabled: bool = Field(
+        True,
+        description="run the settle job (and, with AUTOMATIONS_IN_PROCESS, the automations) "
+        "inside the server",
+    )
     jobs_interval_seconds: Seconds = Field(60.0, description="seconds between settle job runs")
+    automations_in_process: bool = Field(
+        True,
+        description="run the automations (birthdays, expiry warnings, tier nudges, club renewal "
+        "reminders) inside the server (off: run `rewards automations-worker`)",
+    )
+    automations_interval_seconds: Seconds = Field(
+        300.0, description="seconds between automation runs (in the server or the worker)"
+    )
     seed_demo: bool = Field(False, description="seed the demo members on start")
     rules_cache_seconds: CacheSeconds = Field(
         5.0, description="seconds a process reuses the program rules it read"

@@ -18,7 +18,7 @@ ADULT = date(1990, 5, 17)
 
 async def new_member(uows: UnitOfWorkFactory, uid: str = "alice", **fields: object) -> Member:
     """Enrol an adult member."""
-    data = EnrollInput(birth_date=ADULT, **fields)  # type: ignore[arg-type]
+    data = EnrollInput(**{"birth_date": ADULT, **fields})  # type: ignore[arg-type]
     return await uows.run(lambda uow: enroll(uow, uid=uid, email=f"{uid}@example.com", data=data))
 
 

@@ -34,6 +34,7 @@ COMMANDS = [
     "dev-token",
     "expire-points",
     "push-worker",
+    "automations-worker",
 ]
 
 
@@ -376,6 +377,40 @@ def test_push_worker_runs_as_its_own_process_sends_queued_pushes_and_stops_on_si
     assert err.count("push to …ia-phone: Welcome to Gold") == 1, err
     assert "ok-pia-phone" not in err
     assert _sent_count(tmp_path / "push.db") == 1
+
+
+def test_automations_worker_once_gives_todays_birthday_gift(tmp_path):
+    # given a member born on this day (UTC, their zone) in 1992
+    async def enrol() -> None:
+        from datetime import UTC, datetime
+
+        from backend.db.engine import open_database
+        from backend.db.migrate import upgrade_to_head
+        from backend.rewards.clock import SystemClock
+        from backend.rewards.uow import UnitOfWorkFactory
+        from tests.helpers import new_member
+
+        db = open_database(f"sqlite+aiosqlite:///{tmp_path / 'auto.db'}")
+        try:
+            await upgrade_to_head(db.writer)
+            uows = UnitOfWorkFactory(db.session_factory(), SystemClock())
+            born = datetime.now(UTC).date().replace(year=1992)  # a leap year: 29 February too
+            await new_member(uows, "bo", birth_date=born)
+        finally:
+            await db.dispose()
+
+    asyncio.run(enrol())
+    # when the worker runs once
+    url = f"sqlite:///{tmp_path / 'auto.db'}"
+    result = rewards("automations-worker", "--once", cwd=tmp_path, DATABASE_URL=url)
+    # then it reports the gift it gave
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {
+        "birthdays": 1,
+        "expiry_warnings": 0,
+        "tier_nudges": 0,
+        "renewal_reminders": 0,
+    }
 
 
 def _sent_count(path: Path) -> int:

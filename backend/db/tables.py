@@ -36,6 +36,8 @@ class Member(SQLModel, table=True):
         Index("ix_member_email_lower", func.lower(text("email")), "id"),
         # The settle job's members above the lowest tier whose grace may be over.
         Index("ix_member_tier_reached", "tier_code", "tier_reached_at"),
+        # The birthday automation looks up the birth dates celebrated today, year by year.
+        Index("ix_member_birth_date", "birth_date"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -92,6 +94,8 @@ class TierMonth(SQLModel, table=True):
     """
 
     __tablename__ = "tier_month"
+    # The tier-nudge automation's members who earned in a month.
+    __table_args__ = (Index("ix_tier_month_month", "month", "member_id"),)
 
     member_id: int = Field(foreign_key="member.id", primary_key=True)
     month: date = Field(primary_key=True)  # the first day of the month
@@ -135,6 +139,13 @@ class Lot(SQLModel, table=True):
             postgresql_where=text("released AND remaining > 0"),
             sqlite_where=text("released = 1 AND remaining > 0"),
         ),
+        # The expiry-warning automation's open lots not yet warned about (same literal rule).
+        Index(
+            "ix_lot_unwarned_expiry",
+            "expires_at",
+            postgresql_where=text("released AND remaining > 0 AND NOT expiry_warned"),
+            sqlite_where=text("released = 1 AND remaining > 0 AND expiry_warned = 0"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -147,6 +158,8 @@ class Lot(SQLModel, table=True):
     available_at: datetime = _utc()
     expires_at: datetime = _utc()
     released: bool = True
+    # The member was told (or the lot was looked at) before it expires: set once, never cleared.
+    expiry_warned: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
 
 
 class LotAllocation(SQLModel, table=True):
@@ -338,6 +351,7 @@ class ClubMembership(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("member_id", "club_id", "started_at", name="uq_club_membership_term"),
         Index("ix_club_membership_club", "club_id"),
+        Index("ix_club_membership_ends", "ends_at"),  # the renewal reminders' terms ending soon
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -596,4 +610,21 @@ class DrawTicket(SQLModel, table=True):
     holder: int
     member_id: int = Field(foreign_key="member.id")
     entry_id: int | None = Field(default=None, foreign_key="ledger_entry.id")
+    created_at: datetime = _utc()
+
+
+class Occasion(SQLModel, table=True):
+    """One thing an automation did for a member: a birthday year, an expiry date, a nudge, a term.
+
+    Written in the unit of work of the gift or notification it stands for; the unique triple makes
+    "at most once per member per occasion" structural, however often or widely the job runs.
+    """
+
+    __tablename__ = "automation_occasion"
+    __table_args__ = (UniqueConstraint("kind", "member_id", "key", name="uq_automation_occasion"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=16)
+    member_id: int = Field(foreign_key="member.id")
+    key: str = Field(max_length=64)
     created_at: datetime = _utc()

@@ -46,6 +46,8 @@ RETRIED_UNIQUE = frozenset(
         "purchase.order_id",
         "device_token_hash_key",  # two members registered one new token at once: it moves
         "device.token_hash",
+        "uq_automation_occasion",  # two automation runs at once: the rerun finds it done
+        "automation_occasion.kind, automation_occasion.member_id, automation_occasion.key",
     }
 )
 

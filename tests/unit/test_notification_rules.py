@@ -26,6 +26,11 @@ PARAMS: dict[Kind, dict[str, object]] = {
     Kind.TIER_REACHED: {"tier": "Gold"},
     Kind.SURPRISE: {"message": "200 points, on us."},
     Kind.DRAW_WON: {"draw_id": "RHJhdzox"},
+    Kind.BIRTHDAY_POINTS: {"points": 200},
+    Kind.BIRTHDAY_VOUCHER: {"voucher_id": 7},
+    Kind.POINTS_EXPIRING: {"points": 350, "date": "2026-07-01"},
+    Kind.TIER_NUDGE: {"tier": "Silver", "points": 50},
+    Kind.CLUB_RENEWAL: {"club": "Sneakers", "club_id": 3, "date": "2026-07-01"},
 }
 REWARD = {"en": "Free keychain", "nl": "Gratis sleutelhanger"}
 NIGHT, MORNING = time(21), time(9)

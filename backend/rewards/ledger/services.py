@@ -63,6 +63,7 @@ class Source(enum.StrEnum):
     OFFER = "offer"
     CLUB = "club"
     REFERRAL = "referral"
+    BIRTHDAY = "birthday"
     SYSTEM = "system"
 
 

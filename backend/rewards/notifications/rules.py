@@ -41,6 +41,11 @@ class Kind(enum.StrEnum):
     TIER_REACHED = "TIER_REACHED"
     SURPRISE = "SURPRISE"
     DRAW_WON = "DRAW_WON"
+    BIRTHDAY_POINTS = "BIRTHDAY_POINTS"
+    BIRTHDAY_VOUCHER = "BIRTHDAY_VOUCHER"
+    POINTS_EXPIRING = "POINTS_EXPIRING"
+    TIER_NUDGE = "TIER_NUDGE"
+    CLUB_RENEWAL = "CLUB_RENEWAL"
 
 
 class PushStatus(enum.StrEnum):
@@ -125,6 +130,56 @@ TEMPLATES: dict[Kind, Template] = {
             "ar": ("لقد فزت في السحب!", "تم سحب تذكرتك: {reward} لك. سنتواصل معك بشأن جائزتك."),
             "uk": ("Ви виграли розіграш!", "Ваш квиток витягнули: {reward} — ваш. Ми зв'яжемося з вами щодо призу."),
             "nl": ("Je hebt de trekking gewonnen!", "Jouw lot is getrokken: {reward} is voor jou. We nemen contact op over je prijs."),
+        },
+    ),
+    Kind.BIRTHDAY_POINTS: Template(
+        Category.TRANSACTIONAL,
+        "rewards://points",
+        {
+            "en": ("Happy birthday!", "Here are {points} points from us to celebrate your day."),
+            "ar": ("عيد ميلاد سعيد!", "إليك {points} نقطة منا احتفالًا بيومك."),
+            "uk": ("З днем народження!", "Даруємо вам {points} балів, щоб відсвяткувати ваш день."),
+            "nl": ("Gefeliciteerd met je verjaardag!", "Hier zijn {points} punten van ons om je dag te vieren."),
+        },
+    ),
+    Kind.BIRTHDAY_VOUCHER: Template(
+        Category.TRANSACTIONAL,
+        "rewards://vouchers/{voucher_id}",
+        {
+            "en": ("Happy birthday!", "{reward} is in your wallet: our gift for your day."),
+            "ar": ("عيد ميلاد سعيد!", "{reward} في محفظتك الآن: هديتنا لك في يومك."),
+            "uk": ("З днем народження!", "{reward} вже у вашому гаманці: наш подарунок до вашого дня."),
+            "nl": ("Gefeliciteerd met je verjaardag!", "{reward} staat in je wallet: ons cadeau voor jouw dag."),
+        },
+    ),
+    Kind.POINTS_EXPIRING: Template(
+        Category.TRANSACTIONAL,
+        "rewards://points",
+        {
+            "en": ("Points expiring soon", "{points} of your points expire on {date}. Use them before then."),
+            "ar": ("نقاط ستنتهي صلاحيتها قريبًا", "تنتهي صلاحية {points} من نقاطك في {date}. استخدمها قبل ذلك."),
+            "uk": ("Бали скоро згорять", "{points} ваших балів згорять {date}. Використайте їх до цієї дати."),
+            "nl": ("Punten verlopen binnenkort", "{points} van je punten verlopen op {date}. Gebruik ze voor die tijd."),
+        },
+    ),
+    Kind.TIER_NUDGE: Template(
+        Category.MARKETING,
+        "rewards://tier",
+        {
+            "en": ("Almost {tier}", "Only {points} more points to reach {tier}."),
+            "ar": ("اقتربت من {tier}", "تبقّى {points} نقطة فقط للوصول إلى {tier}."),
+            "uk": ("Майже {tier}", "Лише {points} балів до рівня {tier}."),
+            "nl": ("Bijna {tier}", "Nog maar {points} punten tot {tier}."),
+        },
+    ),
+    Kind.CLUB_RENEWAL: Template(
+        Category.TRANSACTIONAL,
+        "rewards://clubs/{club_id}",
+        {
+            "en": ("Your {club} membership ends soon", "It ends on {date}. Renew to keep your perks."),
+            "ar": ("عضويتك في {club} تنتهي قريبًا", "تنتهي في {date}. جدّدها للاحتفاظ بمزاياك."),
+            "uk": ("Ваше членство в {club} скоро закінчиться", "Воно закінчується {date}. Продовжте, щоб зберегти свої переваги."),
+            "nl": ("Je lidmaatschap van {club} loopt bijna af", "Het eindigt op {date}. Verleng om je voordelen te houden."),
         },
     ),
 }  # fmt: skip

@@ -208,6 +208,7 @@ async def _issue(
     origin: VoucherOrigin,
     entry: LedgerEntry | None = None,
     grant_key: str | None = None,
+    kind: Kind = Kind.VOUCHER_ISSUED,
 ) -> Voucher:
     """Write a voucher with a new random code; a code collision re-runs the unit of work."""
     voucher = Voucher(
@@ -227,7 +228,7 @@ async def _issue(
     await notify(
         uow,
         member_id=member_id,
-        kind=Kind.VOUCHER_ISSUED,
+        kind=kind,
         params={"voucher_id": voucher.id},
         reward=titles,
     )
@@ -258,9 +259,17 @@ async def consume_voucher(
 
 
 async def issue_gift(
-    uow: UnitOfWork, *, member_id: int, offer_id: int, origin: VoucherOrigin, grant_key: str
+    uow: UnitOfWork,
+    *,
+    member_id: int,
+    offer_id: int,
+    origin: VoucherOrigin,
+    grant_key: str,
+    kind: Kind = Kind.VOUCHER_ISSUED,
 ) -> Voucher | None:
     """Give a member a voucher of a gift offer once per `grant_key`; None if given before or closed.
+
+    `kind` is the notification that tells the member (its template names `voucher_id`).
 
     A gift that cannot be given (offer gone, closed or out of stock) is skipped and logged: the
     purchase or enrolment it rides on must not fail for it.
@@ -280,7 +289,9 @@ async def issue_gift(
     ):
         log.warning("gift offer %s could not be given (%s)", offer_id, grant_key)
         return None
-    return await _issue(uow, offer=offer, member_id=member_id, origin=origin, grant_key=grant_key)
+    return await _issue(
+        uow, offer=offer, member_id=member_id, origin=origin, grant_key=grant_key, kind=kind
+    )
 
 
 async def welcome(uow: UnitOfWork, *, member_id: int, program: ProgramRules) -> Voucher | None:
