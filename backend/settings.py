@@ -194,6 +194,9 @@ class Settings(BaseSettings):
     rate_limit_register_device: Rate = Field(
         "30/hour", description="`registerDevice` and `unregisterDevice` calls per member"
     )
+    rate_limit_spin_wheel: Rate = Field(
+        "30/minute;500/day", description="`spinWheel` calls per member (replays count too)"
+    )
     push_sender_in_process: bool = Field(
         True,
         description="send queued pushes from inside the server (off: run `rewards push-worker`)",

@@ -147,3 +147,9 @@ class RegisterDeviceRateLimit(RateLimit):
     """A member's device registrations and unregistrations."""
 
     action = "register_device"
+
+
+class SpinWheelRateLimit(RateLimit):
+    """A member's spins of the wheel of points."""
+
+    action = "spin_wheel"

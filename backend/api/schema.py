@@ -14,6 +14,7 @@ from backend.api.clubs.types import Club
 from backend.api.context import Info
 from backend.api.documents import CheckedDocuments, DocumentCache, validation_rules
 from backend.api.errors import CodedCoercionExecutor, CodedErrorsSchema, PublicError
+from backend.api.games.wheel.queries import WheelQuery
 from backend.api.mutations import Mutation
 from backend.api.notifications.queries import NotificationsQuery
 from backend.api.notifications.types import Notification
@@ -58,7 +59,7 @@ async def _look_up(info: Info, lookup: Lookup) -> Member | None:
 
 
 @strawberry.type(description="Everything that can be read.")
-class Query(ProfileQuery, ClubsQuery, OffersQuery, NotificationsQuery):
+class Query(ProfileQuery, ClubsQuery, OffersQuery, NotificationsQuery, WheelQuery):
     @strawberry.field(
         description="The signed-in member; null until they `enroll`.", permission_classes=[IsMember]
     )

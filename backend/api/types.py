@@ -26,6 +26,7 @@ from strawberry import relay
 
 from backend.api.context import Info
 from backend.api.errors import PublicError
+from backend.api.games.wheel.dashboard import next_free_spin_at, spins_left_today, wheel_read
 from backend.api.notifications.dashboard import unread_notification_count
 from backend.api.offers.dashboard import (
     active_voucher_count,
@@ -358,6 +359,10 @@ class MemberReads:
         """The offer figures (`activeVoucherCount`, `redeemableOfferCount`, `featuredOffer`)."""
         return MemberOffers(member.id, member.tier_code, self.now)
 
+    def wheel(self, member: Any) -> queries.Read[Any]:
+        """`spinsLeftToday`, `nextFreeSpinAt`: the wheel and the member's spins as of now."""
+        return wheel_read(member, self.now)
+
     def ahead(
         self, fields: Iterable[tuple[str, dict[str, Any]]]
     ) -> Callable[[Any], list[queries.Read[Any]]]:
@@ -375,6 +380,8 @@ class MemberReads:
             "redeemableOfferCount": ranked,
             "featuredOffer": ranked,
             "unreadNotificationCount": (lambda member: UnreadCount(member.id),),
+            "spinsLeftToday": (self.wheel,),
+            "nextFreeSpinAt": (self.wheel,),
         }
         for name, arguments in fields:
             if name in simple:
@@ -452,6 +459,15 @@ class Member(relay.Node):
     )
     unread_notification_count: int = strawberry.field(
         resolver=unread_notification_count, description="Notifications in the inbox not read yet."
+    )
+    spins_left_today: int = strawberry.field(
+        resolver=spins_left_today,
+        description="Spins of the wheel the member can take today without paying (free and "
+        "extra); 0 while there is no wheel.",
+    )
+    next_free_spin_at: datetime = strawberry.field(
+        resolver=next_free_spin_at,
+        description="When the wheel's free spins refill: the member's next local midnight.",
     )
 
     @classmethod

@@ -1,0 +1,61 @@
+"""The `wheel` query: segments, exact odds as of now and, for a member, their spins."""
+
+from __future__ import annotations
+
+import strawberry
+
+from backend.api.context import Info
+from backend.api.games.wheel.types import WheelOfPoints
+from backend.api.permissions import IsMemberOrStaff
+from backend.rewards.games.wheel.queries import WheelNow, WheelState
+from backend.rewards.games.wheel.services import commit_seed
+from backend.rewards.ports import Role
+from backend.rewards.queries import MemberByUid
+
+
+async def wheel_state(info: Info) -> WheelState | None:
+    """The signed-in member's wheel now (None for staff and before enrolment).
+
+    A member without a committed seed gets one first (a short unit of work of its own), so the
+    commitment is shown before their first spin.
+    """
+    principal = info.context.principal
+    if principal is None or principal.role != Role.MEMBER:
+        return None
+    loaders = info.context.loaders
+    member = await loaders.read(MemberByUid(principal.uid))
+    if member is None:
+        return None
+    read = WheelNow(member.id, member.time_zone, loaders.now)
+    state = await loaders.read(read)
+    if state.config is not None and state.commitment is None:
+        await info.context.uows.run(lambda uow: commit_seed(uow, member_id=member.id))
+        async with loaders.connection() as conn:
+            state = await conn.run_sync(read.run)
+    return state
+
+
+async def wheel_now(info: Info) -> WheelOfPoints | None:
+    """The wheel as the caller sees it now; null until marketing configures it."""
+    state = await wheel_state(info)
+    if state is None:  # staff: the same wheel, without a member's spins
+        state = await info.context.loaders.read(WheelNow(0, "UTC", info.context.loaders.now))
+        if state.config is None:
+            return None
+        return WheelOfPoints.of(state.config, None, state.points_left)
+    if state.config is None:
+        return None
+    return WheelOfPoints.of(state.config, state, state.points_left)
+
+
+@strawberry.type(description="Wheel of points queries.")
+class WheelQuery:
+    @strawberry.field(
+        description="The wheel of points: segments with exact odds as of now (today's points "
+        "budget applied) and, for a member, spins left, the next free spin and the commitment "
+        "of the next spin's server seed. Null until marketing configures it.",
+        permission_classes=[IsMemberOrStaff],
+    )
+    async def wheel(self, info: Info) -> WheelOfPoints | None:
+        """Read the wheel."""
+        return await wheel_now(info)

@@ -1,0 +1,1 @@
+"""Games: the wheel of points, catch the mascot, the leaderboard and prize draws."""
