@@ -21,9 +21,9 @@ from backend.db.tables import (
     WheelPlayer,
     WheelSpin,
 )
-from backend.rewards.games.wheel.services import grant_spins
+from backend.rewards.games.wheel.players import grant_spins
 from scripts.verify_spin import problems
-from tests.api.offers_support import create, member
+from tests.api.offers_support import create, member, redeem
 from tests.api.test_query_counts import counting_checkouts
 from tests.helpers import assert_consistent, give
 
@@ -296,6 +296,26 @@ async def test_extra_spins_won_or_granted_are_banked_and_used_after_the_free_one
     assert (await wheel(api, "alice"))["me"]["spinsLeftToday"] == 3
     assert (await spin(api, "alice", "b"))["spin"]["paidWith"] == "EXTRA"
     assert (await wheel(api, "alice"))["me"]["spinsLeftToday"] == 3  # used one, won one
+
+
+async def test_redeeming_an_extra_spin_offer_banks_one_spin_and_uses_the_voucher(api, uows):
+    await configure(api, [P10, P10])
+    alice = await member(api, "alice")
+    await give(uows, alice, 100)
+    offer = await create(api, kind="EXTRA_SPIN", percent=None, pointsCost=40, perMemberLimit=5)
+
+    redeemed = [await redeem(api, "alice", offer, "r-1") for _ in range(2)]  # and a replay
+
+    assert redeemed[0] == redeemed[1] and redeemed[0]["voucher"]["status"] == "USED"
+    assert (await wheel(api, "alice"))["wheel"]["spins"] | {"nextCommitment": ""} == {
+        "leftToday": 2,
+        "freeLeftToday": 1,
+        "extra": 1,
+        "nextFreeSpinAt": "2026-06-02T00:00:00+00:00",
+        "nextCommitment": "",
+        "nextNonce": 0,
+    }
+    assert (await assert_consistent(uows, alice)).balance == 60
 
 
 async def test_spins_over_the_members_budget_are_rate_limited(client_for, database, rate_store):

@@ -7,8 +7,8 @@ import strawberry
 from backend.api.context import Info
 from backend.api.games.wheel.types import WheelOfPoints
 from backend.api.permissions import IsMemberOrStaff
+from backend.rewards.games.wheel.players import commit_seed
 from backend.rewards.games.wheel.queries import WheelNow, WheelState
-from backend.rewards.games.wheel.services import commit_seed
 from backend.rewards.ports import Role
 from backend.rewards.queries import MemberByUid
 

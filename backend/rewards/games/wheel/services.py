@@ -1,4 +1,4 @@
-"""Wheel use cases: marketing configures the wheel; members spin; anything may grant extra spins.
+"""Wheel use cases: marketing configures the wheel; members spin (granted spins: `players`).
 
 A spin is server-authoritative and provably fair: each member has a committed server seed (its
 SHA-256 is shown before the spin); the spin draws with `games.wheel.land(seed, nonce, weights)`,
@@ -9,13 +9,10 @@ capability, the next seed) happens under the member's row lock in one unit of wo
 
 from __future__ import annotations
 
-import secrets
-from collections.abc import Callable
 from datetime import date
 from typing import Any, cast
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -26,19 +23,19 @@ from backend.db.tables import (
     Offer,
     WheelBudget,
     WheelConfig,
-    WheelGrant,
     WheelPlayer,
     WheelSpin,
 )
 from backend.rewards import idempotency
 from backend.rewards.errors import DomainError, InsufficientPoints, NotFound
+from backend.rewards.games.wheel.players import dialect, ensure_player, new_seed
 from backend.rewards.games.wheel.rules import Config, budget_day, free_used_on, local_day
 from backend.rewards.ledger import EntryKind, Posting, Source, credit, debit
 from backend.rewards.offers.rules import VoucherOrigin
+from backend.rewards.offers.services import issue_gift
 from backend.rewards.ports import Principal
-from backend.rewards.text import TextField, clean, clip
+from backend.rewards.text import TextField, clean
 from backend.rewards.uow import LockedMember, UnitOfWork
-from games.rng import commitment
 from games.wheel import (
     Outcome,
     Payment,
@@ -52,28 +49,14 @@ from games.wheel import (
     payment,
 )
 
-# The source of server seeds (a CSPRNG); tests may swap it.
-random_bytes: Callable[[int], bytes] = secrets.token_bytes
 KEY = TextField("INVALID_IDEMPOTENCY_KEY", "idempotencyKey", "The idempotency key", 128)
 SCOPE = "spin_wheel"
-MAX_GRANT = 100
 BUDGET = WheelBudget.__table__  # type: ignore[attr-defined]
-PLAYER = WheelPlayer.__table__  # type: ignore[attr-defined]
 
 
 def _refused(error: WheelRuleError) -> DomainError:
     """A wheel rule's refusal as a domain error."""
     return DomainError(error.code, error.message, field=error.field)
-
-
-def new_seed() -> str:
-    """A fresh secret server seed (32 bytes, hex)."""
-    return random_bytes(32).hex()
-
-
-def _dialect(session: AsyncSession) -> Any:
-    """The dialect module whose INSERT knows ON CONFLICT."""
-    return postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
 
 
 async def configure_wheel(uow: UnitOfWork, *, wheel: Wheel, staff: Principal) -> WheelConfig:
@@ -108,60 +91,6 @@ async def configure_wheel(uow: UnitOfWork, *, wheel: Wheel, staff: Principal) ->
     )
     await uow.commit()
     return row
-
-
-async def _ensure_player(session: AsyncSession, member_id: int) -> WheelPlayer:
-    """The member's wheel state, committing their first seed if they have none (race-safe)."""
-    seed = new_seed()
-    stmt = (
-        _dialect(session)
-        .insert(PLAYER)
-        .values(
-            member_id=member_id,
-            seed=seed,
-            commitment=commitment(bytes.fromhex(seed)),
-            nonce=0,
-            extra_spins=0,
-            free_used=0,
-        )
-    )
-    await session.execute(stmt.on_conflict_do_nothing(index_elements=[PLAYER.c.member_id]))
-    return await session.get_one(WheelPlayer, member_id, populate_existing=True)
-
-
-async def commit_seed(uow: UnitOfWork, *, member_id: int) -> None:
-    """Commit a member's first server seed, so its commitment can be shown before any spin."""
-    await _ensure_player(uow.session, member_id)
-    await uow.commit()
-
-
-async def grant_spins(
-    uow: UnitOfWork, *, member: LockedMember, count: int, reason: str, source_ref: str
-) -> bool:
-    """Give a member `count` extra spins once per `source_ref`; False if given before.
-
-    For surprises, EXTRA_SPIN vouchers and the like; they never expire.
-    """
-    uow.check_locked(member)
-    if not 1 <= count <= MAX_GRANT:
-        raise DomainError("INVALID_SPINS", f"Grant 1 to {MAX_GRANT} spins.", field="spins")
-    member_id = cast(int, member.id)
-    given = select(col(WheelGrant.id)).where(
-        col(WheelGrant.member_id) == member_id, col(WheelGrant.source_ref) == source_ref
-    )
-    if (await uow.session.execute(given)).first() is not None:
-        return False
-    grant = WheelGrant(
-        member_id=member_id,
-        spins=count,
-        reason=clip(reason, 200),
-        source_ref=source_ref[:64],
-        created_at=uow.now,
-    )
-    await uow.insert(grant)
-    player = await _ensure_player(uow.session, member_id)
-    player.extra_spins += count
-    return True
 
 
 async def _member_id(uow: UnitOfWork, uid: str) -> int:
@@ -212,7 +141,7 @@ async def _take_budget(uow: UnitOfWork, budget: int | None, points: int) -> bool
     if budget is None:
         return True
     day = budget_day(uow.now)
-    insert = _dialect(uow.session).insert(BUDGET).values(day=day, points=0)
+    insert = dialect(uow.session).insert(BUDGET).values(day=day, points=0)
     await uow.session.execute(insert.on_conflict_do_nothing(index_elements=[BUDGET.c.day]))
     # One conditional update: concurrent spins of other members queue on the day's row and
     # each sees the points the earlier ones took, so the budget is never overspent.
@@ -236,8 +165,6 @@ async def _award(
         entry = await credit(uow, member=member, points=segment.points, posting=posting)
         return outcome, {"entry_id": entry.id, "points": segment.points}
     if segment.kind == SegmentKind.OFFER:
-        from backend.rewards.offers.services import issue_gift  # offers may grant spins
-
         voucher = await issue_gift(
             uow,
             member_id=cast(int, member.id),
@@ -274,7 +201,7 @@ async def spin_wheel(
     member = await uow.lock_member(member_id)
     if member.status != "active":
         raise DomainError("MEMBER_INACTIVE", "That membership is not active.")
-    player = await _ensure_player(uow.session, member_id)
+    player = await ensure_player(uow.session, member_id)
     today = local_day(uow.now, member.time_zone)
     paid_with = _use_spin(player, config.wheel, today, buy=buy_extra)
     claimed = await idempotency.claim(uow, scope=SCOPE, key=stored_key, payload=payload)
@@ -310,9 +237,5 @@ async def spin_wheel(
 
 def _reseed(player: WheelPlayer) -> None:
     """Commit a fresh seed for the member's next spin (the used one is now revealed)."""
-    seed = new_seed()
-    player.seed, player.commitment, player.nonce = (
-        seed,
-        commitment(bytes.fromhex(seed)),
-        player.nonce + 1,
-    )
+    player.seed, player.commitment = new_seed()
+    player.nonce += 1
