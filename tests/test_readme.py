@@ -15,6 +15,7 @@ from backend.demo import DEMO_MEMBERS, seed_demo
 from backend.main import create_app
 from backend.rewards.members.rules import valid_card_number
 from backend.settings import Settings
+from scripts.verify_spin import problems
 from tests.api.conftest import Api
 from tests.fakes import FakeVerifier
 
@@ -86,6 +87,9 @@ def test_the_readme_names_its_operations_callers_and_the_demo_card():
         ("RegisterDevice", "demo-member"),
         ("Inbox", "demo-member"),
         ("Opened", "demo-member"),
+        ("SetUpWheel", "mia-marketing"),
+        ("Wheel", "demo-member"),
+        ("Spin", "demo-member"),
     ]
     assert callers() == {
         "demo-member": "member",
@@ -277,3 +281,17 @@ async def test_the_readme_notification_operations_run_as_written_after_the_first
     assert marked["readAt"] == marked["openedAt"] == clock.now().isoformat()
     body = await api(inbox, token="member:demo-member")
     assert body["data"]["me"]["unreadNotificationCount"] == 5
+
+
+async def test_the_readme_wheel_operations_run_as_written(api):
+    documents = {name: document for name, _, document in operations()}
+    wheel = (await run(api, "mia-marketing", documents["SetUpWheel"]))["wheel"]
+    shown = await run(api, "demo-member", documents["Wheel"])
+
+    spun = await run(api, "demo-member", documents["Spin"])
+
+    assert wheel["segments"][0]["chance"] == {"numerator": 1, "denominator": 4}
+    assert sum(o["chance"]["numerator"] / o["chance"]["denominator"] for o in shown["odds"]) == 1
+    assert spun["spin"]["paidWith"] == "FREE"  # the free spin goes first, nothing is bought
+    assert problems(spun["spin"], shown["spins"]["nextCommitment"]) == []
+    assert await run(api, "demo-member", documents["Spin"]) == spun  # a replay: the first spin

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
 import math
 from fractions import Fraction
 
@@ -9,6 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from games.rng import commitment
 from games.wheel import (
     Allowance,
     Payment,
@@ -24,6 +28,7 @@ from games.wheel import (
     payment,
     verify,
 )
+from scripts import verify_spin
 
 P, OF, X, T = SegmentKind.POINTS, SegmentKind.OFFER, SegmentKind.EXTRA_SPIN, SegmentKind.TRY_AGAIN
 WHEEL = Wheel(
@@ -182,3 +187,59 @@ def test_spins_are_paid_free_first_then_extra_then_bought():
         payment(WHEEL, Allowance(0, 0), buy=False)
     with pytest.raises(WheelRuleError, match="not sold"):
         payment(Wheel(WHEEL.segments), Allowance(0, 0), buy=True)
+
+
+def documented_landing(seed: bytes, nonce: int, weights: list[int]) -> int:
+    """The README's description, written out independently of games/: HMAC-SHA256 blocks over
+    "wheel:{nonce}:{counter}" as big-endian 64-bit words, rejection below the largest multiple."""
+    total, words = sum(weights), []
+    limit = 2**64 - 2**64 % total
+    counter = 0
+    while True:
+        block = hmac.new(seed, f"wheel:{nonce}:{counter}".encode(), hashlib.sha256).digest()
+        words = [int.from_bytes(block[i : i + 8], "big") for i in range(0, 32, 8)]
+        accepted = [w for w in words if w < limit]
+        if accepted:
+            ticket = accepted[0] % total
+            break
+        counter += 1
+    running = 0
+    for index, weight in enumerate(weights):
+        running += weight
+        if ticket < running:
+            return index
+    raise AssertionError("unreachable")
+
+
+@given(segments, st.binary(min_size=32, max_size=32), st.integers(0, 2**31 - 1))
+def test_the_landing_is_the_documented_function(wheel_segments, seed, nonce):
+    """Given any wheel, seed and nonce, the README's recipe lands where the server does."""
+    weights = [s.weight for s in wheel_segments]
+    assert land(seed, nonce, weights) == documented_landing(seed, nonce, weights)
+
+
+def test_the_verify_script_accepts_a_true_spin_and_refuses_a_forged_one(tmp_path, capsys):
+    seed = bytes(range(32))
+    published = [
+        {"kind": s.kind.value, "weight": s.weight, "points": s.points} for s in WHEEL.segments
+    ]
+    index = land(seed, 5, [s.weight for s in WHEEL.segments])
+    spin = {
+        "serverSeed": seed.hex(),
+        "commitment": commitment(seed),
+        "nonce": 5,
+        "segmentIndex": index,
+        "kind": WHEEL.segments[index].kind.value,
+        "void": None,
+        "segments": published,
+    }
+    true, forged = tmp_path / "true.json", tmp_path / "forged.json"
+    true.write_text(json.dumps(spin))
+    forged.write_text(json.dumps({**spin, "segmentIndex": (index + 1) % 6}))
+    assert verify_spin.main(["--commitment", commitment(seed), str(true)]) == 0
+    assert verify_spin.main([str(forged)]) == 1
+    assert verify_spin.main(["--commitment", "0" * 64, str(true)]) == 1
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[0].startswith("OK: nonce 5 lands on segment")
+    assert printed[1].startswith("MISMATCH: the seed lands on segment")
+    assert printed[2] == "MISMATCH: the spin used another seed than the one committed before it"
