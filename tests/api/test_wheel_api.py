@@ -144,6 +144,17 @@ async def test_twenty_concurrent_spins_with_one_spin_left_award_exactly_one(api,
     assert spins == 1
 
 
+async def test_members_spinning_at_once_never_overspend_the_days_budget(api, database):
+    await configure(api, [P10, P10], dailyPointsBudget=50)
+    for i in range(8):
+        await member(api, f"m{i}")
+    answers = await asyncio.gather(*(spin(api, f"m{i}", "k") for i in range(8)))
+    paid = Counter((a["spin"]["pointsWon"], a["spin"]["void"]) for a in answers)
+    assert paid == {(10, None): 5, (0, "BUDGET_SPENT"): 3}
+    async with database.reader.connect() as conn:
+        assert (await conn.execute(select(WheelBudget.points))).scalar_one() == 50
+
+
 async def test_free_spins_refill_at_each_members_local_midnight(api, clock):
     await configure(api, [P10, {"kind": "TRY_AGAIN", "weight": 1}], freeSpinsPerDay=1)
     for uid, zone in (("kiri", "Pacific/Auckland"), ("lee", "America/Los_Angeles")):
@@ -200,9 +211,10 @@ async def test_a_bought_spin_debits_once_however_often_it_is_replayed(api, uows,
     await give(uows, alice, 100)
     assert (await spin(api, "alice", "free"))["spin"]["paidWith"] == "FREE"
 
-    bought = await spin(api, "alice", "buy-1", buy=True)
+    key = "ж" * 128  # the longest key, stored with the member id in front
+    bought = await spin(api, "alice", key, buy=True)
     before = await state(database)
-    replays = [await spin(api, "alice", "buy-1", buy=True) for _ in range(3)]
+    replays = [await spin(api, "alice", key, buy=True) for _ in range(3)]
 
     assert (bought["spin"]["paidWith"], bought["spin"]["pointsSpent"]) == ("BOUGHT", 25)
     assert all(r["spin"] == bought["spin"] for r in replays)

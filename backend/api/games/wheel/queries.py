@@ -39,7 +39,7 @@ async def wheel_now(info: Info) -> WheelOfPoints | None:
     """The wheel as the caller sees it now; null until marketing configures it."""
     state = await wheel_state(info)
     if state is None:  # staff: the same wheel, without a member's spins
-        state = await info.context.loaders.read(WheelNow(0, "UTC", info.context.loaders.now))
+        state = await info.context.loaders.read(WheelNow(None, "UTC", info.context.loaders.now))
         if state.config is None:
             return None
         return WheelOfPoints.of(state.config, None, state.points_left)

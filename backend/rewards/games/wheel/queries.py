@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import Connection, bindparam, select
 
-from backend.db.tables import WheelBudget, WheelConfig, WheelPlayer, WheelSpin
+from backend.db.tables import WheelBudget, WheelConfig, WheelPlayer
 from backend.rewards.games.wheel.rules import (
     Config,
     budget_day,
@@ -21,7 +20,6 @@ from games.wheel import Allowance, allowance
 CONFIG = WheelConfig.__table__  # type: ignore[attr-defined]
 PLAYER = WheelPlayer.__table__  # type: ignore[attr-defined]
 BUDGET = WheelBudget.__table__  # type: ignore[attr-defined]
-SPIN = WheelSpin.__table__  # type: ignore[attr-defined]
 LATEST_CONFIG = select(CONFIG).order_by(CONFIG.c.id.desc()).limit(1)
 PLAYER_OF = select(PLAYER).where(PLAYER.c.member_id == bindparam("member_id"))
 BUDGET_OF = select(BUDGET.c.points).where(BUDGET.c.day == bindparam("day"))
@@ -48,9 +46,10 @@ def points_left(config: Config | None, paid_today: int) -> int | None:
 
 @dataclass(frozen=True)
 class WheelNow:
-    """The wheel for one member as of `now` (a read of the request's batch, see `queries.Read`)."""
+    """The wheel for one member (None: the wheel alone, for staff) as of `now` (a read of the
+    request's batch, see `queries.Read`)."""
 
-    member_id: int
+    member_id: int | None
     time_zone: str
     now: datetime
 
@@ -58,7 +57,9 @@ class WheelNow:
         """Three primary-key or newest-row reads: the wheel, the member's state, today's payouts."""
         row = conn.execute(LATEST_CONFIG).first()
         config = Config.of(row) if row is not None else None
-        player = conn.execute(PLAYER_OF, {"member_id": self.member_id}).first()
+        player = None
+        if self.member_id is not None:
+            player = conn.execute(PLAYER_OF, {"member_id": self.member_id}).first()
         paid = conn.execute(BUDGET_OF, {"day": budget_day(self.now)}).scalar() or 0
         today = local_day(self.now, self.time_zone)
         used = free_used_on(
@@ -78,14 +79,3 @@ class WheelNow:
             nonce=player.nonce if player else 0,
             points_left=points_left(config, int(paid)),
         )
-
-
-def config_of(conn: Connection, config_id: int) -> Config:
-    """A stored wheel version by id."""
-    row = conn.execute(select(CONFIG).where(CONFIG.c.id == config_id)).one()
-    return Config.of(row)
-
-
-def spin_row(conn: Connection, spin_id: int) -> Any:
-    """A spin by id."""
-    return conn.execute(select(SPIN).where(SPIN.c.id == spin_id)).one()
