@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 
+from backend.db.engine import Pools, open_database
 from backend.db.tables import (
     AuditLog,
     IdempotencyKey,
@@ -23,6 +24,7 @@ from backend.db.tables import (
 )
 from backend.rewards.games.wheel.players import grant_spins
 from scripts.verify_spin import problems
+from tests.api.conftest import Api
 from tests.api.offers_support import create, member, redeem
 from tests.api.test_query_counts import counting_checkouts
 from tests.helpers import assert_consistent, give
@@ -131,11 +133,19 @@ async def test_a_spin_reveals_the_committed_seed_and_anyone_recomputes_it(api, u
     assert audit[-1] == ("mia", "configure_wheel")
 
 
-async def test_twenty_concurrent_spins_with_one_spin_left_award_exactly_one(api, uows, database):
+async def test_twenty_concurrent_spins_with_one_spin_left_award_exactly_one(
+    api, uows, database, client_for
+):
     await configure(api, [P10, P10])
     alice = await member(api, "alice")
-    # 20 at once: above the writers' pool (5) and the readers' (10)
-    answers = await asyncio.gather(*(spin(api, "alice", f"race-{i}") for i in range(20)))
+    small = open_database(database.url, Pools(readers=2, writers=2))
+    try:
+        async with client_for(small) as client:  # 20 at once over pools of 2
+            answers = await asyncio.gather(
+                *(spin(Api(client), "alice", f"race-{i}") for i in range(20))
+            )
+    finally:
+        await small.dispose()
     outcomes = Counter(codes(a)[0] if a["errors"] else "OK" for a in answers)
     assert outcomes == {"OK": 1, "NO_SPINS_LEFT": 19}
     assert (await assert_consistent(uows, alice)).balance == 10
