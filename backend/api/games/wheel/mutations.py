@@ -136,7 +136,7 @@ class WheelMutation:
 
         row, errors = await perform(info, use_case, ConfigureWheelError)
         return ConfigureWheelPayload(
-            wheel=await wheel_now(info) if row is not None else None, errors=errors
+            wheel=await wheel_now(info, fresh=True) if row is not None else None, errors=errors
         )
 
     @strawberry.mutation(
@@ -172,4 +172,5 @@ class WheelMutation:
         )
         if row is None:
             return SpinWheelPayload(spin=None, wheel=None, errors=errors)
-        return SpinWheelPayload(spin=WheelSpin.of(row), wheel=await wheel_now(info), errors=[])
+        wheel = await wheel_now(info, fresh=True)
+        return SpinWheelPayload(spin=WheelSpin.of(row), wheel=wheel, errors=[])

@@ -13,7 +13,15 @@ from backend.rewards.ports import Role
 from backend.rewards.queries import MemberByUid
 
 
-async def wheel_state(info: Info) -> WheelState | None:
+async def _read(info: Info, read: WheelNow, *, fresh: bool) -> WheelState:
+    """The wheel read through the request's batch, or (`fresh`, after a write) read again."""
+    if not fresh:
+        return await info.context.loaders.read(read)
+    async with info.context.loaders.connection() as conn:
+        return await conn.run_sync(read.run)
+
+
+async def wheel_state(info: Info, *, fresh: bool = False) -> WheelState | None:
     """The signed-in member's wheel now (None for staff and before enrolment).
 
     A member without a committed seed gets one first (a short unit of work of its own), so the
@@ -27,19 +35,19 @@ async def wheel_state(info: Info) -> WheelState | None:
     if member is None:
         return None
     read = WheelNow(member.id, member.time_zone, loaders.now)
-    state = await loaders.read(read)
+    state = await _read(info, read, fresh=fresh)
     if state.config is not None and state.commitment is None:
         await info.context.uows.run(lambda uow: commit_seed(uow, member_id=member.id))
-        async with loaders.connection() as conn:
-            state = await conn.run_sync(read.run)
+        state = await _read(info, read, fresh=True)
     return state
 
 
-async def wheel_now(info: Info) -> WheelOfPoints | None:
-    """The wheel as the caller sees it now; null until marketing configures it."""
-    state = await wheel_state(info)
+async def wheel_now(info: Info, *, fresh: bool = False) -> WheelOfPoints | None:
+    """The wheel as the caller sees it now (`fresh`: read again, after a write); null until
+    marketing configures it."""
+    state = await wheel_state(info, fresh=fresh)
     if state is None:  # staff: the same wheel, without a member's spins
-        state = await info.context.loaders.read(WheelNow(None, "UTC", info.context.loaders.now))
+        state = await _read(info, WheelNow(None, "UTC", info.context.loaders.now), fresh=fresh)
         if state.config is None:
             return None
         return WheelOfPoints.of(state.config, None, state.points_left)
