@@ -20,9 +20,23 @@ from games.wheel import Allowance, allowance
 CONFIG = WheelConfig.__table__  # type: ignore[attr-defined]
 PLAYER = WheelPlayer.__table__  # type: ignore[attr-defined]
 BUDGET = WheelBudget.__table__  # type: ignore[attr-defined]
-LATEST_CONFIG = select(CONFIG).order_by(CONFIG.c.id.desc()).limit(1)
-PLAYER_OF = select(PLAYER).where(PLAYER.c.member_id == bindparam("member_id"))
-BUDGET_OF = select(BUDGET.c.points).where(BUDGET.c.day == bindparam("day"))
+_LATEST = select(CONFIG).order_by(CONFIG.c.id.desc()).limit(1).subquery()
+# The newest wheel with the member's state and today's payouts beside it: one statement, no row
+# while there is no wheel.
+WHEEL_NOW = select(
+    _LATEST,
+    PLAYER.c.member_id.label("player"),
+    PLAYER.c.commitment,
+    PLAYER.c.nonce,
+    PLAYER.c.extra_spins,
+    PLAYER.c.free_day,
+    PLAYER.c.free_used,
+    BUDGET.c.points.label("paid"),
+).select_from(
+    _LATEST.outerjoin(PLAYER, PLAYER.c.member_id == bindparam("member_id")).outerjoin(
+        BUDGET, BUDGET.c.day == bindparam("day")
+    )
+)
 
 
 @dataclass(frozen=True)
@@ -54,13 +68,11 @@ class WheelNow:
     now: datetime
 
     def run(self, conn: Connection) -> WheelState:
-        """Three primary-key or newest-row reads: the wheel, the member's state, today's payouts."""
-        row = conn.execute(LATEST_CONFIG).first()
+        """One statement: the wheel, the member's state and today's payouts."""
+        params = {"member_id": self.member_id, "day": budget_day(self.now)}
+        row = conn.execute(WHEEL_NOW, params).first()
         config = Config.of(row) if row is not None else None
-        player = None
-        if self.member_id is not None:
-            player = conn.execute(PLAYER_OF, {"member_id": self.member_id}).first()
-        paid = conn.execute(BUDGET_OF, {"day": budget_day(self.now)}).scalar() or 0
+        player = row if row is not None and row.player is not None else None
         today = local_day(self.now, self.time_zone)
         used = free_used_on(
             today,
@@ -77,5 +89,5 @@ class WheelNow:
             next_free_spin_at=next_local_midnight(self.now, self.time_zone),
             commitment=player.commitment if player else None,
             nonce=player.nonce if player else 0,
-            points_left=points_left(config, int(paid)),
+            points_left=points_left(config, int(row.paid or 0) if row is not None else 0),
         )
