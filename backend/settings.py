@@ -213,6 +213,9 @@ class Settings(BaseSettings):
     rate_limit_mascot_hunt: Rate = Field(
         "20/hour", description="`startMascotHunt` calls per member (replays count too)"
     )
+    rate_limit_spin_wheel: Rate = Field(
+        "30/minute;500/day", description="`spinWheel` calls per member (replays count too)"
+    )
     push_sender_in_process: bool = Field(
         True,
         description="send queued pushes from inside the server (off: run `rewards push-worker`)",

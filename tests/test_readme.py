@@ -15,6 +15,7 @@ from backend.demo import DEMO_MEMBERS, seed_demo
 from backend.main import create_app
 from backend.rewards.members.rules import valid_card_number
 from backend.settings import Settings
+from scripts.verify_spin import problems
 from tests.api.conftest import Api
 from tests.fakes import FakeVerifier
 
@@ -97,6 +98,9 @@ def test_the_readme_names_its_operations_callers_and_the_demo_card():
         ("EnterDraw", "demo-member"),
         ("Draws", "demo-member"),
         ("RunDraw", "mia-marketing"),
+        ("SetUpWheel", "mia-marketing"),
+        ("Wheel", "demo-member"),
+        ("Spin", "demo-member"),
     ]
     assert callers() == {
         "demo-member": "member",
@@ -329,3 +333,17 @@ async def test_the_readme_leaderboard_and_draw_operations_run_as_written(api, cl
     listed = (await run(api, "demo-member", documents["Draws"]))["edges"][0]["node"]
     assert (ran["status"], ran["winningTickets"], listed["won"]) == ("DRAWN", [1], True)
     assert listed["seed"] == ran["seed"] and listed["prize"] == "A weekend in Paris for two"
+
+
+async def test_the_readme_wheel_operations_run_as_written(api):
+    documents = {name: document for name, _, document in operations()}
+    wheel = (await run(api, "mia-marketing", documents["SetUpWheel"]))["wheel"]
+    shown = await run(api, "demo-member", documents["Wheel"])
+
+    spun = await run(api, "demo-member", documents["Spin"])
+
+    assert wheel["segments"][0]["chance"] == {"numerator": 1, "denominator": 4}
+    assert sum(o["chance"]["numerator"] / o["chance"]["denominator"] for o in shown["odds"]) == 1
+    assert spun["spin"]["paidWith"] == "FREE"  # the free spin goes first, nothing is bought
+    assert problems(spun["spin"], shown["spins"]["nextCommitment"]) == []
+    assert await run(api, "demo-member", documents["Spin"]) == spun  # a replay: the first spin

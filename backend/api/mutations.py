@@ -14,6 +14,7 @@ from backend.api.context import Info
 from backend.api.errors import payload_error
 from backend.api.games.board.mutations import BoardMutation
 from backend.api.games.hunts.mutations import HuntsMutation
+from backend.api.games.wheel.mutations import WheelMutation
 from backend.api.notifications.mutations import NotificationsMutation
 from backend.api.offers.mutations import OffersMutation
 from backend.api.permissions import (
@@ -288,6 +289,7 @@ class Mutation(
     NotificationsMutation,
     HuntsMutation,
     BoardMutation,
+    WheelMutation,
 ):
     @strawberry.mutation(
         description="Become a member (first sign-in). Idempotent per user.",

@@ -159,3 +159,9 @@ class EnterDrawRateLimit(RateLimit):
     """A member's prize-draw entries."""
 
     action = "enter_draw"
+
+
+class SpinWheelRateLimit(RateLimit):
+    """A member's spins of the wheel of points."""
+
+    action = "spin_wheel"

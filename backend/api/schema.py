@@ -17,6 +17,7 @@ from backend.api.errors import CodedCoercionExecutor, CodedErrorsSchema, PublicE
 from backend.api.games.board.queries import BoardQuery
 from backend.api.games.board.types import Draw
 from backend.api.games.hunts.queries import HuntsQuery
+from backend.api.games.wheel.queries import WheelQuery
 from backend.api.live.subscriptions import Subscription
 from backend.api.mutations import Mutation
 from backend.api.notifications.queries import NotificationsQuery
@@ -62,7 +63,9 @@ async def _look_up(info: Info, lookup: Lookup) -> Member | None:
 
 
 @strawberry.type(description="Everything that can be read.")
-class Query(ProfileQuery, ClubsQuery, OffersQuery, NotificationsQuery, HuntsQuery, BoardQuery):
+class Query(
+    ProfileQuery, ClubsQuery, OffersQuery, NotificationsQuery, WheelQuery, HuntsQuery, BoardQuery
+):
     @strawberry.field(
         description="The signed-in member; null until they `enroll`.", permission_classes=[IsMember]
     )

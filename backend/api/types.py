@@ -28,6 +28,7 @@ from backend.api.context import Info
 from backend.api.errors import PublicError
 from backend.api.games.board.dashboard import leaderboard_rank
 from backend.api.games.hunts.dashboard import hunts_started, mascot_hunts_left_today
+from backend.api.games.wheel.dashboard import next_free_spin_at, spins_left_today, wheel_read
 from backend.api.notifications.dashboard import unread_notification_count
 from backend.api.offers.dashboard import (
     active_voucher_count,
@@ -365,6 +366,10 @@ class MemberReads:
         """`leaderboardRank`: the member's place on this month's board."""
         return RankOf(member.id, period_month(Period.CURRENT_MONTH, self.now))
 
+    def wheel(self, member: Any) -> queries.Read[Any]:
+        """`spinsLeftToday`, `nextFreeSpinAt`: the wheel and the member's spins as of now."""
+        return wheel_read(member, self.now)
+
     def ahead(
         self, fields: Iterable[tuple[str, dict[str, Any]]]
     ) -> Callable[[Any], list[queries.Read[Any]]]:
@@ -384,6 +389,8 @@ class MemberReads:
             "unreadNotificationCount": (lambda member: UnreadCount(member.id),),
             "mascotHuntsLeftToday": (lambda member: hunts_started(member, self.now),),
             "leaderboardRank": (self.rank,),
+            "spinsLeftToday": (self.wheel,),
+            "nextFreeSpinAt": (self.wheel,),
         }
         for name, arguments in fields:
             if name in simple:
@@ -475,6 +482,15 @@ class Member(relay.Node):
         resolver=leaderboard_rank,
         description="Your rank on this month's leaderboard (see `leaderboard`); null while you "
         "have earned no points this month.",
+    )
+    spins_left_today: int = strawberry.field(
+        resolver=spins_left_today,
+        description="Spins of the wheel the member can take today without paying (free and "
+        "extra); 0 while there is no wheel.",
+    )
+    next_free_spin_at: datetime = strawberry.field(
+        resolver=next_free_spin_at,
+        description="When the wheel's free spins refill: the member's next local midnight.",
     )
 
     @classmethod

@@ -591,6 +591,23 @@ class PrizeDraw(SQLModel, table=True):
     created_at: datetime = _utc()
 
 
+class WheelConfig(SQLModel, table=True):
+    """One version of the wheel of points; the newest is the wheel, spins keep theirs.
+
+    `segments` is a list of {kind, weight, points, offer_id} in the published order.
+    """
+
+    __tablename__ = "wheel_config"
+
+    id: int | None = Field(default=None, primary_key=True)
+    segments: list[dict[str, Any]] = Field(sa_column=Column(JSON, nullable=False))
+    free_spins_per_day: int
+    extra_spin_price: int | None = None
+    daily_points_budget: int | None = Field(default=None, sa_type=BigInteger)
+    created_by: str = Field(max_length=128)
+    created_at: datetime = _utc()
+
+
 class DrawTicket(SQLModel, table=True):
     """One entry of a member in a draw: ticket `ticket` (1, 2, … in the order taken).
 
@@ -628,3 +645,68 @@ class Occasion(SQLModel, table=True):
     member_id: int = Field(foreign_key="member.id")
     key: str = Field(max_length=64)
     created_at: datetime = _utc()
+
+
+class WheelPlayer(SQLModel, table=True):
+    """A member's wheel state: the committed seed of the next spin, its nonce and their spins.
+
+    `free_used` counts the free spins taken on the member's local day `free_day`. Changed only
+    under the member's row lock.
+    """
+
+    __tablename__ = "wheel_player"
+
+    member_id: int = Field(foreign_key="member.id", primary_key=True)
+    seed: str = Field(max_length=64)  # hex of 32 secret bytes; revealed by the spin that uses it
+    commitment: str = Field(max_length=64)  # SHA-256 of the seed, shown before the spin
+    nonce: int = 0
+    extra_spins: int = 0
+    free_day: date | None = None
+    free_used: int = 0
+
+
+class WheelSpin(SQLModel, table=True):
+    """One spin: the revealed seed and nonce, the segment landed on and what it paid."""
+
+    __tablename__ = "wheel_spin"
+    __table_args__ = (UniqueConstraint("member_id", "nonce", name="uq_wheel_spin_nonce"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    member_id: int = Field(foreign_key="member.id")
+    config_id: int = Field(foreign_key="wheel_config.id")
+    nonce: int
+    seed: str = Field(max_length=64)
+    commitment: str = Field(max_length=64)
+    segment_index: int
+    kind: str = Field(max_length=16)  # what it paid
+    void: str | None = Field(default=None, max_length=24)
+    points: int = 0
+    voucher_id: int | None = Field(default=None, foreign_key="voucher.id")
+    entry_id: int | None = Field(default=None, foreign_key="ledger_entry.id")
+    paid_with: str = Field(max_length=8)
+    points_spent: int = 0
+    local_day: date
+    created_at: datetime = _utc()
+
+
+class WheelGrant(SQLModel, table=True):
+    """Extra spins given to a member (a surprise, an EXTRA_SPIN voucher), once per source_ref."""
+
+    __tablename__ = "wheel_grant"
+    __table_args__ = (UniqueConstraint("member_id", "source_ref", name="uq_wheel_grant_source"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    member_id: int = Field(foreign_key="member.id")
+    spins: int
+    reason: str = Field(max_length=200)
+    source_ref: str = Field(max_length=64)
+    created_at: datetime = _utc()
+
+
+class WheelBudget(SQLModel, table=True):
+    """Points the wheel paid out program-wide on one UTC day (checked against the daily budget)."""
+
+    __tablename__ = "wheel_budget"
+
+    day: date = Field(primary_key=True)
+    points: int = Field(default=0, sa_type=BigInteger)

@@ -49,6 +49,7 @@ class VoucherOrigin(enum.StrEnum):
     WELCOME = "welcome"
     MILESTONE = "milestone"
     BIRTHDAY = "birthday"
+    WHEEL = "wheel"
 
 
 MESSAGES = {

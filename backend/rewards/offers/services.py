@@ -23,6 +23,7 @@ from backend.db.tables import (
 )
 from backend.rewards import idempotency
 from backend.rewards.errors import DomainError, NotFound
+from backend.rewards.games.wheel.players import grant_spins
 from backend.rewards.ledger import Posting, Source, debit, settle
 from backend.rewards.notifications.rules import Kind
 from backend.rewards.notifications.services import notify
@@ -32,6 +33,7 @@ from backend.rewards.offers.facts import MemberOffers
 from backend.rewards.offers.rules import (
     WELCOME_KEY,
     Milestone,
+    OfferKind,
     OfferTerms,
     Unavailable,
     VoucherOrigin,
@@ -224,6 +226,8 @@ async def _issue(
     )
     uow.session.add(voucher)
     await uow.session.flush()
+    if offer.kind == OfferKind.EXTRA_SPIN:
+        await _credit_spin(uow, voucher, offer)
     titles = {language: str(text["title"]) for language, text in offer.texts.items()}
     await notify(
         uow,
@@ -233,6 +237,16 @@ async def _issue(
         reward=titles,
     )
     return voucher
+
+
+async def _credit_spin(uow: UnitOfWork, voucher: Voucher, offer: Offer) -> None:
+    """An EXTRA_SPIN voucher is used at once: it banks one spin of the wheel for its member."""
+    member = await uow.lock_member(voucher.member_id)  # held already by every caller
+    reason = clip(f"Voucher: {_title(offer)}", width(LedgerEntry, "reason"))
+    await grant_spins(
+        uow, member=member, count=1, reason=reason, source_ref=f"voucher:{voucher.id}"
+    )
+    voucher.used_at, voucher.used_by, voucher.used_reference = uow.now, "wheel", "extra spin"
 
 
 async def consume_voucher(

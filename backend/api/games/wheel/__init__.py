@@ -1,0 +1,1 @@
+"""The wheel of points over GraphQL: `wheel`, `configureWheel`, `spinWheel` and the dashboard fields."""

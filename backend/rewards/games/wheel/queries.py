@@ -1,0 +1,93 @@
+"""Read side of the wheel: one read of the request's batch for the wheel, a member's spins and the budget."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection, bindparam, select
+
+from backend.db.tables import WheelBudget, WheelConfig, WheelPlayer
+from backend.rewards.games.wheel.rules import (
+    Config,
+    budget_day,
+    free_used_on,
+    local_day,
+    next_local_midnight,
+)
+from games.wheel import Allowance, allowance
+
+CONFIG = WheelConfig.__table__  # type: ignore[attr-defined]
+PLAYER = WheelPlayer.__table__  # type: ignore[attr-defined]
+BUDGET = WheelBudget.__table__  # type: ignore[attr-defined]
+_LATEST = select(CONFIG).order_by(CONFIG.c.id.desc()).limit(1).subquery()
+# The newest wheel with the member's state and today's payouts beside it: one statement, no row
+# while there is no wheel.
+WHEEL_NOW = select(
+    _LATEST,
+    PLAYER.c.member_id.label("player"),
+    PLAYER.c.commitment,
+    PLAYER.c.nonce,
+    PLAYER.c.extra_spins,
+    PLAYER.c.free_day,
+    PLAYER.c.free_used,
+    BUDGET.c.points.label("paid"),
+).select_from(
+    _LATEST.outerjoin(PLAYER, PLAYER.c.member_id == bindparam("member_id")).outerjoin(
+        BUDGET, BUDGET.c.day == bindparam("day")
+    )
+)
+
+
+@dataclass(frozen=True)
+class WheelState:
+    """The wheel as a member sees it now: config, spins left, refill time, commitment, budget."""
+
+    config: Config | None
+    left: Allowance
+    next_free_spin_at: datetime
+    commitment: str | None  # None until the member's first seed is committed
+    nonce: int
+    points_left: int | None  # of today's budget; None: no budget
+
+
+def points_left(config: Config | None, paid_today: int) -> int | None:
+    """What is left of today's points budget (None: no budget)."""
+    if config is None or config.wheel.daily_points_budget is None:
+        return None
+    return max(config.wheel.daily_points_budget - paid_today, 0)
+
+
+@dataclass(frozen=True)
+class WheelNow:
+    """The wheel for one member (None: the wheel alone, for staff) as of `now` (a read of the
+    request's batch, see `queries.Read`)."""
+
+    member_id: int | None
+    time_zone: str
+    now: datetime
+
+    def run(self, conn: Connection) -> WheelState:
+        """One statement: the wheel, the member's state and today's payouts."""
+        params = {"member_id": self.member_id, "day": budget_day(self.now)}
+        row = conn.execute(WHEEL_NOW, params).first()
+        config = Config.of(row) if row is not None else None
+        player = row if row is not None and row.player is not None else None
+        today = local_day(self.now, self.time_zone)
+        used = free_used_on(
+            today,
+            free_day=player.free_day if player else None,
+            free_used=player.free_used if player else 0,
+        )
+        return WheelState(
+            config=config,
+            left=allowance(
+                config.wheel if config else None,
+                free_used=used,
+                extra=player.extra_spins if player else 0,
+            ),
+            next_free_spin_at=next_local_midnight(self.now, self.time_zone),
+            commitment=player.commitment if player else None,
+            nonce=player.nonce if player else 0,
+            points_left=points_left(config, int(row.paid or 0) if row is not None else 0),
+        )
