@@ -153,3 +153,9 @@ class MascotHuntRateLimit(RateLimit):
     """A member's starts of catch the mascot (replays count too)."""
 
     action = "mascot_hunt"
+
+
+class SubscribeRateLimit(RateLimit):
+    """A member's subscribe messages (each reads the membership once)."""
+
+    action = "subscribe"
