@@ -272,7 +272,8 @@ class Settings(BaseSettings):
     )
     access_log: bool = Field(
         False,
-        description="`rewards serve`: log one line per HTTP request (refusals and faults are "
+        description="`rewards serve`: log one line per HTTP request and uvicorn's per-WebSocket lines "
+        "(off: those are DEBUG; refusals and faults are "
         "logged with their request id either way)",
     )
 
