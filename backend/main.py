@@ -16,6 +16,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
 
 from backend.adapters.live_events import live_events_from_settings
+from backend.adapters.open_sockets import slots_from_settings
 from backend.adapters.rate_limits import limiter_from_settings
 from backend.api.context import Services
 from backend.api.live.websocket import GraphQLWebSocket, SocketLimits
@@ -114,6 +115,7 @@ def create_app(
     the_clock = clock or SystemClock()
     rules = RulesCache(lambda: _read_rules(db), ttl_seconds=settings.rules_cache_seconds)
     events: LiveEvents = live_events_from_settings(settings.redis_url, settings.redis_key_prefix)
+    slots = slots_from_settings(settings.redis_url, settings.redis_key_prefix)
     services = Services(
         database=db,
         uows=UnitOfWorkFactory(db.session_factory(), the_clock, rules, events),
@@ -145,7 +147,10 @@ def create_app(
         SocketLimits(
             init_timeout_seconds=settings.websocket_init_timeout_seconds,
             max_subscriptions=settings.websocket_max_subscriptions,
+            max_per_member=settings.websocket_max_connections_per_member,
+            max_per_address=settings.websocket_max_connections_per_address,
         ),
+        slots,
     )
 
     @contextlib.asynccontextmanager
@@ -188,6 +193,7 @@ def create_app(
                     task.cancel()
             await services.rules.close()
             await events.close()
+            await slots.close()
             if database is None:
                 await db.dispose()
 
@@ -207,6 +213,7 @@ def create_app(
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.services = services
+    app.state.slots = slots
     return app
 
 

@@ -1,11 +1,15 @@
-"""How `rewards serve` runs the app: uvicorn, with a deadline for every request head."""
+"""How `rewards serve` runs the app: uvicorn, with a deadline for every request head and the
+per-WebSocket lines kept out of the log like the per-request ones."""
 
 from __future__ import annotations
 
 import asyncio
+import copy
 import functools
+import logging
 from typing import Any
 
+from uvicorn.config import LOGGING_CONFIG
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from backend.settings import Settings
@@ -71,10 +75,43 @@ def head_timeout_protocol(seconds: float) -> Any:
     return functools.partial(HeadTimeoutProtocol, head_timeout_seconds=seconds)
 
 
+# What uvicorn and its `websockets` protocol log at INFO for every WebSocket (on "uvicorn.error").
+WEBSOCKET_LINES = frozenset(
+    {
+        '%s - "WebSocket %s" [accepted]',
+        '%s - "WebSocket %s" 403',
+        '%s - "WebSocket %s" %d',
+        "connection open",
+        "connection closed",
+    }
+)
+
+
+class WebSocketAccessFilter(logging.Filter):
+    """Log uvicorn's per-WebSocket lines at DEBUG: they are access lines, one per phone."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Demote a WebSocket line to DEBUG (then shown only if DEBUG is); pass anything else."""
+        if record.levelno != logging.INFO or record.msg not in WEBSOCKET_LINES:
+            return True
+        record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        return logging.getLogger(record.name).isEnabledFor(logging.DEBUG)
+
+
+def log_config(settings: Settings) -> dict[str, Any]:
+    """uvicorn's logging; without ACCESS_LOG its per-WebSocket lines are DEBUG like the access log is off."""
+    config = copy.deepcopy(LOGGING_CONFIG)
+    if not settings.access_log:
+        config["filters"] = {"websocket_access": {"()": WebSocketAccessFilter}}
+        config["loggers"]["uvicorn.error"]["filters"] = ["websocket_access"]
+    return config
+
+
 def uvicorn_options(settings: Settings) -> dict[str, Any]:
     """How uvicorn runs the app for `rewards serve` (and for the benchmark)."""
     return {
         "log_level": "info",
+        "log_config": log_config(settings),
         "access_log": settings.access_log,
         "http": head_timeout_protocol(settings.request_header_timeout_seconds),
         "ws_max_size": settings.max_body_bytes,  # a WebSocket message is held to the body limit

@@ -216,6 +216,13 @@ class Settings(BaseSettings):
     rate_limit_spin_wheel: Rate = Field(
         "30/minute;500/day", description="`spinWheel` calls per member (replays count too)"
     )
+    rate_limit_websocket_connect: Rate = Field(
+        "120/minute",
+        description="WebSocket connection attempts per client address (then closed 4429 RATE_LIMITED)",
+    )
+    rate_limit_subscribe: Rate = Field(
+        "30/minute", description="`memberEvents` subscribe messages per member"
+    )
     push_sender_in_process: bool = Field(
         True,
         description="send queued pushes from inside the server (off: run `rewards push-worker`)",
@@ -271,9 +278,20 @@ class Settings(BaseSettings):
     websocket_max_subscriptions: PositiveInt = Field(
         10, description="subscriptions one WebSocket connection may hold open at once"
     )
+    websocket_max_connections_per_member: PositiveInt = Field(
+        5,
+        description="WebSocket connections one member may hold open at once, on every worker "
+        "together when REDIS_URL is set (one more is closed 4429 TOO_MANY_CONNECTIONS)",
+    )
+    websocket_max_connections_per_address: PositiveInt = Field(
+        500,
+        description="WebSocket connections open at once from one client address (an IPv6 one "
+        "per /64), signed in or not (one more is closed 4429 TOO_MANY_ADDRESS_CONNECTIONS)",
+    )
     access_log: bool = Field(
         False,
-        description="`rewards serve`: log one line per HTTP request (refusals and faults are "
+        description="`rewards serve`: log one line per HTTP request and uvicorn's per-WebSocket lines "
+        "(off: those are DEBUG; refusals and faults are "
         "logged with their request id either way)",
     )
 

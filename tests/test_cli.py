@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import os
 import socket
 import subprocess
@@ -17,8 +18,11 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from uvicorn.config import LOGGING_CONFIG
+from websockets.sync.client import connect
 
 from backend.cli import parser
+from backend.serving import WebSocketAccessFilter, uvicorn_options
 from backend.settings import Settings
 from tests.conftest import BACKENDS, PG_URL, _pg_admin, asyncpg_url
 
@@ -271,6 +275,7 @@ def test_serve_workers_refuses_zero_and_the_setting_too(tmp_path):
 
 
 def test_serve_with_two_workers_answers_from_two_processes_and_drops_slow_heads(tmp_path):
+    # Given `rewards serve` with two workers and the default (no) access log
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
@@ -301,6 +306,9 @@ def test_serve_with_two_workers_answers_from_two_processes_and_drops_slow_heads(
         with socket.create_connection(("127.0.0.1", port), timeout=10) as slow:
             slow.sendall(b"GET /healthz HTTP/1.1\r\n")  # the head never completes
             assert slow.recv(1) == b""  # closed by the worker after 1 s, not after 10
+        for _ in range(2):  # WebSockets open and close (not signed in), reaching either worker
+            with connect(f"ws://127.0.0.1:{port}/graphql", subprotocols=["graphql-transport-ws"]):  # type: ignore[list-item]
+                pass
     finally:
         server.terminate()
         server.wait(timeout=20)
@@ -308,6 +316,17 @@ def test_serve_with_two_workers_answers_from_two_processes_and_drops_slow_heads(
     workers = {line.split("[")[1] for line in text.splitlines() if "Started server process" in line}
     assert len(workers) == 2, text
     assert text.count("Running upgrade 0001 -> 0002") == 1  # migrated once, before the workers
+    # And no line per WebSocket, as none per HTTP request: they are DEBUG without ACCESS_LOG
+    assert "connection open" not in text and '"WebSocket /graphql"' not in text, text
+    assert "connection closed" not in text, text
+
+
+def test_websocket_lines_follow_the_access_log():
+    quiet, loud = (uvicorn_options(Settings(access_log=flag)) for flag in (False, True))
+    assert quiet["log_config"]["loggers"]["uvicorn.error"]["filters"] == ["websocket_access"]
+    assert loud["log_config"] == LOGGING_CONFIG  # ACCESS_LOG=true: uvicorn's INFO lines, as is
+    record = logging.LogRecord("uvicorn.error", logging.INFO, "", 0, "connection open", (), None)
+    assert not WebSocketAccessFilter().filter(record) and record.levelname == "DEBUG"
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

@@ -43,6 +43,10 @@ class LimitsRateLimiter:
         """Count one action: None if allowed, else whole seconds until the window has room."""
         return await self._guarded(lambda: self._hit(action, identity))
 
+    async def hit_address(self, action: str, address: str) -> int | None:
+        """Count one action from a client address (an IPv6 one per /64)."""
+        return await self.hit(action, address_key(address))
+
     async def auth_blocked(self, address: str) -> int | None:
         """Seconds this worker still refuses the address; no storage call, as every request asks."""
         key = address_key(address)

@@ -165,3 +165,9 @@ class SpinWheelRateLimit(RateLimit):
     """A member's spins of the wheel of points."""
 
     action = "spin_wheel"
+
+
+class SubscribeRateLimit(RateLimit):
+    """A member's subscribe messages (each reads the membership once)."""
+
+    action = "subscribe"

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from backend.rewards.events import MemberEvent
 
@@ -100,6 +100,28 @@ class RateLimiter(Protocol):
 
     async def auth_failed(self, address: str) -> int | None:
         """Count a refused token from `address`: seconds to wait if it was one too many, or None."""
+        ...
+
+    async def hit_address(self, action: str, address: str) -> int | None:
+        """Count one `action` from a client address (an IPv6 one per /64), as `hit` does."""
+        ...
+
+
+class ConnectionSlots(Protocol):
+    """Open connections per member or client address, each kind held to a cap."""
+
+    async def acquire(
+        self, kind: Literal["member", "address"], identity: str, limit: int
+    ) -> str | None:
+        """Hold a slot if fewer than `limit` of this identity's are held: its id, else None."""
+        ...
+
+    async def release(self, slot: str) -> None:
+        """Give a slot back (the connection closed)."""
+        ...
+
+    async def close(self) -> None:
+        """Give back every slot this process holds and stop."""
         ...
 
 

@@ -21,6 +21,7 @@ from starlette.applications import Starlette
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
+from backend.adapters.open_sockets import LocalSlots, RedisSlots
 from backend.api.loaders import Loaders
 from backend.db.engine import Database
 from backend.main import create_app
@@ -307,3 +308,76 @@ async def error_code(ws: ClientConnection, sub_id: str) -> str:
     message = await receive(ws)
     assert (message["type"], message["id"]) == ("error", sub_id), message
     return message["payload"][0]["extensions"]["code"]
+
+
+async def test_open_connections_and_attempts_are_capped(serve, rate_store):
+    # Given two workers (sharing Redis when it is configured) that allow one socket per member,
+    # three per address, the attempts below per address and one subscribe per member
+    shared = rate_store["redis_url"] is not None
+    limits = {
+        "websocket_max_connections_per_member": 1,
+        "websocket_max_connections_per_address": 3,
+        "rate_limit_websocket_connect": f"{7 if shared else 6}/minute",  # Redis: both workers'
+        "rate_limit_subscribe": "1/minute",
+        **rate_store,
+    }
+    first, second = await serve(**limits), await serve(**limits)
+    async with socket(first, ALICE), socket(first, "member:carol") as carol:
+        # When alice opens a second socket on the same worker (and, through Redis, on another)
+        for server in [first, second] if shared else [first]:
+            async with socket(server) as ws:
+                await ws.send(json.dumps(init(ALICE)))
+                # Then it is closed: her first socket holds her one slot
+                assert await closed(ws) == (4429, "TOO_MANY_CONNECTIONS")
+
+        # When carol subscribes twice (she is not enrolled: the first subscribe is refused too)
+        await send(carol, "subscribe", id="1", payload={"query": EVENTS})
+        assert await error_code(carol, "1") == "NOT_ENROLLED"
+        await send(carol, "subscribe", id="2", payload={"query": EVENTS})
+        # Then the second is over her budget, and her socket stays open
+        assert await error_code(carol, "2") == "RATE_LIMITED"
+        await send(carol, "ping")
+        assert (await receive(carol))["type"] == "pong"
+
+        # When a third socket of the address opens (not signed in), a fourth is one too many
+        async with socket(first) as third:
+            async with socket(first) as fourth:
+                assert await closed(fourth) == (4429, "TOO_MANY_ADDRESS_CONNECTIONS")
+            await third.send(json.dumps(init("member:dave")))
+            assert (await receive(third))["type"] == "connection_ack"
+
+    # Then closed and refused sockets hold nothing: alice signs in again (the last attempt)
+    async with socket(first, ALICE):
+        pass
+    # And one more attempt from the address is refused before anything else
+    async with socket(first) as ws:
+        assert await closed(ws) == (4429, "RATE_LIMITED")
+
+
+async def test_a_dead_workers_slots_free_after_their_lease(rate_store):
+    # Given a cap of one open connection for alice, and her slot held by a worker
+    if rate_store["redis_url"] is None:
+        worker, other = LocalSlots(), None
+    else:
+        url, prefix = rate_store["redis_url"], str(rate_store["redis_key_prefix"])
+        worker, other = RedisSlots(url, prefix, lease_seconds=0.6), RedisSlots(url, prefix)
+    slot = await worker.acquire("member", "alice", 1)
+    assert slot is not None
+    assert await worker.acquire("member", "alice", 1) is None
+    assert await worker.acquire("member", "bob", 1) is not None  # a cap per member
+    if other is not None:
+        # When the worker keeps beating, its lease outlives one lease length
+        await asyncio.sleep(0.9)
+        assert await other.acquire("member", "alice", 1) is None
+        # When it dies without giving the slot back (its heartbeat stops)
+        assert isinstance(worker, RedisSlots) and worker._heartbeat is not None
+        worker._heartbeat.cancel()
+        await asyncio.sleep(0.7)
+        # Then the slot is free for another worker once the lease ran out
+        assert await other.acquire("member", "alice", 1) is not None
+        await other.close()
+    else:
+        # When the connection closes, its slot is free again
+        await worker.release(slot)
+        assert await worker.acquire("member", "alice", 1) is not None
+    await worker.close()

@@ -13,7 +13,14 @@ from sqlalchemy import func, select, update
 from strawberry.relay import GlobalID, to_base64
 
 from backend.db.engine import Pools, open_database
-from backend.db.tables import IdempotencyKey, LedgerEntry, MascotHunt, Member, ProgramSetting
+from backend.db.tables import (
+    AuditLog,
+    IdempotencyKey,
+    LedgerEntry,
+    MascotHunt,
+    Member,
+    ProgramSetting,
+)
 from backend.main import create_app
 from backend.settings import Settings
 from tests.api.conftest import Api
@@ -285,7 +292,7 @@ async def test_every_other_refusal_is_typed_and_changes_nothing(api, database):
 
 
 async def test_a_hunt_of_a_hundred_forged_catches_is_flagged_for_staff(api, database):
-    await enrol(api, "alice")
+    alice = await enrol(api, "alice")
     hunt = (await start(api, "alice"))["hunt"]
     forged = [{"mascotId": 1_000 + i, "caughtAtMs": i} for i in range(100)]  # the most allowed
     result = (await finish(api, "alice", hunt["id"], forged))["result"]
@@ -295,8 +302,23 @@ async def test_a_hunt_of_a_hundred_forged_catches_is_flagged_for_staff(api, data
     (node,) = [e["node"] for e in body["data"]["flaggedMascotHunts"]["edges"]]
     assert (node["id"], len(node["result"]["rejected"])) == (hunt["id"], 100)
     assert {r["reason"] for r in node["result"]["rejected"]} == {"UNKNOWN_MASCOT"}
+    # Staff saw alice's card number: the read is audited like a lookup of her
+    hunt_row = GlobalID.from_id(hunt["id"]).node_id
+    audited = [("sam", "support", alice, {"by": "flaggedMascotHunt", "reference": hunt_row})]
+    assert await reads_of_members(database) == audited
     refused = await api(FLAGGED, {"first": 5}, "member:alice")
     assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    assert await reads_of_members(database) == audited  # a refused read leaves no row
+
+
+async def reads_of_members(database) -> list[tuple[str, str, int, dict[str, Any]]]:
+    """The audit trail's staff reads of member data: (actor, role, member id, by and reference)."""
+    async with database.reader.connect() as conn:
+        rows = await conn.execute(select(AuditLog).where(AuditLog.action == "read_member"))
+        return [
+            (r.actor_uid, r.actor_role, r.member_id, {k: r.details[k] for k in ("by", "reference")})
+            for r in rows
+        ]
 
 
 async def test_starts_over_the_members_budget_are_rate_limited(

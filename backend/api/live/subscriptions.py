@@ -9,7 +9,7 @@ import strawberry
 from backend.api.context import Info, Services
 from backend.api.errors import PublicError
 from backend.api.live.types import MemberEvent, event_of
-from backend.api.permissions import IsMember
+from backend.api.permissions import IsMember, SubscribeRateLimit
 from backend.rewards.queries import MemberByUid
 
 
@@ -22,7 +22,7 @@ class Subscription:
         description="Your points, tier and inbox as they change: one event per change, sent once "
         "the change is committed (a change that fails sends nothing). Events only tell what "
         "changed since you subscribed: read `me` after (re)connecting.",
-        permission_classes=[IsMember],
+        permission_classes=[IsMember, SubscribeRateLimit],
     )
     async def member_events(self, info: Info) -> AsyncIterator[MemberEvent]:
         """Find the caller's membership (one short read, not cached), then stream its events."""

@@ -7,7 +7,9 @@ the member's own). Each `subscribe` runs as a task of its own; `complete` or the
 ends it. Close codes are the protocol's: 4400 bad message, 4401 subscribe before the ack, 4403
 refused (the reason is the error code, e.g. `TOKEN_EXPIRED`; also when the token expires while
 connected), 4406 wrong subprotocol, 4408 no `connection_init` in time, 4409 a subscription id
-already in use, 4429 a second `connection_init`.
+already in use, 4429 a second `connection_init`, too many connection attempts from the address
+(`RATE_LIMITED`) or too many open connections of the member or the address
+(`TOO_MANY_CONNECTIONS`, `TOO_MANY_ADDRESS_CONNECTIONS`).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import math
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
@@ -35,7 +37,7 @@ from backend.api.view import (
     json_depth,
     verify_bearer,
 )
-from backend.rewards.ports import Principal, Role
+from backend.rewards.ports import ConnectionSlots, Principal, Role
 
 log = logging.getLogger("rewards.api")
 
@@ -45,10 +47,12 @@ MAX_ID_LENGTH = 128
 
 @dataclass(frozen=True)
 class SocketLimits:
-    """How long a client may take to sign in, and how many subscriptions one socket may hold."""
+    """How long a client may take to sign in, subscriptions per socket, open sockets per caller."""
 
     init_timeout_seconds: float = 10.0
     max_subscriptions: int = 10
+    max_per_member: int = 5
+    max_per_address: int = 500
 
 
 class Close(Exception):
@@ -79,9 +83,10 @@ def _token(payload: Any) -> str | None:
 class GraphQLWebSocket:
     """The ASGI endpoint for WebSocket connections to /graphql."""
 
-    def __init__(self, http: GraphQLEndpoint, limits: SocketLimits) -> None:
+    def __init__(self, http: GraphQLEndpoint, limits: SocketLimits, slots: ConnectionSlots) -> None:
         self.http = http  # its schema, services, limits and context
         self.limits = limits
+        self.slots = slots  # open connections per member and per address, on every worker
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Accept the protocol and serve the connection until either side closes it."""
@@ -104,10 +109,14 @@ class _Connection:
         self.token: str | None = None
         self.tasks: dict[str, asyncio.Task[None]] = {}
         self.sending = asyncio.Lock()
+        self.slots: list[str] = []  # held while the socket is open
+        client = websocket.client
+        self.address = client.host if client else ""
 
     async def serve(self) -> None:
         """Sign in, then answer messages until the client leaves, the token expires or a close."""
         try:
+            await self.admit()
             try:
                 async with asyncio.timeout(self.endpoint.limits.init_timeout_seconds):
                     await self.sign_in()
@@ -128,6 +137,25 @@ class _Connection:
         finally:
             for task in self.tasks.values():
                 task.cancel()
+            for slot in self.slots:
+                await self.endpoint.slots.release(slot)
+
+    async def admit(self) -> None:
+        """Count the attempt against the address, and hold one of the address's open slots."""
+        limiter = self.endpoint.http.services.limiter
+        if await limiter.hit_address("websocket_connect", self.address) is not None:
+            raise Close(4429, "RATE_LIMITED")
+        limit = self.endpoint.limits.max_per_address
+        await self.hold("address", self.address, limit, "TOO_MANY_ADDRESS_CONNECTIONS")
+
+    async def hold(
+        self, kind: Literal["member", "address"], who: str, limit: int, code: str
+    ) -> None:
+        """Hold an open-connection slot, or close with 4429 and the code."""
+        slot = await self.endpoint.slots.acquire(kind, who, limit)
+        if slot is None:
+            raise Close(4429, code)
+        self.slots.append(slot)
 
     async def receive(self) -> dict[str, Any]:
         """The next message: a JSON object with a string `type`, within the HTTP body limits."""
@@ -168,17 +196,16 @@ class _Connection:
         token = _token(message.get("payload"))
         if token is None:
             raise Close(4403, "UNAUTHENTICATED")
-        client = self.websocket.client
         try:
-            principal = await verify_bearer(
-                self.endpoint.http.services, token, client.host if client else ""
-            )
+            principal = await verify_bearer(self.endpoint.http.services, token, self.address)
         except RequestRefused as refused:
             raise Close(4403, str(refused.extensions["code"])) from None
         except PublicError as error:
             raise Close(4403, str(error.extensions["code"])) from None
         if principal.role is not Role.MEMBER:
             raise Close(4403, "FORBIDDEN")
+        limit = self.endpoint.limits.max_per_member
+        await self.hold("member", principal.uid, limit, "TOO_MANY_CONNECTIONS")
         self.principal, self.token = principal, token
         await self.send({"type": "connection_ack"})
 

@@ -28,6 +28,7 @@ class LookupBy(enum.StrEnum):
     CARD_NUMBER = "cardNumber"
     EMAIL = "email"
     GLOBAL_ID = "id"
+    FLAGGED_HUNT = "flaggedMascotHunt"
 
 
 @dataclass(frozen=True)
@@ -119,6 +120,15 @@ def _found(member: T | None) -> T:
 async def record_read_by_id(uow: UnitOfWork, *, staff: Principal, member_id: int) -> None:
     """Audit a staff read of a member fetched by global id (the API already loaded it)."""
     _audit(uow, staff, member_id, LookupBy.GLOBAL_ID, str(member_id), "Read by global id")
+    await uow.commit()
+
+
+async def record_flagged_hunt_reads(
+    uow: UnitOfWork, *, staff: Principal, hunts: list[tuple[int, int]]
+) -> None:
+    """Audit a staff page of flagged hunts: one row per (hunt id, member id) shown with a card number."""
+    for hunt_id, member_id in hunts:
+        _audit(uow, staff, member_id, LookupBy.FLAGGED_HUNT, str(hunt_id), "Flagged mascot hunts")
     await uow.commit()
 
 

@@ -12,6 +12,7 @@ from backend.api.games.hunts.types import FlaggedMascotHunt
 from backend.api.permissions import IsMemberReader, StaffRateLimit
 from backend.api.types import connection, decode_cursor, page_size
 from backend.rewards.games.mascot.queries import FlaggedHunts
+from backend.rewards.members.lookup import record_flagged_hunt_reads
 
 CURSOR = "flagged_hunt"
 
@@ -20,7 +21,8 @@ CURSOR = "flagged_hunt"
 class HuntsQuery:
     @strawberry.field(
         description="Staff (marketing, admin, support): finished hunts flagged as suspicious "
-        "(many forged or too-fast catches), newest first (Relay connection).",
+        "(many forged or too-fast catches), newest first (Relay connection). Each hunt shown is "
+        "written to the audit trail as a read of its member.",
         permission_classes=[IsMemberReader, StaffRateLimit],
     )
     async def flagged_mascot_hunts(
@@ -31,8 +33,13 @@ class HuntsQuery:
             str | None, strawberry.argument(description="Cursor of the last hunt already seen.")
         ] = None,
     ) -> relay.Connection[FlaggedMascotHunt]:
-        """Keyset-paginate the flagged hunts with their members' card numbers (one read)."""
+        """Keyset-paginate the flagged hunts with their members' card numbers (one read, audited)."""
         page = FlaggedHunts(page_size(first), decode_cursor(after, CURSOR))
         rows, more = await info.context.loaders.read(page)
+        staff, shown = info.context.principal, [(r.id, r.member_id) for r in rows]
+        if shown and staff is not None:  # card numbers are member data: audited like a lookup
+            await info.context.uows.run(
+                lambda uow: record_flagged_hunt_reads(uow, staff=staff, hunts=shown)
+            )
         nodes = [(r.id, FlaggedMascotHunt.of(r)) for r in rows]
         return connection(nodes, more=more, after=after, kind=CURSOR)
