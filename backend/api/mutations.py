@@ -12,6 +12,7 @@ from backend.api.actions.mutations import ActionsMutation
 from backend.api.clubs.mutations import ClubsMutation
 from backend.api.context import Info
 from backend.api.errors import payload_error
+from backend.api.marketing.mutations import MarketingMutation
 from backend.api.notifications.mutations import NotificationsMutation
 from backend.api.offers.mutations import OffersMutation
 from backend.api.permissions import (
@@ -275,7 +276,12 @@ def _purchase_input(input: RecordPurchaseInput) -> PurchaseInput:
 
 @strawberry.type(description="Everything that changes state. Each mutation is one transaction.")
 class Mutation(
-    ProfileMutation, ClubsMutation, OffersMutation, ActionsMutation, NotificationsMutation
+    ProfileMutation,
+    ClubsMutation,
+    OffersMutation,
+    ActionsMutation,
+    NotificationsMutation,
+    MarketingMutation,
 ):
     @strawberry.mutation(
         description="Become a member (first sign-in). Idempotent per user.",

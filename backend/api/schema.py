@@ -14,6 +14,8 @@ from backend.api.clubs.types import Club
 from backend.api.context import Info
 from backend.api.documents import CheckedDocuments, DocumentCache, validation_rules
 from backend.api.errors import CodedCoercionExecutor, CodedErrorsSchema, PublicError
+from backend.api.marketing.queries import MarketingQuery
+from backend.api.marketing.types import Campaign, Segment
 from backend.api.mutations import Mutation
 from backend.api.notifications.queries import NotificationsQuery
 from backend.api.notifications.types import Notification
@@ -58,7 +60,7 @@ async def _look_up(info: Info, lookup: Lookup) -> Member | None:
 
 
 @strawberry.type(description="Everything that can be read.")
-class Query(ProfileQuery, ClubsQuery, OffersQuery, NotificationsQuery):
+class Query(ProfileQuery, ClubsQuery, OffersQuery, NotificationsQuery, MarketingQuery):
     @strawberry.field(
         description="The signed-in member; null until they `enroll`.", permission_classes=[IsMember]
     )
@@ -145,7 +147,10 @@ class Query(ProfileQuery, ClubsQuery, OffersQuery, NotificationsQuery):
 
 
 NODE_TYPES: dict[
-    str, type[Member | LedgerEntry | Purchase | Club | Offer | Voucher | Notification]
+    str,
+    type[
+        Member | LedgerEntry | Purchase | Club | Offer | Voucher | Notification | Segment | Campaign
+    ],
 ] = {
     "Member": Member,
     "LedgerEntry": LedgerEntry,
@@ -154,6 +159,8 @@ NODE_TYPES: dict[
     "Offer": Offer,
     "Voucher": Voucher,
     "Notification": Notification,
+    "Segment": Segment,
+    "Campaign": Campaign,
 }
 
 
@@ -173,7 +180,17 @@ def build_schema(
     return CodedErrorsSchema(
         query=Query,
         mutation=Mutation,
-        types=[LedgerEntry, Member, Purchase, Club, Offer, Voucher, Notification],
+        types=[
+            LedgerEntry,
+            Member,
+            Purchase,
+            Club,
+            Offer,
+            Voucher,
+            Notification,
+            Segment,
+            Campaign,
+        ],
         config=StrawberryConfig(disable_field_suggestions=not local_mode),
         execution_context_class=CodedCoercionExecutor,
         extensions=[

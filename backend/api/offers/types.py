@@ -59,7 +59,7 @@ VoucherOriginGql = strawberry.enum(
     VoucherOrigin,
     name="VoucherOrigin",
     description="How the member got the voucher: REDEMPTION (points spent), WELCOME (the "
-    "welcome gift), MILESTONE (a gift at the Nth purchase).",
+    "welcome gift), MILESTONE (a gift at the Nth purchase), SURPRISE (a marketing surprise).",
 )
 
 

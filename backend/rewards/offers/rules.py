@@ -48,6 +48,7 @@ class VoucherOrigin(enum.StrEnum):
     REDEMPTION = "redemption"
     WELCOME = "welcome"
     MILESTONE = "milestone"
+    SURPRISE = "surprise"  # a marketing surprise (campaign)
 
 
 MESSAGES = {

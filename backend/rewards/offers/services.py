@@ -208,8 +208,13 @@ async def _issue(
     origin: VoucherOrigin,
     entry: LedgerEntry | None = None,
     grant_key: str | None = None,
+    announce: bool = True,
 ) -> Voucher:
-    """Write a voucher with a new random code; a code collision re-runs the unit of work."""
+    """Write a voucher with a new random code; a code collision re-runs the unit of work.
+
+    `announce` tells the member with a VOUCHER_ISSUED notification; a caller that tells them
+    otherwise (a surprise's marketing message) passes False.
+    """
     voucher = Voucher(
         code=new_voucher_code(random_bytes),
         offer_id=cast(int, offer.id),
@@ -223,15 +228,20 @@ async def _issue(
     )
     uow.session.add(voucher)
     await uow.session.flush()
-    titles = {language: str(text["title"]) for language, text in offer.texts.items()}
-    await notify(
-        uow,
-        member_id=member_id,
-        kind=Kind.VOUCHER_ISSUED,
-        params={"voucher_id": voucher.id},
-        reward=titles,
-    )
+    if announce:
+        await notify(
+            uow,
+            member_id=member_id,
+            kind=Kind.VOUCHER_ISSUED,
+            params={"voucher_id": voucher.id},
+            reward=offer_titles(offer),
+        )
     return voucher
+
+
+def offer_titles(offer: Offer) -> dict[str, str]:
+    """An offer's title by language: how a notification names the voucher a member got."""
+    return {language: str(text["title"]) for language, text in offer.texts.items()}
 
 
 async def consume_voucher(
@@ -258,7 +268,13 @@ async def consume_voucher(
 
 
 async def issue_gift(
-    uow: UnitOfWork, *, member_id: int, offer_id: int, origin: VoucherOrigin, grant_key: str
+    uow: UnitOfWork,
+    *,
+    member_id: int,
+    offer_id: int,
+    origin: VoucherOrigin,
+    grant_key: str,
+    announce: bool = True,
 ) -> Voucher | None:
     """Give a member a voucher of a gift offer once per `grant_key`; None if given before or closed.
 
@@ -280,7 +296,9 @@ async def issue_gift(
     ):
         log.warning("gift offer %s could not be given (%s)", offer_id, grant_key)
         return None
-    return await _issue(uow, offer=offer, member_id=member_id, origin=origin, grant_key=grant_key)
+    return await _issue(
+        uow, offer=offer, member_id=member_id, origin=origin, grant_key=grant_key, announce=announce
+    )
 
 
 async def welcome(uow: UnitOfWork, *, member_id: int, program: ProgramRules) -> Voucher | None:
