@@ -332,12 +332,33 @@ async def _voucher_code(uows, voucher_id: int) -> str:
         return (await uow.session.get_one(Voucher, voucher_id)).code
 
 
-async def test_a_surprise_scheduled_later_waits_and_shows_in_the_list(api, uows, clock):
+async def test_a_surprise_at_every_limit_is_kept_whole_and_waits_for_its_time(api, uows, clock):
+    # given a segment with the longest name
     await enrol(api, "later")
-    segment = (await save(api, name="Everyone"))["segment"]["id"]
-    later = (clock.now() + timedelta(days=1)).isoformat()
-    sent = await api(SEND, send_input(segment, sendAt=later), MIA)
-    assert sent["data"]["sendSurprise"]["campaign"]["sendAt"] == later
+    saved = await save(api, name="S" * 80)
+    assert saved["errors"] == [] and saved["segment"]["name"] == "S" * 80
+    # when marketing schedules a surprise with every input at its limit, a year ahead
+    message = ("مفاجأة صغيرة لك " * 32)[:499] + "!"
+    later = (clock.now() + timedelta(days=365)).isoformat()
+    data = send_input(
+        saved["segment"]["id"],
+        name="N" * 80,
+        message=message,
+        reward={"kind": "POINTS", "points": 100_000},
+        holdoutPercent=50,
+        sendAt=later,
+        idempotencyKey="k" * 128,
+    )
+    sent = (await api(SEND, data, MIA))["data"]["sendSurprise"]
+    # then it is stored as given, and the job leaves it until its time
+    assert sent["errors"] == []
+    campaign = sent["campaign"]
+    assert (campaign["name"], campaign["message"], campaign["points"]) == (
+        "N" * 80,
+        message,
+        100_000,
+    )
+    assert (campaign["sendAt"], campaign["holdoutPercent"]) == (later, 50)
     await run_due_campaigns(uows)
     (edge,) = (await api(CAMPAIGNS, {"first": 5}, MIA))["data"]["campaigns"]["edges"]
     assert (edge["node"]["status"], edge["node"]["results"]["targeted"]) == ("SCHEDULED", 0)
