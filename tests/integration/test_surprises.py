@@ -8,10 +8,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
-from backend.db.tables import Campaign, Member, Notification, PushOutbox
+from backend.db.tables import Campaign, Member, Notification, Offer, PushOutbox, Voucher
 from backend.rewards.marketing import campaigns
 from backend.rewards.marketing.campaigns import run_due_campaigns
-from backend.rewards.marketing.rules import CampaignStatus, Outcome, held_out
+from backend.rewards.marketing.rules import CampaignStatus, Outcome, Reward, RewardKind, held_out
 from backend.rewards.notifications.rules import Kind, PushStatus
 from tests.helpers import member_row
 from tests.marketing_support import (
@@ -161,3 +161,34 @@ async def test_suspended_members_and_members_outside_the_segment_are_not_reached
     campaign = await send(uows, surprise(await a_segment(uows)))
     await run_due_campaigns(uows)
     assert [r.member_id for r in await recipients(uows, campaign.id)] == [active]
+
+
+async def test_extra_spins_are_a_voucher_of_an_extra_spin_gift_announced_by_the_surprise_alone(
+    uows, clock
+):
+    # given an EXTRA_SPIN gift offer with one unit left and two members
+    first, second = await bulk_members(uows, 2, prefix="spin")
+    async with uows() as uow:
+        offer = Offer(kind="extra_spin", texts={"en": {"title": "An extra spin", "description": ""}},
+                      points_cost=0, starts_at=clock.now(), stock=1, voucher_valid_days=7,
+                      listed=False, created_by="mia", created_at=clock.now(),
+                      updated_at=clock.now())  # fmt: skip
+        uow.session.add(offer)
+        await uow.commit()
+    reward = Reward(RewardKind.EXTRA_SPINS, offer_id=offer.id)
+    campaign = await send(uows, surprise(await a_segment(uows), reward=reward))
+    # when the surprise goes out
+    await run_due_campaigns(uows)
+    # then the first member has the voucher, announced by the surprise only; the second nothing
+    rows = await recipients(uows, campaign.id)
+    assert [(r.member_id, r.outcome) for r in rows] == [
+        (first, Outcome.REWARDED.value),
+        (second, Outcome.UNAVAILABLE.value),
+    ]
+    async with uows() as uow:
+        voucher = await uow.session.get_one(Voucher, rows[0].voucher_id)
+    assert (voucher.origin, voucher.offer_id, voucher.points_spent) == ("surprise", offer.id, 0)
+    (note,) = await notifications_of(uows, first, vouchers=True)
+    assert (note.kind, note.reward) == (Kind.SURPRISE.value, "An extra spin")
+    assert await notifications_of(uows, second, vouchers=True) == []
+    assert await campaign_entries(uows, campaign.id) == {}
