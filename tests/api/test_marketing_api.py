@@ -95,6 +95,15 @@ def send_input(segment_id: str, **fields) -> dict:
     }
 
 
+PREVIEW_REFUSALS = [
+    ({"segmentId": "U2VnbWVudDo5OTk="}, "segmentId"),  # Segment:999
+    ({"segmentId": "T2ZmZXI6MQ==", "filter": {}}, "segmentId"),  # both given
+    ({"segmentId": "T2ZmZXI6MQ=="}, "segmentId"),  # an Offer's id
+    ({"filter": {"birthdayMonth": 13}}, "filter.birthdayMonth"),
+    ({"filter": {"clubIds": ["T2ZmZXI6MQ=="]}}, "filter.clubIds"),
+]
+
+
 async def test_marketing_saves_changes_lists_and_previews_segments(api, database, clock):
     # given three members, two of them Dutch speakers
     await enrol(api, "nl-1")
@@ -130,18 +139,7 @@ async def test_marketing_saves_changes_lists_and_previews_segments(api, database
     async with database.reader.connect() as conn:
         audits = (await conn.execute(select(AuditLog.action, AuditLog.actor_uid))).all()
     assert [tuple(a) for a in audits] == [("save_segment", "mia")] * 2
-
-
-PREVIEW_REFUSALS = [
-    ({"segmentId": "U2VnbWVudDo5OTk="}, "segmentId"),  # Segment:999
-    ({"segmentId": "T2ZmZXI6MQ==", "filter": {}}, "segmentId"),  # both given
-    ({"segmentId": "T2ZmZXI6MQ=="}, "segmentId"),  # an Offer's id
-    ({"filter": {"birthdayMonth": 13}}, "filter.birthdayMonth"),
-    ({"filter": {"clubIds": ["T2ZmZXI6MQ=="]}}, "filter.clubIds"),
-]
-
-
-async def test_a_preview_of_an_unknown_segment_or_a_bad_filter_is_bad_user_input(api):
+    # and previews of an unknown segment or a bad filter are bad input naming the field
     for variables, field in PREVIEW_REFUSALS:
         body = await api(PREVIEW, variables, MIA)
         (error,) = body["errors"]

@@ -29,7 +29,9 @@ def reads(sent: list[tuple[str, object]]) -> list[tuple[str, object]]:
     return [(s, p) for s, p in sent if not s.lstrip().upper().startswith("INSERT")]
 
 
-async def test_the_campaign_job_and_results_read_only_through_indexes(api, uows, database):
+async def test_the_campaign_job_results_and_segments_read_only_through_indexes(
+    api, uows, database, clock
+):
     await bulk_members(uows, 20, prefix="plan", devices=True)
     await send(uows, surprise(await a_segment(uows), holdout_percent=20))
     with capturing(database) as sent:
@@ -42,10 +44,7 @@ async def test_the_campaign_job_and_results_read_only_through_indexes(api, uows,
     assert body["data"]["campaigns"]["edges"][0]["node"]["results"]["targeted"] == 20
     assert len(reads(sent)) > 10
     assert await full_scans(database, reads(sent), GROWING) == []
-
-
-async def test_a_segment_reads_each_member_s_facts_through_indexes(uows, database, clock):
-    await bulk_members(uows, 5, prefix="facts")
+    # and counting a segment with every part reads each member's facts through indexes
     with capturing(database) as sent:
         async with database.reader.connect() as conn:
             await preview(conn, EVERY_PART, now=clock.now())

@@ -77,7 +77,9 @@ async def members_of(database, spec: SegmentFilter, now) -> set[int]:
         return set((await conn.execute(stmt)).scalars())
 
 
-async def test_each_part_of_a_filter_selects_the_right_members(database, people, clock):
+async def test_each_part_of_a_filter_selects_the_right_members_and_a_preview_counts_them(
+    database, people, clock
+):
     now = clock.now()
     ana, ben, cleo = people["ana"], people["ben"], people["cleo"]
     cases = [
@@ -104,11 +106,7 @@ async def test_each_part_of_a_filter_selects_the_right_members(database, people,
     ]
     for spec, expected in cases:
         assert await members_of(database, spec, now) == expected, spec
-
-
-async def test_a_preview_counts_members_with_consent_and_those_a_push_reaches(
-    database, people, clock
-):
+    # and a preview counts them, those with consent and those a push reaches (a device)
     async with database.reader.connect() as conn:
         everyone = await preview(conn, SegmentFilter(), now=clock.now())
         gold = await preview(conn, SegmentFilter(tiers=("gold",)), now=clock.now())
