@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
+import httpx
 from sqlalchemy import select
 
 from backend.db.tables import AuditLog, Campaign, CampaignRecipient, Notification
 from backend.ids import global_id
+from backend.main import create_app
 from backend.rewards.marketing.campaigns import run_due_campaigns
 from backend.rewards.notifications.sender import OutboxSender
+from backend.settings import Settings
+from tests.api.conftest import Api
 from tests.api.offers_support import CONSUME, create
 from tests.api.operations import ENROLL
 from tests.fakes import RecordingPush
@@ -362,3 +367,31 @@ async def test_a_surprise_at_every_limit_is_kept_whole_and_waits_for_its_time(ap
     assert (edge["node"]["status"], edge["node"]["results"]["targeted"]) == ("SCHEDULED", 0)
     async with uows() as uow:
         assert (await uow.session.execute(select(Campaign.status))).scalar() == "SCHEDULED"
+
+
+async def test_the_server_sends_due_surprises_from_its_own_process(database, clock, verifier):
+    # given a server with its in-process campaign job
+    settings = Settings(
+        mode="production",
+        jobs_enabled=False,
+        push_sender_in_process=False,
+        campaign_poll_seconds=0.05,
+    )
+    app = create_app(settings, verifier=verifier, clock=clock, database=database)
+    transport = httpx.ASGITransport(app=app)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url="http://test") as client,
+    ):
+        api = Api(client)
+        await enrol(api, "inproc")
+        segment = (await save(api, name="Everyone"))["segment"]["id"]
+        # when marketing sends a surprise now
+        assert (await api(SEND, send_input(segment), MIA))["data"]["sendSurprise"]["errors"] == []
+        # then the server rewards the member without any worker of its own
+        for _ in range(200):
+            body = await api(CAMPAIGNS, {"first": 1}, MIA)
+            if body["data"]["campaigns"]["edges"][0]["node"]["status"] == "DONE":
+                break
+            await asyncio.sleep(0.05)
+    assert body["data"]["campaigns"]["edges"][0]["node"]["results"]["rewarded"] == 1
