@@ -75,7 +75,7 @@ class SurpriseRewardInput:
         offer_pk = (
             None if offer is None else pk_of(str(offer), "Offer", "UNKNOWN_OFFER", "reward.offerId")
         )
-        return Reward(RewardKind(self.kind.value), self.points, offer_pk)
+        return Reward(RewardKind(self.kind), self.points, offer_pk)
 
 
 @strawberry.input(

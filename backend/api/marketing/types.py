@@ -138,9 +138,12 @@ class SegmentFilterView:
     def of(cls, stored: dict[str, Any]) -> SegmentFilterView:
         """Convert a stored filter."""
         spec = SegmentFilter.of_json(stored)
-        values = {name: getattr(spec, name) for name in SegmentFilterView.__annotations__}
+        values: dict[str, Any] = {name: getattr(spec, name) for name in cls.__annotations__}
         values["club_ids"] = [strawberry.ID(global_id("Club", pk)) for pk in spec.club_ids]
-        return cls(**{k: list(v) if isinstance(v, tuple) else v for k, v in values.items()})
+        listed: dict[str, Any] = {
+            k: list(v) if isinstance(v, tuple) else v for k, v in values.items()
+        }
+        return cls(**listed)
 
 
 @strawberry.type(description="How many members a segment holds now.")
