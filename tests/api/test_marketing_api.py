@@ -307,6 +307,13 @@ async def test_a_surprise_reports_its_results_from_grouped_queries(
         },
     }
     assert edge["node"]["status"] == "DONE"
+    node = (
+        "query Node($id: ID!) { node(id: $id) { ... on Campaign { name results { targeted } } } }"
+    )
+    found = await api(node, {"id": edge["node"]["id"]}, MIA)
+    assert found["data"]["node"] == {"name": "Rainy Monday", "results": {"targeted": 6}}
+    hidden = await api(node, {"id": edge["node"]["id"]}, "member:a")
+    assert hidden["data"]["node"] is None
     # and a second campaign does not add statements: results are grouped, not per member
     data = send_input(segment, idempotencyKey="points-2")
     await api(SEND, data, MIA)

@@ -14,7 +14,7 @@ from backend.api.permissions import IsStaff, StaffRateLimit
 from backend.api.types import connection, decode_cursor, page_size
 from backend.rewards.errors import DomainError
 from backend.rewards.marketing import queries
-from backend.rewards.marketing.segments import SegmentFilter, check_filter, preview
+from backend.rewards.marketing.segments import SegmentFilter, check_filter, preview, saved_filter
 
 SEGMENT_CURSOR = "segment"
 CAMPAIGN_CURSOR = "campaign"
@@ -33,10 +33,10 @@ async def _spec(
         return check_filter(filter.spec())
     pk = pk_of(str(segment_id), "Segment", "UNKNOWN_SEGMENT", "segmentId")
     async with info.context.loaders.connection() as conn:
-        row = await queries.by_id(conn, queries.SEGMENT, pk)
-    if row is None:
+        spec = await saved_filter(conn, pk)
+    if spec is None:
         raise DomainError("UNKNOWN_SEGMENT", "No segment has that id.", field="segmentId")
-    return SegmentFilter.of_json(row.filter)
+    return spec
 
 
 @strawberry.type(description="Marketing queries.")

@@ -30,7 +30,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from backend.db.tables import (
     ClubMembership,
@@ -250,6 +250,15 @@ def _purchase_parts(spec: SegmentFilter, now: datetime) -> list[ColumnElement[bo
         since = now - timedelta(days=spec.inactive_days)
         parts.append(not_(exists().where(mine, PURCHASE.c.occurred_at >= since)))
     return parts
+
+
+async def saved_filter(
+    conn: AsyncConnection | AsyncSession, segment_id: int
+) -> SegmentFilter | None:
+    """A saved segment's filter (for `member_condition`), or None if there is no such segment."""
+    stmt = select(SEGMENT.c.filter).where(SEGMENT.c.id == segment_id)
+    stored = (await conn.execute(stmt)).scalar()
+    return None if stored is None else SegmentFilter.of_json(stored)
 
 
 @dataclass(frozen=True)
