@@ -1,5 +1,5 @@
 """The operator CLI, installed as `rewards`: serve, migrate, seed-demo, seed-bench, dev-token,
-expire-points, push-worker, automations-worker."""
+expire-points, push-worker, automations-worker, campaign-worker."""
 
 from __future__ import annotations
 
@@ -35,6 +35,13 @@ PUSH_WORKER = (
     "push_max_attempts",
     "push_retry_base_seconds",
     "push_retry_max_seconds",
+)
+
+CAMPAIGN_WORKER = (
+    "database_url",
+    "database_writer_pool_size",
+    "campaign_batch_size",
+    "campaign_poll_seconds",
 )
 
 
@@ -258,6 +265,41 @@ def seed_bench(args: argparse.Namespace, settings: Settings) -> None:
     print(json.dumps(asdict(report)))
 
 
+def campaign_worker(_args: argparse.Namespace, settings: Settings) -> None:
+    """Send due surprise campaigns until stopped (SIGINT or SIGTERM); safe beside servers and others."""
+    import logging
+    import signal
+
+    from backend.db.engine import open_database
+    from backend.db.migrate import upgrade_to_head
+    from backend.main import run_campaigns_forever
+    from backend.rewards.clock import SystemClock
+    from backend.rewards.uow import UnitOfWorkFactory
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s: %(message)s")
+
+    async def run() -> None:
+        db = open_database(settings.database_url, settings.pools)
+        try:
+            await upgrade_to_head(db.writer)
+            uows = UnitOfWorkFactory(db.session_factory(), SystemClock())
+            task = asyncio.ensure_future(
+                run_campaigns_forever(
+                    uows, batch=settings.campaign_batch_size, poll=settings.campaign_poll_seconds
+                )
+            )
+            loop = asyncio.get_running_loop()
+            for stop in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(stop, task.cancel)
+            print("campaign worker sending due surprises", flush=True)
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        finally:
+            await db.dispose()
+
+    asyncio.run(run())
+
+
 def _environment(names: tuple[str, ...]) -> str:
     """The help section listing the environment variables a command reads, with their defaults."""
     fields = Settings.model_fields
@@ -408,6 +450,18 @@ def parser() -> argparse.ArgumentParser:
         "PUSH_LEASE_SECONDS.",
         PUSH_WORKER,
         push_worker,
+    )
+    _command(
+        commands,
+        "campaign-worker",
+        "send due surprise campaigns until stopped",
+        "Migrate, then reward and notify the members of due surprise campaigns, a batch per "
+        "transaction, until SIGINT or SIGTERM. Run it when servers have "
+        "CAMPAIGNS_IN_PROCESS=false; any number of workers (and servers) may run at once: a batch "
+        "locks its campaign, each member is rewarded once, and a worker that dies midway leaves "
+        "its batch to the next one.",
+        CAMPAIGN_WORKER,
+        campaign_worker,
     )
     p = _command(
         commands,

@@ -28,6 +28,7 @@ from backend.rewards.automations.services import run_automations
 from backend.rewards.clock import SystemClock
 from backend.rewards.games.draws import run_due_draws
 from backend.rewards.jobs import settle_due
+from backend.rewards.marketing.campaigns import run_due_campaigns
 from backend.rewards.notifications.sender import OutboxSender, SenderConfig
 from backend.rewards.ports import Clock, LiveEvents, PushSender, RateLimiter, TokenVerifier
 from backend.rewards.program import ProgramRules, RulesCache, load_rules
@@ -101,6 +102,18 @@ async def run_automations_forever(uows: UnitOfWorkFactory, interval: float) -> N
         await asyncio.sleep(interval)
 
 
+async def run_campaigns_forever(uows: UnitOfWorkFactory, *, batch: int, poll: float) -> None:
+    """Send due surprise campaigns, a batch of members per transaction; wait a poll when idle."""
+    while True:
+        try:
+            report = await run_due_campaigns(uows, batch=batch)
+            if report.batches:
+                log.info("campaign job: %s", report)
+        except Exception:
+            log.exception("campaign job failed; will retry")
+        await asyncio.sleep(poll)
+
+
 def create_app(
     settings: Settings,
     *,
@@ -155,7 +168,8 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
-        """Migrate, optionally seed, read the rules, run jobs and the push sender; close the pools."""
+        """Migrate, optionally seed, read the rules, run the jobs, the push sender and the campaign
+        job; close the pools."""
         await upgrade_to_head(db.writer)
         if settings.seed_demo:
             from backend.demo import seed_demo
@@ -185,10 +199,21 @@ def create_app(
             if settings.push_sender_in_process
             else None
         )
+        campaigns = (
+            asyncio.create_task(
+                run_campaigns_forever(
+                    services.uows,
+                    batch=settings.campaign_batch_size,
+                    poll=settings.campaign_poll_seconds,
+                )
+            )
+            if settings.campaigns_in_process
+            else None
+        )
         try:
             yield
         finally:
-            for task in (jobs, automations, sender):
+            for task in (jobs, automations, sender, campaigns):
                 if task:
                     task.cancel()
             await services.rules.close()

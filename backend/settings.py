@@ -252,6 +252,20 @@ class Settings(BaseSettings):
     push_retry_max_seconds: Seconds = Field(
         3600.0, description="longest wait between tries (a longer Retry-After from FCM wins)"
     )
+    campaigns_in_process: bool = Field(
+        True,
+        description="send due surprise campaigns from inside the server (off: run "
+        "`rewards campaign-worker`)",
+    )
+    campaign_batch_size: int = Field(
+        200,
+        gt=0,
+        le=5000,
+        description="members a campaign worker rewards and notifies per transaction",
+    )
+    campaign_poll_seconds: Seconds = Field(
+        5.0, description="seconds a campaign worker waits when no campaign is due"
+    )
     max_body_bytes: PositiveInt = Field(
         64 * 1024, description="largest request body in bytes; larger ones get 413"
     )

@@ -39,6 +39,7 @@ COMMANDS = [
     "expire-points",
     "push-worker",
     "automations-worker",
+    "campaign-worker",
 ]
 
 
@@ -430,6 +431,62 @@ def test_automations_worker_once_gives_todays_birthday_gift(tmp_path):
         "tier_nudges": 0,
         "renewal_reminders": 0,
     }
+
+
+def test_campaign_worker_runs_as_its_own_process_sends_a_due_surprise_and_stops(tmp_path):
+    # given a database with three members and a surprise for them, due now
+    url = f"sqlite:///{tmp_path / 'campaign.db'}"
+    assert rewards("migrate", cwd=tmp_path, DATABASE_URL=url).returncode == 0
+
+    async def schedule() -> None:
+        from backend.db.engine import open_database
+        from backend.rewards.clock import SystemClock
+        from backend.rewards.uow import UnitOfWorkFactory
+        from tests.marketing_support import a_segment, bulk_members, send, surprise
+
+        db = open_database(f"sqlite+aiosqlite:///{tmp_path / 'campaign.db'}")
+        try:
+            uows = UnitOfWorkFactory(db.session_factory(), SystemClock())
+            await bulk_members(uows, 3, prefix="cli")
+            await send(uows, surprise(await a_segment(uows)))
+        finally:
+            await db.dispose()
+
+    asyncio.run(schedule())
+    env = {k: v for k, v in os.environ.items() if k not in SETTINGS_VARS}
+    env |= {"DATABASE_URL": url, "CAMPAIGN_POLL_SECONDS": "0.2"}
+    # when the worker runs beside nothing else
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "backend.cli", "campaign-worker"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while (
+            time.monotonic() < deadline
+            and _count(tmp_path / "campaign.db", "campaign_recipient") < 3
+        ):
+            time.sleep(0.2)
+    finally:
+        worker.terminate()
+        out, err = worker.communicate(timeout=30)
+    # then every member got the surprise once and the worker stopped cleanly
+    assert worker.returncode == 0, err
+    assert "campaign worker sending due surprises" in out
+    assert _count(tmp_path / "campaign.db", "campaign_recipient") == 3
+    assert _count(tmp_path / "campaign.db", "ledger_entry") == 3
+
+
+def _count(path: Path, table: str) -> int:
+    """Rows of a table in a SQLite database."""
+    import sqlite3
+
+    with sqlite3.connect(path) as db:
+        return int(db.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
 
 
 def _sent_count(path: Path) -> int:

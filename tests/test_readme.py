@@ -101,6 +101,10 @@ def test_the_readme_names_its_operations_callers_and_the_demo_card():
         ("SetUpWheel", "mia-marketing"),
         ("Wheel", "demo-member"),
         ("Spin", "demo-member"),
+        ("SaveSegment", "mia-marketing"),
+        ("PreviewSegment", "mia-marketing"),
+        ("SendSurprise", "mia-marketing"),
+        ("Campaigns", "mia-marketing"),
     ]
     assert callers() == {
         "demo-member": "member",
@@ -347,3 +351,29 @@ async def test_the_readme_wheel_operations_run_as_written(api):
     assert spun["spin"]["paidWith"] == "FREE"  # the free spin goes first, nothing is bought
     assert problems(spun["spin"], shown["spins"]["nextCommitment"]) == []
     assert await run(api, "demo-member", documents["Spin"]) == spun  # a replay: the first spin
+
+
+async def test_the_readme_surprise_operations_run_as_written_after_the_first_operations(api, uows):
+    from backend.rewards.marketing.campaigns import run_due_campaigns
+
+    for _, caller, document in operations()[:4]:
+        await run(api, caller, document)
+    documents = {name: document for name, _, document in operations()}
+    save, preview, send, campaigns = (
+        documents[n] for n in ("SaveSegment", "PreviewSegment", "SendSurprise", "Campaigns")
+    )
+
+    segment = (await run(api, "mia-marketing", save))["segment"]
+    assert f'segmentId: "{segment["id"]}"' in send and segment["id"] in preview
+    counted = await run(api, "mia-marketing", preview)
+    assert counted["members"] == 2  # Daria (uk) and Sanne (nl-NL) bought this year
+    campaign = (await run(api, "mia-marketing", send))["campaign"]
+    assert (await run(api, "mia-marketing", send))["campaign"] == campaign  # the same key again
+    assert (campaign["status"], campaign["holdoutPercent"]) == ("SCHEDULED", 10)
+    await run_due_campaigns(uows)
+    body = await api(campaigns, token="marketing:mia-marketing")
+    assert "errors" not in body, body
+    (edge,) = body["data"]["campaigns"]["edges"]
+    results = edge["node"]["results"]
+    assert edge["node"]["status"] == "DONE" and results["targeted"] == counted["members"]
+    assert results["rewarded"] + results["heldOut"] == 2

@@ -15,6 +15,7 @@ from backend.api.errors import payload_error
 from backend.api.games.board.mutations import BoardMutation
 from backend.api.games.hunts.mutations import HuntsMutation
 from backend.api.games.wheel.mutations import WheelMutation
+from backend.api.marketing.mutations import MarketingMutation
 from backend.api.notifications.mutations import NotificationsMutation
 from backend.api.offers.mutations import OffersMutation
 from backend.api.permissions import (
@@ -290,6 +291,7 @@ class Mutation(
     HuntsMutation,
     BoardMutation,
     WheelMutation,
+    MarketingMutation,
 ):
     @strawberry.mutation(
         description="Become a member (first sign-in). Idempotent per user.",

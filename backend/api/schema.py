@@ -19,6 +19,8 @@ from backend.api.games.board.types import Draw
 from backend.api.games.hunts.queries import HuntsQuery
 from backend.api.games.wheel.queries import WheelQuery
 from backend.api.live.subscriptions import Subscription
+from backend.api.marketing.queries import MarketingQuery
+from backend.api.marketing.types import Campaign, Segment
 from backend.api.mutations import Mutation
 from backend.api.notifications.queries import NotificationsQuery
 from backend.api.notifications.types import Notification
@@ -64,7 +66,14 @@ async def _look_up(info: Info, lookup: Lookup) -> Member | None:
 
 @strawberry.type(description="Everything that can be read.")
 class Query(
-    ProfileQuery, ClubsQuery, OffersQuery, NotificationsQuery, WheelQuery, HuntsQuery, BoardQuery
+    ProfileQuery,
+    ClubsQuery,
+    OffersQuery,
+    NotificationsQuery,
+    WheelQuery,
+    HuntsQuery,
+    BoardQuery,
+    MarketingQuery,
 ):
     @strawberry.field(
         description="The signed-in member; null until they `enroll`.", permission_classes=[IsMember]
@@ -152,7 +161,19 @@ class Query(
 
 
 NODE_TYPES: dict[
-    str, type[Member | LedgerEntry | Purchase | Club | Offer | Voucher | Notification | Draw]
+    str,
+    type[
+        Member
+        | LedgerEntry
+        | Purchase
+        | Club
+        | Offer
+        | Voucher
+        | Notification
+        | Draw
+        | Segment
+        | Campaign
+    ],
 ] = {
     "Member": Member,
     "LedgerEntry": LedgerEntry,
@@ -162,6 +183,8 @@ NODE_TYPES: dict[
     "Voucher": Voucher,
     "Notification": Notification,
     "Draw": Draw,
+    "Segment": Segment,
+    "Campaign": Campaign,
 }
 
 
@@ -182,7 +205,18 @@ def build_schema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
-        types=[LedgerEntry, Member, Purchase, Club, Offer, Voucher, Notification, Draw],
+        types=[
+            LedgerEntry,
+            Member,
+            Purchase,
+            Club,
+            Offer,
+            Voucher,
+            Notification,
+            Draw,
+            Segment,
+            Campaign,
+        ],
         config=StrawberryConfig(disable_field_suggestions=not local_mode),
         execution_context_class=CodedCoercionExecutor,
         extensions=[

@@ -190,6 +190,9 @@ class IdempotencyKey(SQLModel, table=True):
 class Purchase(SQLModel, table=True):
     """An order reported by a store or e-commerce system, with the points it earned."""
 
+    # Segments ask for a member's last purchase, and campaigns for purchases after a send.
+    __table_args__ = (Index("ix_purchase_member_occurred", "member_id", "occurred_at"),)
+
     id: int | None = Field(default=None, primary_key=True)
     order_id: str = Field(unique=True, max_length=128)
     member_id: int = Field(foreign_key="member.id", index=True)
@@ -710,3 +713,65 @@ class WheelBudget(SQLModel, table=True):
 
     day: date = Field(primary_key=True)
     points: int = Field(default=0, sa_type=BigInteger)
+
+
+class Segment(SQLModel, table=True):
+    """Marketing's saved filter over members (see `rewards/marketing/segments.py` for its keys)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=80)
+    filter: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_by: str = Field(max_length=128)
+    created_at: datetime = _utc()
+    updated_by: str = Field(max_length=128)
+    updated_at: datetime = _utc()
+
+
+class Campaign(SQLModel, table=True):
+    """A surprise: a reward and a message for the members of a segment, sent from `send_at`.
+
+    The segment's filter is copied here when the campaign is made, so later edits of the segment
+    do not change whom it reaches. The job walks the matching members in id order from
+    `cursor_member_id`, writing one `campaign_recipient` row per member.
+    """
+
+    __table_args__ = (Index("ix_campaign_due", "status", "send_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=80)
+    segment_id: int = Field(foreign_key="segment.id")
+    filter: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    reward_kind: str = Field(max_length=16)
+    points: int | None = Field(default=None, sa_type=BigInteger)
+    offer_id: int | None = Field(default=None, foreign_key="offer.id")
+    message: str = Field(max_length=500)
+    send_at: datetime = _utc()
+    holdout_percent: int = 0
+    seed: str = Field(max_length=64)  # keys the holdout draw: reproducible, not guessable
+    status: str = Field(max_length=16)
+    cursor_member_id: int = Field(default=0, sa_type=BigInteger)
+    created_by: str = Field(max_length=128)
+    created_at: datetime = _utc()
+    started_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
+    finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
+
+
+class CampaignRecipient(SQLModel, table=True):
+    """A member a campaign reached: rewarded, held out or not rewarded (offer gone), once each.
+
+    The unique pair is written in the transaction of the reward: a member cannot be rewarded
+    twice by one campaign, whoever runs the job and however often.
+    """
+
+    __tablename__ = "campaign_recipient"
+    __table_args__ = (UniqueConstraint("campaign_id", "member_id", name="uq_campaign_recipient"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: int = Field(foreign_key="campaign.id")
+    member_id: int = Field(foreign_key="member.id")
+    held_out: bool = False
+    outcome: str = Field(max_length=16)
+    entry_id: int | None = Field(default=None, foreign_key="ledger_entry.id")
+    voucher_id: int | None = Field(default=None, foreign_key="voucher.id")
+    notification_id: int | None = Field(default=None, foreign_key="notification.id")
+    created_at: datetime = _utc()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from types import TracebackType
 from typing import NewType, TypeVar
 
@@ -48,6 +48,8 @@ RETRIED_UNIQUE = frozenset(
         "device.token_hash",
         "uq_automation_occasion",  # two automation runs at once: the rerun finds it done
         "automation_occasion.kind, automation_occasion.member_id, automation_occasion.key",
+        "uq_campaign_recipient",  # a member one campaign reached: never rewarded twice
+        "campaign_recipient.campaign_id, campaign_recipient.member_id",
     }
 )
 
@@ -169,6 +171,23 @@ class UnitOfWork:
             return None
         self._locked[member.id or 0] = member
         return LockedMember(member)
+
+    async def lock_members(self, member_ids: Sequence[int]) -> list[LockedMember]:
+        """Lock several members in one statement, in id order (so batches never deadlock)."""
+        stmt = (
+            select(Member)
+            .where(col(Member.id).in_(member_ids))
+            .order_by(col(Member.id))
+            .with_for_update()
+        )
+        found = (
+            await self.session.execute(stmt.execution_options(populate_existing=True))
+        ).scalars()
+        locked = []
+        for member in found:
+            self._locked[member.id or 0] = member
+            locked.append(LockedMember(member))
+        return locked
 
     def check_locked(self, member: LockedMember) -> None:
         """Refuse a member this unit of work did not lock (e.g. one from another unit of work)."""

@@ -155,7 +155,12 @@ async def test_the_execution_gate_admits_a_few_operations_at_a_time_in_arrival_o
 async def test_the_rules_are_read_at_start_so_requests_do_not_read_them(
     database, clock, verifier, count_queries
 ):
-    settings = Settings(mode="production", jobs_enabled=False, push_sender_in_process=False)
+    settings = Settings(
+        mode="production",
+        jobs_enabled=False,
+        push_sender_in_process=False,
+        campaigns_in_process=False,
+    )
     app = create_app(settings, verifier=verifier, clock=clock, database=database)
     transport = httpx.ASGITransport(app=app)
     async with (

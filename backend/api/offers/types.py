@@ -59,7 +59,8 @@ VoucherOriginGql = strawberry.enum(
     VoucherOrigin,
     name="VoucherOrigin",
     description="How the member got the voucher: REDEMPTION (points spent), WELCOME (the "
-    "welcome gift), MILESTONE (a gift at the Nth purchase), BIRTHDAY (the birthday gift).",
+    "welcome gift), MILESTONE (a gift at the Nth purchase), BIRTHDAY (the birthday gift), "
+    "SURPRISE (a marketing surprise), WHEEL (won on the wheel of points).",
 )
 
 

@@ -5,9 +5,19 @@ from backend.rewards.ledger.services import (
     Posting,
     Source,
     credit,
+    credit_each,
     debit,
     reverse_credit,
     settle,
 )
 
-__all__ = ["EntryKind", "Posting", "Source", "credit", "debit", "reverse_credit", "settle"]
+__all__ = [
+    "EntryKind",
+    "Posting",
+    "Source",
+    "credit",
+    "credit_each",
+    "debit",
+    "reverse_credit",
+    "settle",
+]

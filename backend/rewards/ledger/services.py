@@ -7,11 +7,12 @@ Entries are only ever inserted: the database refuses UPDATE and DELETE on `ledge
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import cast
 
-from sqlalchemy import or_, select
+from sqlalchemy import insert, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col
 
@@ -235,6 +236,116 @@ async def credit(
     if paid:
         _allocate(uow, entry, [(lot.id or 0, paid)])
     return entry
+
+
+async def credit_each(
+    uow: UnitOfWork,
+    *,
+    members: Sequence[LockedMember],
+    points: int,
+    posting: Posting,
+    lifetime_months: int = 12,
+) -> dict[int, int]:
+    """Credit the same spendable EARN lot to each of many members (a campaign's batch).
+
+    The same entries, lots and tier months as `credit` member by member, written with one
+    statement per table; members who owe points (whose credit repays debt first) go through
+    `credit` itself. Returns the entry id of each member.
+    """
+    _check_points(points)
+    entries: dict[int, int] = {}
+    plain = []
+    for member in members:
+        uow.check_locked(member)
+        if member.debt:
+            entry = await credit(
+                uow, member=member, points=points, posting=posting, lifetime_months=lifetime_months
+            )
+            entries[cast(int, member.id)] = cast(int, entry.id)
+        else:
+            plain.append(member)
+    if not plain:
+        return entries
+    written = await _append_each(uow, plain, points=points, posting=posting)
+    expires = add_months(uow.now, lifetime_months)
+    lots = [
+        {
+            "member_id": member_id,
+            "entry_id": entry_id,
+            "amount": points,
+            "remaining": points,
+            "expired": 0,
+            "earned_at": uow.now,
+            "available_at": uow.now,
+            "expires_at": expires,
+            "released": True,
+        }
+        for member_id, entry_id in written.items()
+    ]
+    await uow.session.execute(insert(Lot.__table__), lots)  # type: ignore[attr-defined]
+    for aggregate in (TierMonth, EarnedMonth):  # an EARN counts for the tier and the leaderboard
+        await _add_each_to_month(uow, aggregate, list(written), points)
+    return entries | written
+
+
+async def _append_each(
+    uow: UnitOfWork, members: Sequence[LockedMember], *, points: int, posting: Posting
+) -> dict[int, int]:
+    """`_append` of one EARN per member in one statement; the entry id by member id."""
+    rows = []
+    for member in members:
+        member.balance += points  # written when the session flushes, as `_append` does
+        rows.append(
+            {
+                "member_id": member.id,
+                "kind": EntryKind.EARN.value,
+                "amount": points,
+                "pending_delta": 0,
+                "balance_after": member.balance,
+                "pending_after": member.pending,
+                "reason": posting.reason[:200],
+                "source": posting.source.value,
+                "source_ref": posting.source_ref,
+                "related_entry_id": None,
+                "actor": posting.actor,
+                "created_at": uow.now,
+            }
+        )
+    table = LedgerEntry.__table__  # type: ignore[attr-defined]
+    # Not sorted by parameter order (SQLite would then insert row by row): one entry per member,
+    # so the member id tells which id is whose.
+    stmt = insert(table).returning(table.c.id, table.c.member_id)
+    written = {int(m): int(i) for i, m in (await uow.session.execute(stmt, rows)).all()}
+    assert len(written) == len(members), "one entry per member"
+    for member in members:
+        uow.emit(
+            PointsChanged(
+                member_id=cast(int, member.id),
+                entry_id=written[cast(int, member.id)],
+                balance=member.balance,
+                pending=member.pending,
+            )
+        )
+    return written
+
+
+async def _add_each_to_month(
+    uow: UnitOfWork,
+    model: type[TierMonth | EarnedMonth],
+    member_ids: Sequence[int],
+    points: int,
+) -> None:
+    """`_add_to_month` of this month for many members at once (one statement)."""
+    dialect = postgresql if uow.session.get_bind().dialect.name == "postgresql" else sqlite
+    table = model.__table__  # type: ignore[union-attr]
+    stmt = dialect.insert(table)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[table.c.member_id, table.c.month],
+        set_={"points": table.c.points + stmt.excluded.points},
+    )
+    month = month_of(uow.now)
+    rows = [{"member_id": m, "month": month, "points": points} for m in member_ids]
+    await uow.session.execute(stmt, rows)
 
 
 async def debit(

@@ -1,1 +1,1 @@
-"""Staff use cases: audited point adjustments (segments, surprises and stats come later)."""
+"""Staff use cases: audited point adjustments, saved segments and surprises (campaigns)."""

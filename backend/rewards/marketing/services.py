@@ -1,13 +1,14 @@
-"""Audited staff actions on balances."""
+"""Audited staff actions: point adjustments and saved segments."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from backend.db.tables import AuditLog, IdempotencyKey, LedgerEntry
+from backend.db.tables import AuditLog, IdempotencyKey, LedgerEntry, Segment
 from backend.rewards import idempotency
-from backend.rewards.errors import DomainError
+from backend.rewards.errors import DomainError, NotFound
 from backend.rewards.ledger import EntryKind, Posting, Source, credit, debit
+from backend.rewards.marketing.segments import SegmentFilter, check_filter
 from backend.rewards.ports import Principal
 from backend.rewards.text import JOINERS, TextField, clean, width
 from backend.rewards.uow import UnitOfWork
@@ -104,3 +105,44 @@ async def adjust_points(uow: UnitOfWork, *, data: Adjustment, staff: Principal) 
     idempotency.remember(claimed, {"entry_id": entry.id})
     await uow.commit()
     return entry
+
+
+SEGMENT_NAME = TextField(
+    "INVALID_NAME", "name", "The name", width(Segment, "name"), minimum=3, prose=True
+)
+
+
+async def save_segment(
+    uow: UnitOfWork, *, segment_id: int | None, name: str, spec: SegmentFilter, staff: Principal
+) -> Segment:
+    """Create a segment, or replace the name and filter of one (audited)."""
+    name, spec = clean(name, SEGMENT_NAME), check_filter(spec)
+    if segment_id is None:
+        segment = Segment(
+            name=name,
+            created_by=staff.uid,
+            created_at=uow.now,
+            updated_by=staff.uid,
+            updated_at=uow.now,
+        )
+        uow.session.add(segment)
+    else:
+        found = await uow.session.get(Segment, segment_id, with_for_update=True)
+        if found is None:
+            raise NotFound("UNKNOWN_SEGMENT", "No segment has that id.", field="segmentId")
+        segment = found
+    segment.name, segment.filter = name, spec.as_json()
+    segment.updated_by, segment.updated_at = staff.uid, uow.now
+    await uow.session.flush()
+    uow.session.add(
+        AuditLog(
+            actor_uid=staff.uid,
+            actor_role=staff.role,
+            action="save_segment",
+            reason=f"segment: {name}",
+            details={"segment_id": segment.id, "name": name, "filter": segment.filter},
+            created_at=uow.now,
+        )
+    )
+    await uow.commit()
+    return segment

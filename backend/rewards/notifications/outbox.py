@@ -71,6 +71,19 @@ async def device_ids(session: AsyncSession, member_id: int) -> list[int]:
     return list((await session.execute(stmt)).scalars())
 
 
+async def device_ids_of(session: AsyncSession, member_ids: Sequence[int]) -> dict[int, list[int]]:
+    """The devices of several members (one statement)."""
+    stmt = (
+        select(DEVICE.c.member_id, DEVICE.c.id)
+        .where(DEVICE.c.member_id.in_(member_ids))
+        .order_by(DEVICE.c.id)
+    )
+    found: dict[int, list[int]] = {}
+    for member_id, device_id in (await session.execute(stmt)).all():
+        found.setdefault(int(member_id), []).append(int(device_id))
+    return found
+
+
 async def enqueue(
     session: AsyncSession,
     notification_id: int,
@@ -80,6 +93,16 @@ async def enqueue(
     now: datetime,
 ) -> None:
     """Queue one push per device in the current transaction."""
+    await enqueue_many(session, [(notification_id, devices, not_before)], now=now)
+
+
+async def enqueue_many(
+    session: AsyncSession,
+    pushes: Sequence[tuple[int, Sequence[int], datetime]],
+    *,
+    now: datetime,
+) -> None:
+    """Queue one push per (notification, device), each due at its time, in one statement."""
     rows = [
         {
             "notification_id": notification_id,
@@ -89,9 +112,11 @@ async def enqueue(
             "attempts": 0,
             "created_at": now,
         }
+        for notification_id, devices, not_before in pushes
         for device_id in devices
     ]
-    await session.execute(insert(OUTBOX), rows)
+    if rows:
+        await session.execute(insert(OUTBOX), rows)
 
 
 def _due(now: datetime) -> Any:

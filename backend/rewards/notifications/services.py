@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from typing import cast
+from typing import Any, cast
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlmodel import col
 
 from backend.db.tables import Device, Member, Notification
@@ -24,14 +25,16 @@ from backend.rewards.notifications.rules import (
     Kind,
     Platform,
     PushStatus,
+    Rendered,
     after_quiet_hours,
     check_token,
     parse_clock_time,
     render,
     within_cap,
 )
+from backend.rewards.program import ProgramRules
 from backend.rewards.text import clean
-from backend.rewards.uow import UnitOfWork
+from backend.rewards.uow import LockedMember, UnitOfWork
 
 NOTIFICATION = Notification.__table__  # type: ignore[attr-defined]
 
@@ -60,19 +63,7 @@ async def notify(
         status, push_at = await _marketing_schedule(uow, member_id, has_devices=bool(devices))
     elif not devices:
         status = PushStatus.NO_DEVICE
-    notification = Notification(
-        member_id=member_id,
-        kind=kind.value,
-        category=TEMPLATES[kind].category.value,
-        language=rendered.language,
-        title=rendered.title,
-        body=rendered.body,
-        deep_link=rendered.deep_link,
-        reward=rendered.reward,
-        push_status=status.value,
-        push_at=push_at if status is PushStatus.QUEUED else None,
-        created_at=uow.now,
-    )
+    notification = Notification(**_columns(member_id, kind, rendered, status, push_at, uow.now))
     uow.session.add(notification)
     await uow.session.flush()
     uow.emit(
@@ -92,6 +83,121 @@ async def notify(
     return notification
 
 
+def _columns(
+    member_id: int,
+    kind: Kind,
+    rendered: Rendered,
+    status: PushStatus,
+    push_at: datetime,
+    now: datetime,
+) -> dict[str, Any]:
+    """The columns of one notification row."""
+    return {
+        "member_id": member_id,
+        "kind": kind.value,
+        "category": TEMPLATES[kind].category.value,
+        "language": rendered.language,
+        "title": rendered.title,
+        "body": rendered.body,
+        "deep_link": rendered.deep_link,
+        "reward": rendered.reward,
+        "push_status": status.value,
+        "push_at": push_at if status is PushStatus.QUEUED else None,
+        "created_at": now,
+    }
+
+
+@dataclass(frozen=True)
+class Message:
+    """One member's notification of a batch: its parameters and the reward by language."""
+
+    member: LockedMember
+    params: Mapping[str, object]
+    reward: Mapping[str, str] | None = None
+
+
+async def notify_many(uow: UnitOfWork, *, kind: Kind, messages: Sequence[Message]) -> list[int]:
+    """`notify` for many members at once (a campaign's batch): the same rules, a few statements.
+
+    One message per member; the members must be locked by this unit of work (which serialises
+    their marketing pushes, as `notify` does). Returns the notification ids in the order of
+    `messages`.
+    """
+    if not messages:
+        return []
+    ids = [cast(int, m.member.id) for m in messages]
+    devices = await outbox.device_ids_of(uow.session, ids)
+    marketing = TEMPLATES[kind].category is Category.MARKETING
+    queued = await _marketing_pushes_of(uow, ids) if marketing else {}
+    program = await uow.rules() if marketing else None
+    rows = []
+    for message in messages:
+        member, member_id = message.member, cast(int, message.member.id)
+        uow.check_locked(member)
+        rendered = render(kind, message.params, locale=member.locale, reward=message.reward)
+        status, push_at = PushStatus.QUEUED, uow.now
+        if program is not None:
+            status, push_at = _schedule(
+                uow.now, member, program, bool(devices.get(member_id)), queued.get(member_id, [])
+            )
+        elif not devices.get(member_id):
+            status = PushStatus.NO_DEVICE
+        rows.append(_columns(member_id, kind, rendered, status, push_at, uow.now))
+    # Not sorted by parameter order (SQLite would then insert row by row): one notification per
+    # member, so the member id tells which id is whose.
+    stmt = insert(NOTIFICATION).returning(NOTIFICATION.c.id, NOTIFICATION.c.member_id)
+    by_member = {int(m): int(i) for i, m in (await uow.session.execute(stmt, rows)).all()}
+    assert len(by_member) == len(rows), "one notification per member"
+    created = [by_member[row["member_id"]] for row in rows]
+    pushes = [
+        (notification_id, devices[row["member_id"]], row["push_at"])
+        for notification_id, row in zip(created, rows, strict=True)
+        if row["push_status"] == PushStatus.QUEUED.value
+    ]
+    await outbox.enqueue_many(uow.session, pushes, now=uow.now)
+    return created
+
+
+def _schedule(
+    now: datetime,
+    member: Member,
+    program: ProgramRules,
+    has_devices: bool,
+    queued: Sequence[datetime],
+) -> tuple[PushStatus, datetime]:
+    """`_marketing_schedule` for a member whose queued marketing pushes are already read."""
+    if not member.marketing_consent:
+        return PushStatus.NO_CONSENT, now
+    if not has_devices:
+        return PushStatus.NO_DEVICE, now
+    push_at = after_quiet_hours(
+        now,
+        zone(member.time_zone),
+        parse_clock_time(str(program.setting("quiet_hours_start"))),
+        parse_clock_time(str(program.setting("quiet_hours_end"))),
+    )
+    pushed = sum(1 for moment in queued if moment >= push_at - CAP_WINDOW)
+    if not within_cap(pushed, int(program.setting("marketing_push_weekly_cap"))):
+        return PushStatus.CAPPED, now
+    return PushStatus.QUEUED, push_at
+
+
+async def _marketing_pushes_of(
+    uow: UnitOfWork, member_ids: Sequence[int]
+) -> dict[int, list[datetime]]:
+    """When the members' queued marketing pushes go, from a cap window ago on (one statement)."""
+    stmt = select(NOTIFICATION.c.member_id, NOTIFICATION.c.push_at).where(
+        NOTIFICATION.c.member_id.in_(member_ids),
+        NOTIFICATION.c.category == Category.MARKETING.value,
+        NOTIFICATION.c.push_status == PushStatus.QUEUED.value,
+        NOTIFICATION.c.push_at >= uow.now - CAP_WINDOW,  # no push goes before now
+    )
+    found: dict[int, list[datetime]] = {}
+    for member_id, push_at in (await uow.session.execute(stmt)).all():
+        found.setdefault(int(member_id), []).append(push_at)
+    return found
+
+
 async def _marketing_schedule(
     uow: UnitOfWork, member_id: int, *, has_devices: bool
 ) -> tuple[PushStatus, datetime]:
@@ -101,32 +207,9 @@ async def _marketing_schedule(
     the last place under the cap.
     """
     member = await uow.lock_member(member_id)
-    if not member.marketing_consent:
-        return PushStatus.NO_CONSENT, uow.now
-    if not has_devices:
-        return PushStatus.NO_DEVICE, uow.now
+    queued = await _marketing_pushes_of(uow, [member_id]) if member.marketing_consent else {}
     program = await uow.rules()
-    push_at = after_quiet_hours(
-        uow.now,
-        zone(member.time_zone),
-        parse_clock_time(str(program.setting("quiet_hours_start"))),
-        parse_clock_time(str(program.setting("quiet_hours_end"))),
-    )
-    pushed = await _marketing_pushes_since(uow, member_id, push_at - CAP_WINDOW)
-    if not within_cap(pushed, int(program.setting("marketing_push_weekly_cap"))):
-        return PushStatus.CAPPED, uow.now
-    return PushStatus.QUEUED, push_at
-
-
-async def _marketing_pushes_since(uow: UnitOfWork, member_id: int, since: datetime) -> int:
-    """Marketing pushes queued for the member from `since` on (later deferred ones included)."""
-    stmt = select(func.count()).where(
-        NOTIFICATION.c.member_id == member_id,
-        NOTIFICATION.c.category == Category.MARKETING.value,
-        NOTIFICATION.c.push_status == PushStatus.QUEUED.value,
-        NOTIFICATION.c.push_at >= since,
-    )
-    return int((await uow.session.execute(stmt)).scalar_one())
+    return _schedule(uow.now, member, program, has_devices, queued.get(member_id, []))
 
 
 async def _member_id(uow: UnitOfWork, uid: str) -> int:

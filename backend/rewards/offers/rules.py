@@ -50,6 +50,7 @@ class VoucherOrigin(enum.StrEnum):
     MILESTONE = "milestone"
     BIRTHDAY = "birthday"
     WHEEL = "wheel"
+    SURPRISE = "surprise"  # a marketing surprise (campaign)
 
 
 MESSAGES = {

@@ -210,9 +210,13 @@ async def _issue(
     origin: VoucherOrigin,
     entry: LedgerEntry | None = None,
     grant_key: str | None = None,
-    kind: Kind = Kind.VOUCHER_ISSUED,
+    kind: Kind | None = Kind.VOUCHER_ISSUED,
 ) -> Voucher:
-    """Write a voucher with a new random code; a code collision re-runs the unit of work."""
+    """Write a voucher with a new random code; a code collision re-runs the unit of work.
+
+    `kind` is the notification that tells the member; a caller that tells them otherwise (a
+    surprise's marketing message) passes None.
+    """
     voucher = Voucher(
         code=new_voucher_code(random_bytes),
         offer_id=cast(int, offer.id),
@@ -228,15 +232,20 @@ async def _issue(
     await uow.session.flush()
     if offer.kind == OfferKind.EXTRA_SPIN:
         await _credit_spin(uow, voucher, offer)
-    titles = {language: str(text["title"]) for language, text in offer.texts.items()}
-    await notify(
-        uow,
-        member_id=member_id,
-        kind=kind,
-        params={"voucher_id": voucher.id},
-        reward=titles,
-    )
+    if kind is not None:
+        await notify(
+            uow,
+            member_id=member_id,
+            kind=kind,
+            params={"voucher_id": voucher.id},
+            reward=offer_titles(offer),
+        )
     return voucher
+
+
+def offer_titles(offer: Offer) -> dict[str, str]:
+    """An offer's title by language: how a notification names the voucher a member got."""
+    return {language: str(text["title"]) for language, text in offer.texts.items()}
 
 
 async def _credit_spin(uow: UnitOfWork, voucher: Voucher, offer: Offer) -> None:
@@ -279,11 +288,12 @@ async def issue_gift(
     offer_id: int,
     origin: VoucherOrigin,
     grant_key: str,
-    kind: Kind = Kind.VOUCHER_ISSUED,
+    kind: Kind | None = Kind.VOUCHER_ISSUED,
 ) -> Voucher | None:
     """Give a member a voucher of a gift offer once per `grant_key`; None if given before or closed.
 
-    `kind` is the notification that tells the member (its template names `voucher_id`).
+    `kind` is the notification that tells the member (its template names `voucher_id`); None
+    when the caller tells them otherwise.
 
     A gift that cannot be given (offer gone, closed or out of stock) is skipped and logged: the
     purchase or enrolment it rides on must not fail for it.

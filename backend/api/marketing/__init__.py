@@ -1,0 +1,1 @@
+"""Marketing API: saved segments, their preview, surprises and campaign results (staff)."""
