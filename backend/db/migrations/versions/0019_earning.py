@@ -7,11 +7,14 @@ Create Date: 2026-11-30
 - `earning_rule`: points, caps (points a local day, points ever) and reporter of each action that
   is not a purchase, seeded with the program's defaults; `action_tally`: points per member,
   action and local day (and "lifetime"), checked under the member's lock.
-- `bonus_event`: purchase-point multipliers in a time window; a program rule, so triggers bump
-  `rules_version` on every change, like `tier`, `currency_rate` and `program_setting` (0010).
+- `bonus_event`: purchase-point multipliers in a time window.
+- Both `earning_rule` and `bonus_event` are program rules: triggers bump `rules_version` on
+  every change, like `tier`, `currency_rate` and `program_setting` (0010).
 - `referral`: a friend who enrolled with a member's code, one row per friend.
 - Program settings: `member_claim_max_points` (what one member-reported award may be worth),
   `referral_referrer_points` (500), `referral_friend_points` (250), `referral_yearly_limit` (20).
+  `style_completion_points` (0007) goes: completing the StyleID earns the `style_id_completed`
+  rule's points (100, once), which a claim of that action cannot earn again (its lifetime cap).
 """
 
 from collections.abc import Sequence
@@ -48,8 +51,11 @@ SETTINGS = {
     "referral_friend_points": 250,
     "referral_yearly_limit": 20,
 }
+# The StyleID award's points move from this setting (0007) to the `style_id_completed` rule.
+STYLE_SETTING = "style_completion_points"
 BUMP = "UPDATE rules_version SET version = version + 1"
 SQLITE_ACTIONS = ("INSERT", "UPDATE", "DELETE")
+RULE_TABLES = ("earning_rule", "bonus_event")  # program rules, like tier and currency_rate
 
 
 def _text(length: int) -> sqlmodel.sql.sqltypes.AutoString:
@@ -116,18 +122,24 @@ def _bonus_events() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_index("ix_bonus_event_window", "bonus_event", ["ends_at", "starts_at"])
+
+
+def _triggers() -> None:
+    """Make changes of earning rules and bonus events bump the rules version."""
     if op.get_bind().dialect.name == "postgresql":
-        op.execute(
-            "CREATE TRIGGER bonus_event_bumps_rules_version "
-            "AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON bonus_event "
-            "FOR EACH STATEMENT EXECUTE FUNCTION bump_rules_version()"
-        )
+        for name in RULE_TABLES:
+            op.execute(
+                f"CREATE TRIGGER {name}_bumps_rules_version "
+                f"AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON {name} "
+                "FOR EACH STATEMENT EXECUTE FUNCTION bump_rules_version()"
+            )
         return
-    for action in SQLITE_ACTIONS:
-        op.execute(
-            f"CREATE TRIGGER bonus_event_{action.lower()}_bumps_rules_version "
-            f"AFTER {action} ON bonus_event BEGIN {BUMP}; END"
-        )
+    for name in RULE_TABLES:
+        for action in SQLITE_ACTIONS:
+            op.execute(
+                f"CREATE TRIGGER {name}_{action.lower()}_bumps_rules_version "
+                f"AFTER {action} ON {name} BEGIN {BUMP}; END"
+            )
 
 
 def _referrals() -> None:
@@ -161,23 +173,28 @@ def upgrade() -> None:
     _earning_tables()
     _bonus_events()
     _referrals()
+    _triggers()
     setting = sa.table("program_setting", sa.column("key", sa.String), sa.column("value", sa.JSON))
     op.bulk_insert(setting, [{"key": k, "value": v} for k, v in SETTINGS.items()])
+    op.execute(f"DELETE FROM program_setting WHERE key = '{STYLE_SETTING}'")
 
 
 def downgrade() -> None:
     """Drop them again (the ledger keeps the entries they wrote)."""
     keys = ", ".join(f"'{key}'" for key in SETTINGS)
     op.execute(f"DELETE FROM program_setting WHERE key IN ({keys})")
+    setting = sa.table("program_setting", sa.column("key", sa.String), sa.column("value", sa.JSON))
+    op.bulk_insert(setting, [{"key": STYLE_SETTING, "value": 100}])
     op.drop_index(op.f("ix_referral_purchase_id"), table_name="referral")
     op.drop_index(op.f("ix_referral_status"), table_name="referral")
     op.drop_index("ix_referral_referrer", table_name="referral")
     op.drop_table("referral")
-    if op.get_bind().dialect.name == "postgresql":
-        op.execute("DROP TRIGGER bonus_event_bumps_rules_version ON bonus_event")
-    else:
-        for action in SQLITE_ACTIONS:
-            op.execute(f"DROP TRIGGER bonus_event_{action.lower()}_bumps_rules_version")
+    for name in RULE_TABLES:
+        if op.get_bind().dialect.name == "postgresql":
+            op.execute(f"DROP TRIGGER {name}_bumps_rules_version ON {name}")
+        else:
+            for action in SQLITE_ACTIONS:
+                op.execute(f"DROP TRIGGER {name}_{action.lower()}_bumps_rules_version")
     op.drop_index("ix_bonus_event_window", table_name="bonus_event")
     op.drop_table("bonus_event")
     op.drop_table("action_tally")
