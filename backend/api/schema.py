@@ -8,6 +8,7 @@ import strawberry
 from strawberry import relay
 from strawberry.schema.config import StrawberryConfig
 
+from backend.api.actions.queries import ActionsQuery
 from backend.api.admission import execution_gate
 from backend.api.clubs.queries import ClubsQuery
 from backend.api.clubs.types import Club
@@ -58,7 +59,7 @@ async def _look_up(info: Info, lookup: Lookup) -> Member | None:
 
 
 @strawberry.type(description="Everything that can be read.")
-class Query(ProfileQuery, ClubsQuery, OffersQuery, NotificationsQuery):
+class Query(ProfileQuery, ClubsQuery, OffersQuery, NotificationsQuery, ActionsQuery):
     @strawberry.field(
         description="The signed-in member; null until they `enroll`.", permission_classes=[IsMember]
     )
