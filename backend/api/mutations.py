@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import strawberry
 
 from backend.api.actions.mutations import ActionsMutation
+from backend.api.bonus.mutations import BonusMutation
 from backend.api.clubs.mutations import ClubsMutation
 from backend.api.context import Info
 from backend.api.errors import payload_error
@@ -275,7 +276,12 @@ def _purchase_input(input: RecordPurchaseInput) -> PurchaseInput:
 
 @strawberry.type(description="Everything that changes state. Each mutation is one transaction.")
 class Mutation(
-    ProfileMutation, ClubsMutation, OffersMutation, ActionsMutation, NotificationsMutation
+    ProfileMutation,
+    ClubsMutation,
+    OffersMutation,
+    ActionsMutation,
+    NotificationsMutation,
+    BonusMutation,
 ):
     @strawberry.mutation(
         description="Become a member (first sign-in). Idempotent per user.",

@@ -10,6 +10,7 @@ from strawberry.schema.config import StrawberryConfig
 
 from backend.api.actions.queries import ActionsQuery
 from backend.api.admission import execution_gate
+from backend.api.bonus.queries import BonusQuery
 from backend.api.clubs.queries import ClubsQuery
 from backend.api.clubs.types import Club
 from backend.api.context import Info
@@ -59,7 +60,7 @@ async def _look_up(info: Info, lookup: Lookup) -> Member | None:
 
 
 @strawberry.type(description="Everything that can be read.")
-class Query(ProfileQuery, ClubsQuery, OffersQuery, NotificationsQuery, ActionsQuery):
+class Query(ProfileQuery, ClubsQuery, OffersQuery, NotificationsQuery, ActionsQuery, BonusQuery):
     @strawberry.field(
         description="The signed-in member; null until they `enroll`.", permission_classes=[IsMember]
     )
