@@ -70,7 +70,11 @@ def check_draft(
     _check_codes(draft.categories, categories, "categories", "UNKNOWN_CATEGORY", MAX_CATEGORIES)
     _check_codes(draft.tiers, frozenset(tiers), "tiers", "UNKNOWN_TIER", len(tiers))
     return replace(
-        draft, name=clean(draft.name, NAME), multiplier=multiplier, starts_at=starts, ends_at=ends
+        draft,
+        name=clean(draft.name, NAME),
+        multiplier=multiplier.quantize(Decimal("0.001")),  # as the column stores it
+        starts_at=starts,
+        ends_at=ends,
     )
 
 
