@@ -99,6 +99,7 @@ def create_app(
         local_mode=settings.is_local,
         rules=rules,
         limiter=limiter or limiter_from_settings(settings),
+        referral_link_base=settings.referral_link_base,
     )
     schema = build_schema(
         local_mode=settings.is_local,

@@ -25,6 +25,7 @@ class Services:
     local_mode: bool
     rules: RulesCache
     limiter: RateLimiter
+    referral_link_base: str = "https://rewards.example.com/join?code="
 
 
 @dataclass

@@ -46,6 +46,9 @@ EnrollError = payload_error(
         "INVALID_LOCALE",
         "INVALID_DISPLAY_NAME",
         "INVALID_REFERRAL_CODE",
+        "SELF_REFERRAL",
+        "ALREADY_MEMBER",
+        "REFERRAL_CODE_ALREADY_USED",
         "INVALID_ACCOUNT",
     ],
     "enrolment",
@@ -118,7 +121,12 @@ class EnrollInputGql:
     marketing_consent: bool = strawberry.field(
         default=False, description="Opt in to marketing pushes."
     )
-    referral_code: str | None = strawberry.field(default=None, description="A friend's code.")
+    referral_code: str | None = strawberry.field(
+        default=None,
+        description="A friend's referral code: for new members only (SELF_REFERRAL, "
+        "ALREADY_MEMBER, REFERRAL_CODE_ALREADY_USED refuse it); an enrolled member retrying "
+        "with the code they joined with gets their membership back.",
+    )
 
 
 @strawberry.type(description="Result of `enroll`.")

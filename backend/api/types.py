@@ -33,6 +33,7 @@ from backend.api.offers.dashboard import (
     redeemable_offer_count,
 )
 from backend.api.profile.types import StyleProfile, style_profile_of
+from backend.api.referrals.types import Referrals, member_referrals
 from backend.rewards import queries
 from backend.rewards.ledger import EntryKind, Source
 from backend.rewards.notifications.queries import UnreadCount
@@ -40,6 +41,7 @@ from backend.rewards.offers.facts import MemberOffers
 from backend.rewards.ports import Principal, Role
 from backend.rewards.profile.queries import ProfilesOf
 from backend.rewards.program import ProgramRules, TierRule
+from backend.rewards.referrals.queries import ReferralCounts
 from backend.rewards.tiers.rules import progress
 from backend.rewards.tiers.services import QualifyingNow
 
@@ -375,6 +377,7 @@ class MemberReads:
             "redeemableOfferCount": ranked,
             "featuredOffer": ranked,
             "unreadNotificationCount": (lambda member: UnreadCount(member.id),),
+            "referrals": (lambda member: ReferralCounts(member.id),),
         }
         for name, arguments in fields:
             if name in simple:
@@ -452,6 +455,10 @@ class Member(relay.Node):
     )
     unread_notification_count: int = strawberry.field(
         resolver=unread_notification_count, description="Notifications in the inbox not read yet."
+    )
+    referrals: Referrals = strawberry.field(
+        resolver=member_referrals,
+        description="Your referral code, its share link, and the friends it brought.",
     )
 
     @classmethod

@@ -35,6 +35,7 @@ from backend.rewards.purchases.rules import (
     refund_points,
     refund_reason,
 )
+from backend.rewards.referrals.services import purchase_refunded
 from backend.rewards.tiers.services import reevaluate
 from backend.rewards.uow import LockedMember, UnitOfWork
 
@@ -220,6 +221,7 @@ async def refund_purchase(uow: UnitOfWork, *, data: RefundInput, actor: str) -> 
             ),
         )
         await reevaluate(uow, member=member, rules=program)
+    await purchase_refunded(uow, purchase_id=found.id, friend=member, actor=actor)
     purchase.refunded_amount = refunded_total
     purchase.reversed_points += points
     answer = PurchaseSnapshot.of(purchase, member=member)
