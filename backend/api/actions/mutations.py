@@ -251,6 +251,8 @@ class ActionsMutation:
             lambda uow, staff: configure_rule(uow, rule=rule, staff=staff),
             ConfigureEarningRuleError,
         )
+        if done is not None:  # `earningRules` of this worker shows it at once
+            await info.context.services.rules.load()
         return ConfigureEarningRulePayload(
             rule=EarningRuleGql.of(done) if done is not None else None, errors=errors
         )

@@ -91,6 +91,8 @@ class BonusMutation:
             lambda uow, staff: create_bonus_event(uow, draft=draft, staff=staff),
             CreateBonusEventError,
         )
+        if event is not None:  # this worker lists it at once (others within the cache's TTL)
+            await info.context.services.rules.load()
         now = info.context.loaders.now
         return CreateBonusEventPayload(
             bonus_event=BonusEventGql.of(event, now=now) if event else None, errors=errors
