@@ -103,25 +103,6 @@ async def test_overlapping_events_give_the_best_multiplier_of_those_that_apply(a
     assert await points(api, card, "no-lines", "2026-06-06T12:00:00Z") == 200
 
 
-async def test_members_see_events_active_now_and_coming_page_by_page(api, clock):
-    for day in (3, 4, 5):
-        start = f"2026-06-0{day}T00:00:00Z"
-        answer = await create(api, name=f"Day {day}", startsAt=start, endsAt="2026-06-09T00:00:00Z")
-        assert answer["errors"] == [] and answer["bonusEvent"]["activeNow"] is False
-    variables = {"when": "COMING", "first": 2}
-    first = (await api(LIST, variables, "member:alice"))["data"]["bonusEvents"]
-    assert [e["node"]["name"] for e in first["edges"]] == ["Day 3", "Day 4"]
-    assert first["pageInfo"]["hasNextPage"] is True
-    after = {**variables, "after": first["pageInfo"]["endCursor"]}
-    rest = (await api(LIST, after, "member:alice"))["data"]["bonusEvents"]
-    assert [e["node"]["name"] for e in rest["edges"]] == ["Day 5"]
-    clock.advance(days=3)  # 4 June, noon
-    active = (await api(LIST, {"when": "ACTIVE_NOW", "first": 10}, "member:alice"))["data"]
-    assert [
-        (e["node"]["name"], e["node"]["activeNow"]) for e in active["bonusEvents"]["edges"]
-    ] == [("Day 3", True), ("Day 4", True)]
-
-
 async def state(database) -> tuple[int, int, int]:
     """What a refusal must leave alone: events, audit rows and the rules version."""
     async with database.reader.connect() as conn:
@@ -178,3 +159,22 @@ async def test_every_refusal_is_typed_and_changes_nothing_and_limits_are_accepte
         audit = (await conn.execute(select(AuditLog.actor_uid, AuditLog.action))).one()
     assert tuple(audit) == ("mia", "create_bonus_event")
     assert (await state(database))[2] == before[2] + 1  # a program rule: cached rules re-read
+
+
+async def test_members_see_events_active_now_and_coming_page_by_page(api, clock):
+    for day in (3, 4, 5):
+        start = f"2026-06-0{day}T00:00:00Z"
+        answer = await create(api, name=f"Day {day}", startsAt=start, endsAt="2026-06-09T00:00:00Z")
+        assert answer["errors"] == [] and answer["bonusEvent"]["activeNow"] is False
+    variables = {"when": "COMING", "first": 2}
+    first = (await api(LIST, variables, "member:alice"))["data"]["bonusEvents"]
+    assert [e["node"]["name"] for e in first["edges"]] == ["Day 3", "Day 4"]
+    assert first["pageInfo"]["hasNextPage"] is True
+    after = {**variables, "after": first["pageInfo"]["endCursor"]}
+    rest = (await api(LIST, after, "member:alice"))["data"]["bonusEvents"]
+    assert [e["node"]["name"] for e in rest["edges"]] == ["Day 5"]
+    clock.advance(days=3)  # 4 June, noon
+    active = (await api(LIST, {"when": "ACTIVE_NOW", "first": 10}, "member:alice"))["data"]
+    assert [
+        (e["node"]["name"], e["node"]["activeNow"]) for e in active["bonusEvents"]["edges"]
+    ] == [("Day 3", True), ("Day 4", True)]

@@ -82,29 +82,6 @@ async def state(database) -> tuple[int, ...]:
     return (*counts, balances or 0, points)
 
 
-async def test_the_default_rules_are_seeded_and_readable_by_anyone_signed_in(api):
-    rules = {r["action"]: r for r in (await api(RULES, {}, POS))["data"]["earningRules"]}
-    assert len(rules) == 9
-    assert rules["FITNESS_STEPS"] == {
-        "action": "FITNESS_STEPS",
-        "points": 1,
-        "unit": 1000,
-        "dailyCap": 10,
-        "lifetimeCap": None,
-        "reporter": "INTEGRATION",
-        "streakDays": None,
-        "streakBonus": 0,
-    }
-    assert rules["APP_OPENED"]["streakDays"] == 7 and rules["APP_OPENED"]["streakBonus"] == 20
-    assert rules["PROFILE_COMPLETED"]["lifetimeCap"] == rules["PROFILE_COMPLETED"]["points"] == 50
-    assert rules["PRODUCT_VIEWED"]["points"] == 0
-    assert {a for a, r in rules.items() if r["reporter"] == "INTEGRATION"} == {
-        "REVIEW_WRITTEN",
-        "RECYCLING_RETURN",
-        "FITNESS_STEPS",
-    }
-
-
 async def test_the_daily_cap_counts_the_members_local_day(api, database, clock):
     # Given a member in Auckland (UTC+12 in June): START, 1 June 12:00 UTC, is 2 June 00:00 there
     await enrol(api, "alice", timeZone="Pacific/Auckland")
@@ -121,8 +98,8 @@ async def test_the_daily_cap_counts_the_members_local_day(api, database, clock):
     assert (await claim(api, "alice", "SOCIAL_SHARE"))["action"]["pointsAwarded"] == 5
 
 
-async def test_twenty_concurrent_claims_stay_within_the_daily_cap(api, database):
-    await enrol(api, "alice")
+async def test_twenty_concurrent_claims_and_reports_stay_within_the_daily_caps(api, database):
+    card = await enrol(api, "alice")
     answers = await asyncio.gather(*(claim(api, "alice", "SOCIAL_SHARE") for _ in range(20)))
     assert sorted(a["action"]["pointsAwarded"] for a in answers if a["action"]) == [5, 5, 5]
     assert [a["errors"][0]["code"] for a in answers if not a["action"]] == [
@@ -132,20 +109,18 @@ async def test_twenty_concurrent_claims_stay_within_the_daily_cap(api, database)
         balance = (await conn.execute(select(Member.balance))).scalar_one()
         tallies = (await conn.execute(select(ActionTally.period, ActionTally.points))).all()
     assert balance == 15 and sorted(tallies) == [("2026-06-01", 15), ("lifetime", 15)]
-
-
-async def test_twenty_concurrent_verified_reports_stay_within_the_daily_cap(api, database):
-    card = await enrol(api, "alice")
     answers = await asyncio.gather(
         *(verified(api, card, "FITNESS_STEPS", f"day-{i}", quantity=3000) for i in range(20))
     )
     assert sum(a["action"]["pointsAwarded"] for a in answers if a["action"]) == 10
     assert {a["errors"][0]["code"] for a in answers if not a["action"]} == {"DAILY_CAP_REACHED"}
     async with database.reader.connect() as conn:
-        assert (await conn.execute(select(Member.balance))).scalar_one() == 10
+        assert (await conn.execute(select(Member.balance))).scalar_one() == 15 + 10
 
 
-async def test_once_only_actions_are_checked_and_earn_once(api, database):
+async def test_once_only_actions_earn_once_and_members_cannot_report_integration_ones(
+    api, database
+):
     await enrol(api, "alice")
     await enrol(api, "bob", displayName="Bob")
     before = await state(database)
@@ -161,6 +136,16 @@ async def test_once_only_actions_are_checked_and_earn_once(api, database):
     again = await claim(api, "bob", "PROFILE_COMPLETED")
     assert again["errors"] == [{"code": "LIFETIME_CAP_REACHED", "field": "action"}]
     assert await state(database) == before
+    before = await state(database)
+    for action in ("REVIEW_WRITTEN", "RECYCLING_RETURN", "FITNESS_STEPS"):
+        answer = await claim(api, "alice", action, idempotencyKey=f"k-{action}")
+        assert answer == {
+            "action": None,
+            "errors": [{"code": "INTEGRATION_ONLY", "field": "action"}],
+        }
+    assert await state(database) == before
+    body = await api(VERIFIED, {"input": {}}, "member:alice")
+    assert body["errors"][0]["extensions"]["code"] in {"BAD_USER_INPUT", "FORBIDDEN"}
 
 
 async def test_a_seven_day_app_open_streak_earns_its_bonus_once(api, clock):
@@ -177,20 +162,6 @@ async def test_a_seven_day_app_open_streak_earns_its_bonus_once(api, clock):
     assert seen == [(1, 1, 0)] * 0 + [(d, 1, 20 if d == 7 else 0) for d in range(1, 9)]
     clock.advance(days=1)  # a day missed: the streak starts again
     assert (await claim(api, "alice", "APP_OPENED"))["action"]["streak"] == 1
-
-
-async def test_a_member_cannot_report_an_integration_only_action(api, database):
-    await enrol(api, "alice")
-    before = await state(database)
-    for action in ("REVIEW_WRITTEN", "RECYCLING_RETURN", "FITNESS_STEPS"):
-        answer = await claim(api, "alice", action, idempotencyKey=f"k-{action}")
-        assert answer == {
-            "action": None,
-            "errors": [{"code": "INTEGRATION_ONLY", "field": "action"}],
-        }
-    assert await state(database) == before
-    body = await api(VERIFIED, {"input": {}}, "member:alice")
-    assert body["errors"][0]["extensions"]["code"] in {"BAD_USER_INPUT", "FORBIDDEN"}
 
 
 async def test_verified_steps_earn_per_thousand_within_the_cap_and_replays_change_nothing(
@@ -242,10 +213,6 @@ async def test_every_verified_refusal_is_typed_and_changes_nothing(api, database
         answer = await verified(api, card, "FITNESS_STEPS", "k", **{"quantity": 1500, **fields})
         assert answer == {"action": None, "errors": [{"code": code, "field": field}]}, fields
     assert await state(database) == before
-
-
-async def test_a_disabled_action_or_an_inactive_member_is_refused(api, database):
-    card = await enrol(api, "alice")
     async with database.writer.begin() as conn:
         await conn.execute(delete(EarningRule).where(EarningRule.action == "recycling_return"))
     before = await state(database)
@@ -259,10 +226,55 @@ async def test_a_disabled_action_or_an_inactive_member_is_refused(api, database)
     assert await state(database) == before
 
 
+CONFIGURE_REFUSALS = [
+    ({"points": -1}, "INVALID_POINTS", "points"),
+    ({"points": 100_001, "reporter": "INTEGRATION"}, "INVALID_POINTS", "points"),
+    ({"action": "PRODUCT_VIEWED", "points": 1}, "INVALID_POINTS", "points"),
+    ({"unit": 0}, "INVALID_UNIT", "unit"),
+    ({"unit": 1_000_001}, "INVALID_UNIT", "unit"),
+    ({"dailyCap": 0}, "INVALID_CAP", "dailyCap"),
+    ({"lifetimeCap": 1_000_000_001}, "INVALID_CAP", "lifetimeCap"),
+    ({"streakDays": 1, "streakBonus": 5}, "INVALID_STREAK", "streakDays"),
+    ({"streakDays": 367, "streakBonus": 5}, "INVALID_STREAK", "streakDays"),
+    ({"streakBonus": 5}, "INVALID_STREAK", "streakBonus"),
+    ({"streakDays": 7}, "INVALID_STREAK", "streakBonus"),
+    ({"points": 51}, "TOO_VALUABLE_FOR_MEMBERS", "reporter"),
+    ({"streakDays": 7, "streakBonus": 51}, "TOO_VALUABLE_FOR_MEMBERS", "reporter"),
+]
+
+
 SHARE = {"action": "SOCIAL_SHARE", "points": 10, "dailyCap": 30, "reporter": "MEMBER"}
 
 
-async def test_marketing_configures_a_rule_audited_and_it_applies_at_once(api, database):
+async def test_seeded_rules_then_marketing_configures_one_audited_applying_at_once(api, database):
+    rules = {r["action"]: r for r in (await api(RULES, {}, POS))["data"]["earningRules"]}
+    assert len(rules) == 9
+    assert rules["FITNESS_STEPS"] == {
+        "action": "FITNESS_STEPS",
+        "points": 1,
+        "unit": 1000,
+        "dailyCap": 10,
+        "lifetimeCap": None,
+        "reporter": "INTEGRATION",
+        "streakDays": None,
+        "streakBonus": 0,
+    }
+    assert rules["APP_OPENED"]["streakDays"] == 7 and rules["APP_OPENED"]["streakBonus"] == 20
+    assert rules["PROFILE_COMPLETED"]["lifetimeCap"] == rules["PROFILE_COMPLETED"]["points"] == 50
+    assert rules["PRODUCT_VIEWED"]["points"] == 0
+    assert {a for a, r in rules.items() if r["reporter"] == "INTEGRATION"} == {
+        "REVIEW_WRITTEN",
+        "RECYCLING_RETURN",
+        "FITNESS_STEPS",
+    }
+    before = await state(database)
+    for fields, code, field in CONFIGURE_REFUSALS:
+        body = await api(CONFIGURE, {"input": {**SHARE, **fields}}, MIA)
+        assert body["data"]["configureEarningRule"] == {
+            "rule": None,
+            "errors": [{"code": code, "field": field}],
+        }, fields
+    assert await state(database) == before
     await enrol(api, "alice")
     answer = (await api(CONFIGURE, {"input": SHARE}, MIA))["data"]["configureEarningRule"]
     assert answer["errors"] == [] and answer["rule"]["points"] == 10
@@ -286,31 +298,3 @@ async def test_marketing_configures_a_rule_audited_and_it_applies_at_once(api, d
     for token in ("member:alice", POS):
         body = await api(CONFIGURE, {"input": SHARE}, token)
         assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
-
-
-CONFIGURE_REFUSALS = [
-    ({"points": -1}, "INVALID_POINTS", "points"),
-    ({"points": 100_001, "reporter": "INTEGRATION"}, "INVALID_POINTS", "points"),
-    ({"action": "PRODUCT_VIEWED", "points": 1}, "INVALID_POINTS", "points"),
-    ({"unit": 0}, "INVALID_UNIT", "unit"),
-    ({"unit": 1_000_001}, "INVALID_UNIT", "unit"),
-    ({"dailyCap": 0}, "INVALID_CAP", "dailyCap"),
-    ({"lifetimeCap": 1_000_000_001}, "INVALID_CAP", "lifetimeCap"),
-    ({"streakDays": 1, "streakBonus": 5}, "INVALID_STREAK", "streakDays"),
-    ({"streakDays": 367, "streakBonus": 5}, "INVALID_STREAK", "streakDays"),
-    ({"streakBonus": 5}, "INVALID_STREAK", "streakBonus"),
-    ({"streakDays": 7}, "INVALID_STREAK", "streakBonus"),
-    ({"points": 51}, "TOO_VALUABLE_FOR_MEMBERS", "reporter"),
-    ({"streakDays": 7, "streakBonus": 51}, "TOO_VALUABLE_FOR_MEMBERS", "reporter"),
-]
-
-
-async def test_every_configuration_refusal_is_typed_and_changes_nothing(api, database):
-    before = await state(database)
-    for fields, code, field in CONFIGURE_REFUSALS:
-        body = await api(CONFIGURE, {"input": {**SHARE, **fields}}, MIA)
-        assert body["data"]["configureEarningRule"] == {
-            "rule": None,
-            "errors": [{"code": code, "field": field}],
-        }, fields
-    assert await state(database) == before
