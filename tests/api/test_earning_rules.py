@@ -132,6 +132,10 @@ async def test_once_only_actions_earn_once_and_members_cannot_report_integration
     ]
     assert await state(database) == before
     assert (await claim(api, "bob", "PROFILE_COMPLETED"))["action"]["pointsAwarded"] == 50
+    retries = await asyncio.gather(
+        *(claim(api, "bob", "SURVEY_COMPLETED", idempotencyKey="survey-1") for _ in range(8))
+    )
+    assert [r["action"]["pointsAwarded"] for r in retries] == [20] * 8  # one award, 8 answers
     before = await state(database)
     again = await claim(api, "bob", "PROFILE_COMPLETED")
     assert again["errors"] == [{"code": "LIFETIME_CAP_REACHED", "field": "action"}]
@@ -187,7 +191,7 @@ async def test_verified_steps_earn_per_thousand_within_the_cap_and_replays_chang
     conflict = await verified(api, card, "FITNESS_STEPS", "d1", quantity=3000)
     assert conflict["errors"] == [{"code": "IDEMPOTENCY_CONFLICT", "field": "idempotencyKey"}]
     assert await state(database) == before
-    review = await verified(api, card, "REVIEW_WRITTEN", "r1", reference="R" * 128)
+    review = await verified(api, card, "REVIEW_WRITTEN", "K" * 128, reference="R" * 128)
     assert review["action"]["pointsAwarded"] == 25 and review["action"]["reference"] == "R" * 128
 
 

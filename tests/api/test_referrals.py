@@ -10,6 +10,7 @@ from sqlalchemy import func, select, update
 from backend.db.tables import LedgerEntry, Member, ProgramSetting, Referral
 from backend.rewards.jobs import settle_due
 from tests.api.operations import ENROLL, RECORD, REFUND
+from tests.api.test_query_counts import counting_checkouts
 
 POS = "integration:pos-ams"
 
@@ -91,7 +92,9 @@ async def test_a_friends_first_kept_purchase_rewards_both_once_and_a_refund_take
     assert (await me(api, "alice"))["points"]["balance"] == 0
 
 
-async def test_past_the_yearly_limit_a_friend_joins_but_is_not_rewarded(api, uows, database, clock):
+async def test_past_the_yearly_limit_a_friend_joins_but_is_not_rewarded(
+    api, uows, database, clock, count_queries
+):
     async with database.reader.connect() as conn:
         limit = select(ProgramSetting.value).where(ProgramSetting.key == "referral_yearly_limit")
         assert (await conn.execute(limit)).scalar_one() == 20
@@ -115,7 +118,11 @@ async def test_past_the_yearly_limit_a_friend_joins_but_is_not_rewarded(api, uow
         350,
         350,
     ]
-    assert (await me(api, "alice"))["referrals"] == {
+    count_queries.count = 0
+    with counting_checkouts(database) as checkouts:  # the counts join the opening batch
+        referrals = (await me(api, "alice"))["referrals"]
+    assert (count_queries.count, checkouts) == (3, {"reader": 1, "writer": 0})
+    assert referrals == {
         "code": code,
         "shareLink": f"https://rewards.example.com/join?code={code}",
         "invited": 3,
