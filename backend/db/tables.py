@@ -569,7 +569,7 @@ class Referral(SQLModel, table=True):
 
     `status`: joined (waiting for the friend's first kept purchase), rewarded, limit_reached
     (the referrer had their yearly number of rewarded referrals), reversed (the qualifying
-    purchase was refunded). A friend is referred at most once (unique `friend_id`).
+    purchase was refunded), closed (a member was no longer active). A friend is referred at most once (unique `friend_id`).
     """
 
     __table_args__ = (Index("ix_referral_referrer", "referrer_id", "status", "decided_at"),)

@@ -105,13 +105,18 @@ async def test_past_the_yearly_limit_a_friend_joins_but_is_not_rewarded(
             .values(value=2)
         )
     code = (await enrol(api, "alice"))["member"]["referralCode"]
-    for friend in ("f1", "f2", "f3"):
+    for friend in ("f1", "f2", "f3", "gone"):
         joined = await enrol(api, friend, code)
         assert joined["errors"] == []
         await buy(api, joined["member"]["cardNumber"], f"order-{friend}")
+    async with database.writer.begin() as conn:  # a friend suspended: closed without a bonus
+        await conn.execute(update(Member).where(Member.uid == "gone").values(status="suspended"))
     clock.advance(days=15)
     report = (await settle_due(uows)).referrals
     assert (report.rewarded, report.limited) == (2, 1)
+    async with database.reader.connect() as conn:
+        statuses = (await conn.execute(select(Referral.status).order_by(Referral.id))).scalars()
+        assert list(statuses) == ["rewarded", "rewarded", "limit_reached", "closed"]
     assert (await me(api, "alice"))["points"]["balance"] == 1000
     assert sorted([(await me(api, f))["points"]["balance"] for f in ("f1", "f2", "f3")]) == [
         100,
@@ -125,8 +130,8 @@ async def test_past_the_yearly_limit_a_friend_joins_but_is_not_rewarded(
     assert referrals == {
         "code": code,
         "shareLink": f"https://rewards.example.com/join?code={code}",
-        "invited": 3,
-        "joined": 3,
+        "invited": 4,
+        "joined": 4,
         "rewarded": 2,
     }
 

@@ -10,6 +10,8 @@
   friend still joins, and the referral is closed LIMIT_REACHED with no bonus for either side
   (one rule for both, so a referrer cannot have friends rewarded past the limit for them).
 - A refund of the qualifying purchase, in full or in part, reverses both bonuses (REVERSED).
+- A referral whose referrer or friend is no longer active (suspended, erased) when it qualifies
+  is CLOSED without a bonus.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ class ReferralStatus(enum.StrEnum):
     REWARDED = "rewarded"
     LIMIT_REACHED = "limit_reached"
     REVERSED = "reversed"
+    CLOSED = "closed"  # the referrer or the friend was no longer active when it qualified
 
 
 def refuse(code: str, message: str) -> DomainError:

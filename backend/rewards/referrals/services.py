@@ -74,6 +74,7 @@ def _qualifying() -> Any:
             col(Purchase.refunded_amount) == 0,
         )
         .group_by(col(Referral.id))
+        .order_by(col(Referral.id))  # the limit rewards the friends who enrolled first
     )
 
 
@@ -111,6 +112,10 @@ async def _decide(
         return  # another worker decided it
     program = await uow.rules()
     referral.purchase_id, referral.decided_at = purchase_id, uow.now
+    if any(member.status != "active" for member in locked.values()):
+        referral.status = ReferralStatus.CLOSED
+        await uow.commit()
+        return
     if not reward_allowed(
         rewarded_this_year=await _rewarded_since(
             uow, referral.referrer_id, add_months(uow.now, -12)
