@@ -71,7 +71,7 @@ async def run_jobs_forever(uows: UnitOfWorkFactory, interval: float) -> None:
     while True:
         try:
             report = await settle_due(uows)
-            if report.entries or report.tier_changes:
+            if report.entries or report.tier_changes or report.referrals.rewarded:
                 log.info("settle job: %s", report)
         except Exception:
             log.exception("settle job failed; will retry")
