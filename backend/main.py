@@ -78,7 +78,7 @@ async def run_jobs_forever(uows: UnitOfWorkFactory, interval: float) -> None:
     while True:
         try:
             report = await settle_due(uows)
-            if report.entries or report.tier_changes:
+            if report.entries or report.tier_changes or report.referrals.rewarded:
                 log.info("settle job: %s", report)
         except Exception:
             log.exception("settle job failed; will retry")
@@ -138,6 +138,7 @@ def create_app(
         rules=rules,
         limiter=limiter or limiter_from_settings(settings),
         events=events,
+        referral_link_base=settings.referral_link_base,
     )
     schema = build_schema(
         local_mode=settings.is_local,

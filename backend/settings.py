@@ -187,6 +187,11 @@ class Settings(BaseSettings):
         description="redis://host:6379/0 shared by all workers for rate limits and live-update "
         "fan-out (unset: in process)",
     )
+    referral_link_base: str = Field(
+        "https://rewards.example.com/join?code=",
+        min_length=1,
+        description="a member's share link is this followed by their referral code",
+    )
     redis_key_prefix: str = Field(
         "rewards", min_length=1, description="prefix of every key this service writes to Redis"
     )

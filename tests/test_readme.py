@@ -86,6 +86,13 @@ def test_the_readme_names_its_operations_callers_and_the_demo_card():
         ("UseVoucher", "pos-amsterdam"),
         ("ViewProduct", "demo-member"),
         ("ClubDrop", "mia-marketing"),
+        ("EarningRules", "demo-member"),
+        ("Share", "demo-member"),
+        ("Steps", "pos-amsterdam"),
+        ("DoubleShares", "mia-marketing"),
+        ("BonusWeekend", "mia-marketing"),
+        ("BonusEvents", "demo-member"),
+        ("Referrals", "demo-member"),
         ("RegisterDevice", "demo-member"),
         ("Inbox", "demo-member"),
         ("Opened", "demo-member"),
@@ -377,3 +384,21 @@ async def test_the_readme_surprise_operations_run_as_written_after_the_first_ope
     results = edge["node"]["results"]
     assert edge["node"]["status"] == "DONE" and results["targeted"] == counted["members"]
     assert results["rewarded"] + results["heldOut"] == 2
+
+
+async def test_the_readme_earning_operations_run_as_written(api, clock):
+    documents = {name: document for name, _, document in operations()}
+    rules = (await api(documents["EarningRules"], token="member:demo-member"))["data"]
+    assert len(rules["earningRules"]) == 9
+    shared = (await run(api, "demo-member", documents["Share"]))["action"]
+    assert (shared["action"], shared["pointsAwarded"]) == ("SOCIAL_SHARE", 5)
+    steps = (await run(api, "pos-amsterdam", documents["Steps"]))["action"]
+    assert (steps["quantity"], steps["pointsAwarded"]) == (8250, 8)
+    rule = (await run(api, "mia-marketing", documents["DoubleShares"]))["rule"]
+    assert (rule["points"], rule["dailyCap"]) == (10, 30)
+    event = (await run(api, "mia-marketing", documents["BonusWeekend"]))["bonusEvent"]
+    assert (event["multiplier"], event["activeNow"]) == ("2.000", False)
+    coming = await run(api, "demo-member", documents["BonusEvents"])
+    assert [e["node"]["name"] for e in coming["edges"]] == ["Double points weekend"]
+    referrals = (await run(api, "demo-member", documents["Referrals"]))["referrals"]
+    assert referrals["shareLink"].endswith(referrals["code"]) and referrals["invited"] == 0

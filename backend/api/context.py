@@ -26,6 +26,7 @@ class Services:
     rules: RulesCache
     limiter: RateLimiter
     events: LiveEvents
+    referral_link_base: str = "https://rewards.example.com/join?code="
 
 
 @dataclass

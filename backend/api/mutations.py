@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import strawberry
 
 from backend.api.actions.mutations import ActionsMutation
+from backend.api.bonus.mutations import BonusMutation
 from backend.api.clubs.mutations import ClubsMutation
 from backend.api.context import Info
 from backend.api.errors import payload_error
@@ -49,6 +50,9 @@ EnrollError = payload_error(
         "INVALID_LOCALE",
         "INVALID_DISPLAY_NAME",
         "INVALID_REFERRAL_CODE",
+        "SELF_REFERRAL",
+        "ALREADY_MEMBER",
+        "REFERRAL_CODE_ALREADY_USED",
         "INVALID_ACCOUNT",
     ],
     "enrolment",
@@ -121,7 +125,12 @@ class EnrollInputGql:
     marketing_consent: bool = strawberry.field(
         default=False, description="Opt in to marketing pushes."
     )
-    referral_code: str | None = strawberry.field(default=None, description="A friend's code.")
+    referral_code: str | None = strawberry.field(
+        default=None,
+        description="A friend's referral code: for new members only (SELF_REFERRAL, "
+        "ALREADY_MEMBER, REFERRAL_CODE_ALREADY_USED refuse it); an enrolled member retrying "
+        "with the code they joined with gets their membership back.",
+    )
 
 
 @strawberry.type(description="Result of `enroll`.")
@@ -292,6 +301,7 @@ class Mutation(
     BoardMutation,
     WheelMutation,
     MarketingMutation,
+    BonusMutation,
 ):
     @strawberry.mutation(
         description="Become a member (first sign-in). Idempotent per user.",

@@ -8,7 +8,9 @@ import strawberry
 from strawberry import relay
 from strawberry.schema.config import StrawberryConfig
 
+from backend.api.actions.queries import ActionsQuery
 from backend.api.admission import execution_gate
+from backend.api.bonus.queries import BonusQuery
 from backend.api.clubs.queries import ClubsQuery
 from backend.api.clubs.types import Club
 from backend.api.context import Info
@@ -74,6 +76,8 @@ class Query(
     HuntsQuery,
     BoardQuery,
     MarketingQuery,
+    ActionsQuery,
+    BonusQuery,
 ):
     @strawberry.field(
         description="The signed-in member; null until they `enroll`.", permission_classes=[IsMember]

@@ -36,6 +36,7 @@ from backend.api.offers.dashboard import (
     redeemable_offer_count,
 )
 from backend.api.profile.types import StyleProfile, style_profile_of
+from backend.api.referrals.types import Referrals, member_referrals
 from backend.rewards import queries
 from backend.rewards.games.leaderboard import Period, RankOf, period_month
 from backend.rewards.ledger import EntryKind, Source
@@ -44,6 +45,7 @@ from backend.rewards.offers.facts import MemberOffers
 from backend.rewards.ports import Principal, Role
 from backend.rewards.profile.queries import ProfilesOf
 from backend.rewards.program import ProgramRules, TierRule
+from backend.rewards.referrals.queries import ReferralCounts
 from backend.rewards.tiers.rules import progress
 from backend.rewards.tiers.services import QualifyingNow
 
@@ -391,6 +393,7 @@ class MemberReads:
             "leaderboardRank": (self.rank,),
             "spinsLeftToday": (self.wheel,),
             "nextFreeSpinAt": (self.wheel,),
+            "referrals": (lambda member: ReferralCounts(member.id),),
         }
         for name, arguments in fields:
             if name in simple:
@@ -491,6 +494,10 @@ class Member(relay.Node):
     next_free_spin_at: datetime = strawberry.field(
         resolver=next_free_spin_at,
         description="When the wheel's free spins refill: the member's next local midnight.",
+    )
+    referrals: Referrals = strawberry.field(
+        resolver=member_referrals,
+        description="Your referral code, its share link, and the friends it brought.",
     )
 
     @classmethod

@@ -775,3 +775,79 @@ class CampaignRecipient(SQLModel, table=True):
     voucher_id: int | None = Field(default=None, foreign_key="voucher.id")
     notification_id: int | None = Field(default=None, foreign_key="notification.id")
     created_at: datetime = _utc()
+
+
+class EarningRule(SQLModel, table=True):
+    """What one action that is not a purchase earns, its caps and who may report it.
+
+    Caps are in points (None: no cap), counted in the member's local day and over their
+    membership. `unit` is the quantity one award is for (1,000 for fitness steps, else 1).
+    """
+
+    __tablename__ = "earning_rule"
+
+    action: str = Field(primary_key=True, max_length=32)
+    points: int
+    unit: int = 1
+    daily_cap: int | None = Field(default=None, sa_type=BigInteger)
+    lifetime_cap: int | None = Field(default=None, sa_type=BigInteger)
+    reporter: str = Field(max_length=16)  # member (claimAction) or integration only
+    streak_days: int | None = None  # consecutive local days that earn `streak_bonus`
+    streak_bonus: int = 0
+    updated_by: str | None = Field(default=None, max_length=128)
+    updated_at: datetime = _utc()
+
+
+class ActionTally(SQLModel, table=True):
+    """Points a member earned from one action in one local day (`period` YYYY-MM-DD) or in all
+    (`period` "lifetime"): what caps are checked against, under the member's lock."""
+
+    __tablename__ = "action_tally"
+
+    member_id: int = Field(foreign_key="member.id", primary_key=True)
+    action: str = Field(primary_key=True, max_length=32)
+    period: str = Field(primary_key=True, max_length=10)
+    points: int = Field(default=0, sa_type=BigInteger)
+    claims: int = 0
+    streak: int = 0  # consecutive local days up to this one (daily rows)
+
+
+class BonusEvent(SQLModel, table=True):
+    """A window in which purchase points are multiplied, optionally for some categories or tiers.
+
+    A change bumps `rules_version` (triggers, migration 0019): events are program rules.
+    """
+
+    __tablename__ = "bonus_event"
+    __table_args__ = (Index("ix_bonus_event_window", "ends_at", "starts_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=80)
+    multiplier: Decimal = Field(sa_column=Column(Numeric(6, 3), nullable=False))
+    starts_at: datetime = _utc()
+    ends_at: datetime = _utc()
+    categories: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    tiers: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    created_by: str = Field(max_length=128)
+    created_at: datetime = _utc()
+
+
+class Referral(SQLModel, table=True):
+    """A friend who enrolled with a member's code, and what came of it.
+
+    `status`: joined (waiting for the friend's first kept purchase), rewarded, limit_reached
+    (the referrer had their yearly number of rewarded referrals), reversed (the qualifying
+    purchase was refunded), closed (a member was no longer active). A friend is referred at most once (unique `friend_id`).
+    """
+
+    __table_args__ = (Index("ix_referral_referrer", "referrer_id", "status", "decided_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    referrer_id: int = Field(foreign_key="member.id")
+    friend_id: int = Field(foreign_key="member.id", unique=True)
+    status: str = Field(max_length=16, index=True)
+    purchase_id: int | None = Field(default=None, foreign_key="purchase.id", index=True)
+    referrer_entry_id: int | None = Field(default=None, foreign_key="ledger_entry.id")
+    friend_entry_id: int | None = Field(default=None, foreign_key="ledger_entry.id")
+    joined_at: datetime = _utc()
+    decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)

@@ -1,4 +1,5 @@
-"""Periodic jobs: release pending points, expire old lots, re-evaluate tiers after their grace.
+"""Periodic jobs: release pending points, expire old lots, re-evaluate tiers after their grace,
+reward referrals whose qualifying purchase was released.
 
 Each member is settled in its own unit of work under the member lock, so several workers running
 the same job never write an entry twice: the second finds nothing due.
@@ -6,7 +7,7 @@ the same job never write an entry twice: the second finds nothing due.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import literal_column, not_, select
 from sqlmodel import col
@@ -14,6 +15,7 @@ from sqlmodel import col
 from backend.db.tables import Lot, Member
 from backend.rewards.clock import add_months
 from backend.rewards.ledger import settle
+from backend.rewards.referrals.services import ReferralReport, reward_due
 from backend.rewards.tiers.services import reevaluate
 from backend.rewards.uow import UnitOfWork, UnitOfWorkFactory
 
@@ -25,6 +27,7 @@ class SettleReport:
     members: int = 0
     entries: int = 0
     tier_changes: int = 0
+    referrals: ReferralReport = field(default_factory=ReferralReport)
 
 
 async def _due_member_ids(uow: UnitOfWork, limit: int) -> list[int]:
@@ -60,7 +63,8 @@ async def _settle_member(uow: UnitOfWork, member_id: int, report: SettleReport) 
 
 
 async def settle_due(uows: UnitOfWorkFactory, *, batch: int = 500) -> SettleReport:
-    """Settle every member with something due, a batch at a time, until none is left."""
+    """Settle every member with something due, a batch at a time, until none is left; then
+    reward the referrals whose friend's first purchase was released."""
     report = SettleReport()
     while True:
         async with uows() as uow:
@@ -70,4 +74,5 @@ async def settle_due(uows: UnitOfWorkFactory, *, batch: int = 500) -> SettleRepo
             await uows.run(lambda uow, m=member_id: _settle_member(uow, m, report))  # type: ignore[misc]
         report.members += len(member_ids)
         if len(member_ids) < batch or report.entries + report.tier_changes == before:
+            report.referrals = await reward_due(uows, batch=batch)
             return report

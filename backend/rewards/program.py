@@ -1,4 +1,5 @@
-"""Program rules stored in the database: tiers, currency earn rates and numeric settings."""
+"""Program rules stored in the database: tiers, currency earn rates, numeric settings, the
+earning rules of actions and the bonus events."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -14,7 +16,16 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlmodel import col
 
-from backend.db.tables import CurrencyRate, ProgramSetting, RulesVersion, Tier
+from backend.db.tables import (
+    BonusEvent,
+    CurrencyRate,
+    EarningRule,
+    ProgramSetting,
+    RulesVersion,
+    Tier,
+)
+from backend.rewards.actions.rules import ActionKind, Reporter
+from backend.rewards.actions.rules import EarningRule as EarningRuleValue
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +43,19 @@ class TierRule:
 
 
 @dataclass(frozen=True)
+class BonusEventRule:
+    """A window in which purchase points are multiplied (empty lists: every category or tier)."""
+
+    id: int
+    name: str
+    multiplier: Decimal
+    starts_at: datetime
+    ends_at: datetime
+    categories: tuple[str, ...]
+    tiers: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class ProgramRules:
     """Everything the ledger, purchases and tiers need to decide, read in one go.
 
@@ -43,6 +67,8 @@ class ProgramRules:
     rates: dict[str, Decimal]
     settings: dict[str, Any]
     version: int
+    earning: dict[ActionKind, EarningRuleValue] = field(default_factory=dict)
+    bonus_events: tuple[BonusEventRule, ...] = ()
 
     def tier(self, code: str) -> TierRule:
         """Return the tier with this code (the lowest if the code is unknown)."""
@@ -69,11 +95,44 @@ async def load_rules(db: AsyncSession | AsyncConnection) -> ProgramRules:
         await db.execute(select(col(CurrencyRate.currency), col(CurrencyRate.points_per_unit)))
     ).all()
     settings = (await db.execute(select(col(ProgramSetting.key), col(ProgramSetting.value)))).all()
+    earning = (await db.execute(select(EarningRule.__table__))).all()  # type: ignore[attr-defined]
+    # Every event: marketing makes a few a month, and a purchase may be reported late, so one
+    # that ended long ago can still apply to it.
+    events = (await db.execute(select(BonusEvent.__table__))).all()  # type: ignore[attr-defined]
     return ProgramRules(
         tiers=tuple(_tier(row) for row in tiers),
         rates={c: Decimal(r) for c, r in rates},
         settings=dict(settings),
         version=version,
+        earning={ActionKind(row.action): _earning(row) for row in earning},
+        bonus_events=tuple(sorted((_event(row) for row in events), key=lambda e: e.starts_at)),
+    )
+
+
+def _earning(row: Any) -> EarningRuleValue:
+    """Convert an earning rule row."""
+    return EarningRuleValue(
+        action=ActionKind(row.action),
+        points=row.points,
+        unit=row.unit,
+        daily_cap=row.daily_cap,
+        lifetime_cap=row.lifetime_cap,
+        reporter=Reporter(row.reporter),
+        streak_days=row.streak_days,
+        streak_bonus=row.streak_bonus,
+    )
+
+
+def _event(row: Any) -> BonusEventRule:
+    """Convert a bonus event row."""
+    return BonusEventRule(
+        id=row.id,
+        name=row.name,
+        multiplier=Decimal(row.multiplier),
+        starts_at=row.starts_at,
+        ends_at=row.ends_at,
+        categories=tuple(row.categories),
+        tiers=tuple(row.tiers),
     )
 
 

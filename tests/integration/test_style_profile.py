@@ -10,10 +10,10 @@ import pytest
 from sqlalchemy import func, insert, select, update
 
 from backend.db.tables import (
+    EarningRule,
     IdempotencyKey,
     LedgerEntry,
     Member,
-    ProgramSetting,
     StyleOption,
     StyleProfile,
 )
@@ -120,12 +120,12 @@ async def test_ten_members_completing_at_once_each_earn_once(uows):
         assert await awards(uows, member.id) == [100]
 
 
-async def test_the_award_follows_the_program_setting(uows, database):
+async def test_the_award_follows_the_earning_rule(uows, database):
     async with database.writer.begin() as conn:
         await conn.execute(
-            update(ProgramSetting)
-            .where(ProgramSetting.key == "style_completion_points")
-            .values(value=0)
+            update(EarningRule)
+            .where(EarningRule.action == "style_id_completed")
+            .values(points=0, lifetime_cap=None)
         )
     member = await new_member(uows)
     done = await save(uows, COMPLETE)

@@ -8,6 +8,7 @@ from typing import Any
 import strawberry
 
 from backend.api.context import Info
+from backend.rewards.actions.rules import ActionKind
 from backend.rewards.profile.queries import PublishedOption
 from backend.rewards.profile.rules import (
     MAX_CHOICES,
@@ -18,7 +19,6 @@ from backend.rewards.profile.rules import (
     label,
     tag,
 )
-from backend.rewards.profile.services import AWARD_SETTING
 
 StyleOptionKind = strawberry.enum(
     StyleKind, name="StyleOptionKind", description="Which StyleID list an option belongs to."
@@ -144,10 +144,11 @@ class StyleProfile:
         "earned, then 0."
     )
     async def completion_points(self, info: Info) -> int:
-        """The award setting, or 0 once the award was earned."""
+        """The StyleID earning rule's points, or 0 once the award was earned."""
         if self.completed_at is not None:
             return 0
-        return int((await info.context.loaders.rules()).settings.get(AWARD_SETTING, 0))
+        rule = (await info.context.loaders.rules()).earning.get(ActionKind.STYLE_ID_COMPLETED)
+        return rule.points if rule else 0
 
     @classmethod
     def of(cls, answers: StyleAnswers, completed_at: datetime | None) -> StyleProfile:

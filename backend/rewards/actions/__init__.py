@@ -1,1 +1,1 @@
-"""Actions that are not purchases, claimed by members (SPEC 2.3): product views for now."""
+"""Actions that are not purchases (SPEC 2.3): their earning rules, caps, streaks and who may report them."""

@@ -13,6 +13,7 @@ from backend.db.tables import Member
 from backend.rewards.errors import DomainError
 from backend.rewards.members import rules
 from backend.rewards.offers.services import welcome
+from backend.rewards.referrals.services import check_existing_member, check_new_friend, record
 from backend.rewards.text import is_clean
 from backend.rewards.uow import UnitOfWork
 
@@ -49,6 +50,9 @@ async def enroll(uow: UnitOfWork, *, uid: str, email: str | None, data: EnrollIn
     """Make a Firebase user a member; an already enrolled user gets their membership back."""
     existing = await member_by_uid(uow, rules.check_uid(uid))
     if existing is not None:
+        if data.referral_code is not None:
+            referrer = await _referrer(uow, rules.referral_code(data.referral_code))
+            check_existing_member(member=existing, referrer=cast(Member, referrer))
         return existing
     if data.birth_date is None:
         raise DomainError(
@@ -66,6 +70,8 @@ async def enroll(uow: UnitOfWork, *, uid: str, email: str | None, data: EnrollIn
         minimum_age=int(program.setting("minimum_age")),
     )
     referrer = await _referrer(uow, referral_code)
+    if referrer is not None:
+        await check_new_friend(uow, email=rules.usable_email(email), referrer=referrer)
     member = Member(
         uid=uid,
         email=rules.usable_email(email),
@@ -83,6 +89,8 @@ async def enroll(uow: UnitOfWork, *, uid: str, email: str | None, data: EnrollIn
     )
     uow.session.add(member)
     await uow.session.flush()
+    if referrer is not None:
+        record(uow, referrer_id=cast(int, referrer.id), friend_id=cast(int, member.id))
     await welcome(uow, member_id=cast(int, member.id), program=program)
     await uow.commit()
     return member

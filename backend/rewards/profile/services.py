@@ -11,8 +11,9 @@ from sqlmodel import col
 
 from backend.db.tables import AuditLog, StyleOption, StyleProfile
 from backend.rewards import idempotency
+from backend.rewards.actions.earning import earn, load_rule
+from backend.rewards.actions.rules import ActionKind
 from backend.rewards.errors import DomainError
-from backend.rewards.ledger import Posting, Source, credit
 from backend.rewards.marketing.services import REASON
 from backend.rewards.members import rules as member_rules
 from backend.rewards.members.services import member_by_uid
@@ -33,7 +34,6 @@ from backend.rewards.text import clean, is_clean
 from backend.rewards.uow import LockedMember, UnitOfWork
 
 AWARD_SCOPE = "style_completed"
-AWARD_SETTING = "style_completion_points"
 
 
 @dataclass(frozen=True)
@@ -81,7 +81,7 @@ def _store(row: StyleProfile, answers: StyleAnswers, *, now: datetime) -> None:
 
 
 async def _award_completion(uow: UnitOfWork, member: LockedMember) -> int:
-    """Credit the completion points under a key per member, so no path can credit them twice."""
+    """Credit the StyleID earning rule's points under a key per member, so no path credits them twice."""
     key, payload = str(member.id), {"member": member.id}
     # The payload never differs for a key, so `field` is never reported.
     earlier = await idempotency.replay(
@@ -90,18 +90,15 @@ async def _award_completion(uow: UnitOfWork, member: LockedMember) -> int:
     if earlier is not None:
         return 0
     claimed = await idempotency.claim(uow, scope=AWARD_SCOPE, key=key, payload=payload)
-    program = await uow.rules()
-    points = int(program.setting(AWARD_SETTING))
-    entry = None
-    if points > 0:
-        entry = await credit(
-            uow,
-            member=member,
-            points=points,
-            posting=Posting("StyleID completed", Source.ACTION, "style-id"),
-            lifetime_months=int(program.setting("lot_lifetime_months")),
+    rule = await load_rule(uow, ActionKind.STYLE_ID_COMPLETED)
+    try:
+        won = await earn(
+            uow, member=member, rule=rule, quantity=1, reference="style-id", actor=None
         )
-    idempotency.remember(claimed, {"entry_id": entry.id if entry else None, "points": points})
+        points = won.points
+    except DomainError:  # its cap is reached (a claim earned it already): the save goes on
+        points = 0
+    idempotency.remember(claimed, {"points": points})
     return points
 
 

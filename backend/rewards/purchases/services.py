@@ -16,6 +16,7 @@ from sqlmodel import col
 
 from backend.db.tables import Member, Purchase
 from backend.rewards import idempotency
+from backend.rewards.bonus.rules import bonus_multiplier
 from backend.rewards.errors import DomainError, NotFound
 from backend.rewards.ledger import Posting, Source, credit, reverse_credit
 from backend.rewards.members.lookup import lock_member_by_card
@@ -34,6 +35,7 @@ from backend.rewards.purchases.rules import (
     refund_points,
     refund_reason,
 )
+from backend.rewards.referrals.services import purchase_refunded
 from backend.rewards.tiers.services import reevaluate
 from backend.rewards.uow import LockedMember, UnitOfWork
 
@@ -127,10 +129,13 @@ async def record_purchase(uow: UnitOfWork, *, data: PurchaseInput, actor: str) -
     )
     member = await lock_member_by_card(uow, data.card_number)
     _check_active(member)
+    bonus = bonus_multiplier(
+        program, at=data.occurred_at or uow.now, tier=member.tier_code, lines=data.lines
+    )
     points = purchase_points(
         data.amount,
         rate=program.rates[data.currency],
-        multiplier=program.tier(member.tier_code).multiplier,
+        multiplier=program.tier(member.tier_code).multiplier * bonus,
     )
     purchase = Purchase(
         order_id=data.order_id,
@@ -216,6 +221,7 @@ async def refund_purchase(uow: UnitOfWork, *, data: RefundInput, actor: str) -> 
             ),
         )
         await reevaluate(uow, member=member, rules=program)
+    await purchase_refunded(uow, purchase_id=found.id, friend=member, actor=actor)
     purchase.refunded_amount = refunded_total
     purchase.reversed_points += points
     answer = PurchaseSnapshot.of(purchase, member=member)

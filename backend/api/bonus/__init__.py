@@ -1,0 +1,1 @@
+"""GraphQL API of bonus events: `createBonusEvent` (staff) and `bonusEvents` (active now, coming)."""
