@@ -33,6 +33,7 @@ UNLIMITED = {
     for action in ("redeem", "spin_wheel", "mascot_hunt", "enter_draw", "claim_action")
 } | {"rate_limit_integration": "1000000/minute", "rate_limit_staff": "1000000/minute"}
 Call = Callable[..., Awaitable[dict]]
+Request = Callable[[int], Awaitable[bool]]  # the n-th request of a drive: whether it failed
 T = TypeVar("T")
 
 
@@ -113,9 +114,7 @@ class Run:
         )
 
 
-async def drive(
-    request: Callable[[int], Awaitable[bool]], *, seconds: float, connections: int
-) -> Run:
+async def drive(request: Request, *, seconds: float, connections: int) -> Run:
     """Keep `connections` requests in flight for `seconds`; `request(n)` answers whether it failed."""
     run, deadline, counter = Run(), time.perf_counter() + seconds, iter(range(10**9))
 
@@ -139,11 +138,13 @@ def refused(body: dict, field_name: str) -> bool:
     return bool(body.get("errors") or payload.get("errors"))
 
 
-def parse_args(doc: str | None, members: int) -> argparse.Namespace:
-    """The benchmarks' command-line options."""
+def parse_args(doc: str | None, members: int, **more: int) -> argparse.Namespace:
+    """The benchmarks' command-line options (`more`: a script's own integer options, defaults)."""
     parser = argparse.ArgumentParser(description=(doc or "").split("\n")[0])
     parser.add_argument("--seconds", type=float, default=5)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--members", type=int, default=members)
     parser.add_argument("--postgres-url", default=None)
+    for name, default in more.items():
+        parser.add_argument(f"--{name}", type=int, default=default)
     return parser.parse_args()

@@ -1,0 +1,96 @@
+"""The surprise campaign job's throughput in process: members rewarded per second.
+
+    .venv/bin/python -m scripts.bench.campaign [--recipients 2000] [--seconds 5] [--connections 16] [--members 100]
+        [--postgres-url postgresql://postgres@127.0.0.1:5432/test]
+
+For each database (as `scripts.bench.redeem`): migrate, insert `recipients` active members with
+marketing consent and a phone each (one statement, as the surprise tests do), save a segment of
+everyone and send a surprise of 50 points to it now without holdout (`saveSegment`,
+`sendSurprise` through the app), then time `run_due_campaigns` (the job the server and `rewards
+campaign-worker` run; batches of `CAMPAIGN_BATCH_SIZE`, 200) draining it; then a second
+surprise to the same segment drained by two jobs at once (two workers). Prints members rewarded per
+second and the time per batch, checks the books (one recipient row, one ledger entry and one
+notification per member and campaign, balances moved by exactly the points), then enrols
+`members` members with points and runs `redeemOffer` for `seconds` as the baseline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from argparse import Namespace
+
+from sqlalchemy import func, select
+
+from backend.db.engine import Database
+from backend.db.tables import CampaignRecipient, LedgerEntry, Member, Notification
+from backend.rewards.clock import SystemClock
+from backend.rewards.marketing.campaigns import run_due_campaigns
+from backend.rewards.uow import UnitOfWorkFactory
+from backend.settings import Settings
+from scripts.bench.databases import on_each_database
+from scripts.bench.inprocess import Call, bench_app, members_with_points, parse_args
+from scripts.bench.redeem import redemptions
+from tests.marketing_support import bulk_members
+
+POINTS = 50
+SEGMENT = """mutation { saveSegment(input: { name: "Everyone", filter: {} }) {
+  segment { id } errors { code } } }"""
+SURPRISE = """mutation($segment: ID!, $key: String!) { sendSurprise(input: { segmentId: $segment,
+  name: "Bench surprise", reward: { kind: POINTS, points: 50 }, message: "A little something.",
+  holdoutPercent: 0, idempotencyKey: $key }) { campaign { id } errors { code } } }"""
+MARKETING = "marketing:bench"
+
+
+async def measure(url: str, args: Namespace) -> str:
+    """Seed one database, time the job per worker count, then the baseline; lines of figures."""
+    async with bench_app(url) as (database, call):
+        uows = UnitOfWorkFactory(database.session_factory(), SystemClock())
+        await bulk_members(uows, args.recipients, prefix="surprised", devices=True)
+        segment = (await call(SEGMENT, MARKETING))["data"]["saveSegment"]["segment"]["id"]
+        lines = [await send(call, uows, database, segment, n, args) for n in (1, 2)]
+        uids = await members_with_points(call, database, args.members)
+        lines.append(await redemptions(call, database, uids, args))
+    await database.dispose()
+    return "\n".join(lines)
+
+
+async def send(
+    call: Call, uows: UnitOfWorkFactory, database: Database, segment: str, n: int, args: Namespace
+) -> str:
+    """Send surprise `n` and time `n` jobs at once draining it; its line of figures."""
+    answer = await call(SURPRISE, MARKETING, segment=segment, key=f"bench-{n}")
+    assert answer["data"]["sendSurprise"]["errors"] == [], answer
+    batch = Settings().campaign_batch_size
+    started = time.perf_counter()
+    reports = await asyncio.gather(*(run_due_campaigns(uows, batch=batch) for _ in range(n)))
+    elapsed = time.perf_counter() - started
+    rewarded, batches = sum(r.rewarded for r in reports), sum(r.batches for r in reports)
+    books = await check(database, n * args.recipients)
+    return (
+        f"{database.writer.dialect.name:10} {rewarded / elapsed:7.1f} members/s  "
+        f"{elapsed / max(batches, 1) * 1000:6.1f} ms per batch of {batch}  "
+        f"({rewarded} in {elapsed:.1f} s, {n} worker(s), books {books})"
+    )
+
+
+async def check(database: Database, expected: int) -> str:
+    """Recipients, campaign entries, inbox rows and balances agree: each member once a campaign."""
+    surprised = Member.uid.like("surprised-%")  # type: ignore[attr-defined]
+    campaign = LedgerEntry.source == "campaign"  # type: ignore[arg-type]
+    async with database.reader.connect() as conn:
+        rows = (await conn.execute(select(func.count()).select_from(CampaignRecipient))).scalar()
+        entries = (await conn.execute(select(func.count()).where(campaign))).scalar()
+        inbox = (await conn.execute(select(func.count()).select_from(Notification))).scalar()
+        points = (await conn.execute(select(func.sum(Member.balance)).where(surprised))).scalar()
+    ok = rows == entries == inbox == expected and points == POINTS * expected
+    return "ok" if ok else f"WRONG: rows {rows}, entries {entries}, inbox {inbox}, points {points}"
+
+
+async def main(args: Namespace) -> None:
+    """Measure on SQLite, then on PostgreSQL if asked."""
+    await on_each_database(lambda url: measure(url, args), args.postgres_url, "campaign")
+
+
+if __name__ == "__main__":
+    asyncio.run(main(parse_args(__doc__, members=100, recipients=2000)))
