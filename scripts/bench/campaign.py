@@ -9,7 +9,7 @@ everyone and send a surprise of 50 points to it now without holdout (`saveSegmen
 `sendSurprise` through the app), then time `run_due_campaigns` (the job the server and `rewards
 campaign-worker` run; batches of `CAMPAIGN_BATCH_SIZE`, 200) draining it; then a second
 surprise to the same segment drained by two jobs at once (two workers). Prints members rewarded per
-second and the time per batch, checks the books (one recipient row, one ledger entry and one
+second and each batch's p50/p99 time (a batch is one transaction), checks the books (one recipient row, one ledger entry and one
 notification per member and campaign, balances moved by exactly the points), then enrols
 `members` members with points and runs `redeemOffer` for `seconds` as the baseline.
 """
@@ -19,6 +19,8 @@ from __future__ import annotations
 import asyncio
 import time
 from argparse import Namespace
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 from sqlalchemy import func, select
 
@@ -26,14 +28,15 @@ from backend.db.engine import Database
 from backend.db.tables import CampaignRecipient, LedgerEntry, Member, Notification
 from backend.rewards.clock import SystemClock
 from backend.rewards.marketing.campaigns import run_due_campaigns
-from backend.rewards.uow import UnitOfWorkFactory
+from backend.rewards.uow import UnitOfWork, UnitOfWorkFactory
 from backend.settings import Settings
 from scripts.bench.databases import on_each_database
-from scripts.bench.inprocess import Call, bench_app, members_with_points, parse_args
+from scripts.bench.inprocess import Call, Run, bench_app, members_with_points, parse_args
 from scripts.bench.redeem import redemptions
 from tests.marketing_support import bulk_members
 
 POINTS = 50
+T = TypeVar("T")
 SEGMENT = """mutation { saveSegment(input: { name: "Everyone", filter: {} }) {
   segment { id } errors { code } } }"""
 SURPRISE = """mutation($segment: ID!, $key: String!) { sendSurprise(input: { segmentId: $segment,
@@ -45,33 +48,42 @@ MARKETING = "marketing:bench"
 async def measure(url: str, args: Namespace) -> str:
     """Seed one database, time the job per worker count, then the baseline; lines of figures."""
     async with bench_app(url) as (database, call):
-        uows = UnitOfWorkFactory(database.session_factory(), SystemClock())
-        await bulk_members(uows, args.recipients, prefix="surprised", devices=True)
+        await bulk_members(TimedUnits(database), args.recipients, prefix="surprised", devices=True)
         segment = (await call(SEGMENT, MARKETING))["data"]["saveSegment"]["segment"]["id"]
-        lines = [await send(call, uows, database, segment, n, args) for n in (1, 2)]
+        lines = [await send(call, database, segment, n, args) for n in (1, 2)]
         uids = await members_with_points(call, database, args.members)
         lines.append(await redemptions(call, database, uids, args))
     await database.dispose()
     return "\n".join(lines)
 
 
-async def send(
-    call: Call, uows: UnitOfWorkFactory, database: Database, segment: str, n: int, args: Namespace
-) -> str:
+async def send(call: Call, database: Database, segment: str, n: int, args: Namespace) -> str:
     """Send surprise `n` and time `n` jobs at once draining it; its line of figures."""
     answer = await call(SURPRISE, MARKETING, segment=segment, key=f"bench-{n}")
     assert answer["data"]["sendSurprise"]["errors"] == [], answer
-    batch = Settings().campaign_batch_size
+    uows, batch = TimedUnits(database), Settings.model_fields["campaign_batch_size"].default
     started = time.perf_counter()
     reports = await asyncio.gather(*(run_due_campaigns(uows, batch=batch) for _ in range(n)))
     elapsed = time.perf_counter() - started
-    rewarded, batches = sum(r.rewarded for r in reports), sum(r.batches for r in reports)
+    rewarded, times = sum(r.rewarded for r in reports), uows.batches
     books = await check(database, n * args.recipients)
     return (
         f"{database.writer.dialect.name:10} {rewarded / elapsed:7.1f} members/s  "
-        f"{elapsed / max(batches, 1) * 1000:6.1f} ms per batch of {batch}  "
+        f"batch of {batch}: p50 {times.ms(0.5):6.1f} ms  p99 {times.ms(0.99):6.1f} ms  "
         f"({rewarded} in {elapsed:.1f} s, {n} worker(s), books {books})"
     )
+
+
+class TimedUnits(UnitOfWorkFactory):
+    """Units of work whose runs are timed: the job's batches (and its last look, finding none)."""
+
+    def __init__(self, database: Database) -> None:
+        super().__init__(database.session_factory(), SystemClock())
+        self.batches = Run()
+
+    async def run(self, use_case: Callable[[UnitOfWork], Awaitable[T]], *, attempts: int = 4) -> T:
+        """Run one unit of work, timed."""
+        return await self.batches.timed(super().run(use_case, attempts=attempts))
 
 
 async def check(database: Database, expected: int) -> str:

@@ -103,14 +103,20 @@ class Run:
         """Requests that were not refused."""
         return len(self.latencies) - self.failures
 
+    def ms(self, share: float) -> float:
+        """The latency (ms) that `share` of the requests stayed within (0.5: the median)."""
+        ordered = sorted(self.latencies)
+        if share == 0.5:
+            return statistics.median(ordered) * 1000
+        return ordered[int(len(ordered) * share)] * 1000
+
     def line(self, dialect: str, unit: str, books: str) -> str:
         """One line of figures."""
-        ordered = sorted(self.latencies)
+        count = len(self.latencies)
         return (
-            f"{dialect:10} {len(ordered) / self.elapsed:7.1f} {unit}/s  "
-            f"p50 {statistics.median(ordered) * 1000:6.1f} ms  "
-            f"p99 {ordered[int(len(ordered) * 0.99)] * 1000:6.1f} ms  "
-            f"({len(ordered)} in {self.elapsed:.1f} s, {self.failures} refused, books {books})"
+            f"{dialect:10} {count / self.elapsed:7.1f} {unit}/s  "
+            f"p50 {self.ms(0.5):6.1f} ms  p99 {self.ms(0.99):6.1f} ms  "
+            f"({count} in {self.elapsed:.1f} s, {self.failures} refused, books {books})"
         )
 
 
