@@ -131,6 +131,11 @@ async def drive(request: Request, *, seconds: float, connections: int) -> Run:
             failed = await request(next(counter))
             run.latencies.append(time.perf_counter() - started)
             run.failures += failed
+            # A client's next request comes over the network, after the loop has run others:
+            # without this, a request that never suspends before taking a pooled connection
+            # takes the one its predecessor just returned, ahead of every woken waiter (an
+            # asyncio.Queue hands a freed item to whoever asks first), and those starve.
+            await asyncio.sleep(0)
 
     started = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(connections)))
