@@ -23,7 +23,6 @@ import asyncio
 import time
 from argparse import Namespace
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
 
 from sqlalchemy import func, select
 
@@ -34,12 +33,11 @@ from backend.rewards.marketing.campaigns import run_due_campaigns
 from backend.rewards.uow import UnitOfWork, UnitOfWorkFactory
 from backend.settings import Settings
 from scripts.bench.databases import on_each_database
-from scripts.bench.inprocess import Call, Run, bench_app, members_with_points, parse_args
+from scripts.bench.inprocess import Call, Run, T, bench_app, members_with_points, parse_args
 from scripts.bench.redeem import redemptions
 from tests.marketing_support import bulk_members
 
 POINTS = 50
-T = TypeVar("T")
 SEGMENT = """mutation { saveSegment(input: { name: "Everyone", filter: {} }) {
   segment { id } errors { code } } }"""
 SURPRISE = """mutation($segment: ID!, $key: String!) { sendSurprise(input: { segmentId: $segment,
