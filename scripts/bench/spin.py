@@ -41,7 +41,7 @@ CONFIGURE = """mutation { configureWheel(input: { segments: [
 
 async def measure(url: str, args: argparse.Namespace) -> str:
     """Seed one database, drive spins, check the books; one line of figures."""
-    async with bench_app(url, rate_limit_spin_wheel="1000000/minute") as (database, call):
+    async with bench_app(url) as (database, call):
         uids = await members_with_points(call, database, args.members)
         assert (await call(CONFIGURE, "marketing:bench"))["data"]["configureWheel"]["errors"] == []
 
