@@ -119,6 +119,24 @@ class EarnedMonth(SQLModel, table=True):
     points: int = Field(default=0, sa_type=BigInteger)
 
 
+class EarnedScore(SQLModel, table=True):
+    """How many members have each score on a month's leaderboard: `earned_month` counted by
+    (month, points), scores above zero only.
+
+    Kept in the same transaction as `earned_month`, so a rank is 1 + the members of the scores
+    above: a sum over distinct scores, however many members. A score nobody has any more keeps
+    its row with zero members.
+    """
+
+    __tablename__ = "earned_score"
+    # Clustered on (month, points) on SQLite: a rank sums `members` straight from the key's order.
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    month: date = Field(primary_key=True)  # the first day of the month
+    points: int = Field(primary_key=True, sa_type=BigInteger)
+    members: int = Field(default=0)
+
+
 class Lot(SQLModel, table=True):
     """Points from one earn: spendable from `available_at`, gone at `expires_at`, spent oldest first."""
 

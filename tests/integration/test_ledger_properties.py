@@ -7,9 +7,9 @@ from datetime import timedelta
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from backend.db.tables import EarnedMonth, LedgerEntry, Lot, Member, TierMonth
+from backend.db.tables import EarnedMonth, EarnedScore, LedgerEntry, Lot, Member, TierMonth
 from backend.rewards import queries
 from backend.rewards.errors import InsufficientPoints
 from backend.rewards.ledger import Posting, Source, reverse_credit, settle
@@ -90,6 +90,19 @@ async def assert_earned_months_match_entries(uows, member_id: int) -> None:
     assert all(points >= 0 for points in kept.values())
 
 
+async def assert_scores_match_earned_months(uows) -> None:
+    """The histogram `earned_score` counts the `earned_month` rows above zero by (month, points)."""
+    async with uows() as uow:
+        counted = select(EarnedMonth.month, EarnedMonth.points, func.count())
+        counted = counted.where(EarnedMonth.points > 0).group_by(
+            EarnedMonth.month, EarnedMonth.points
+        )
+        expected = {(m, p): n for m, p, n in (await uow.session.execute(counted)).all()}
+        kept = (await uow.session.execute(select(EarnedScore))).scalars()
+        found = {(s.month, s.points): s.members for s in kept if s.members}
+    assert found == expected
+
+
 async def run_steps(uows, clock, member_id: int, steps) -> None:
     """Apply the operations, checking the invariants after each."""
     earns: list[tuple[int, int]] = []  # (earn entry id, points still reversible)
@@ -142,6 +155,7 @@ async def run_steps(uows, clock, member_id: int, steps) -> None:
         await assert_shown_as_settled(uows, member_id)
         await assert_tier_months_match_entries(uows, member_id)
         await assert_earned_months_match_entries(uows, member_id)
+        await assert_scores_match_earned_months(uows)
 
 
 @settings(

@@ -22,11 +22,12 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, bindparam, func, select, tuple_
 
-from backend.db.tables import EarnedMonth, Member
+from backend.db.tables import EarnedMonth, EarnedScore, Member
 from backend.rewards.tiers.rules import month_of
-from games.leaderboard import page_ranks, rank_of
+from games.leaderboard import page_ranks, page_start, rank_of
 
 EARNED = EarnedMonth.__table__  # type: ignore[attr-defined]
+SCORE = EarnedScore.__table__  # type: ignore[attr-defined]
 MEMBER = Member.__table__  # type: ignore[attr-defined]
 ALIAS_KEY = "leaderboard_alias_key"
 IN_MONTH = EARNED.c.month == bindparam("month")
@@ -42,20 +43,28 @@ BOARD = (
     .order_by(EARNED.c.points.desc(), EARNED.c.member_id.desc())
     .limit(bindparam("limit"))
 )
-BOARD_AFTER = BOARD.where(
-    tuple_(EARNED.c.points, EARNED.c.member_id) < tuple_(bindparam("points"), bindparam("id"))
-)
-# Counts for a score above zero, with that one bound only: SQLite cannot tell which of two bound
-# parameters is the tighter bound and would range from `points > 0`, the whole month.
+
+
+def _members_of_scores(condition: Any) -> Any:
+    """The members of the month's scores that meet `condition`: a sum over the histogram."""
+    members = func.coalesce(func.sum(SCORE.c.members), 0)
+    return select(members).where(SCORE.c.month == bindparam("month"), condition).scalar_subquery()
+
+
+# The members above the cursor's score and at it, from the histogram in the page's own statement
+# (one snapshot); they read no row of the page, so each is evaluated once per statement.
+BOARD_AFTER = BOARD.add_columns(
+    _members_of_scores(SCORE.c.points > bindparam("points")).label("above"),
+    _members_of_scores(SCORE.c.points == bindparam("points")).label("at"),
+).where(tuple_(EARNED.c.points, EARNED.c.member_id) < tuple_(bindparam("points"), bindparam("id")))
+# A member's points and the members of the scores above theirs, in one statement: a sum over
+# the distinct scores above, however many members have them.
 HIGHER = (
-    select(func.count()).select_from(EARNED).where(IN_MONTH, EARNED.c.points > bindparam("points"))
+    select(func.coalesce(func.sum(SCORE.c.members), 0))
+    .where(SCORE.c.month == EARNED.c.month, SCORE.c.points > EARNED.c.points)
+    .scalar_subquery()
 )
-TIED_BEFORE = (
-    select(func.count())
-    .select_from(EARNED)
-    .where(IN_MONTH, EARNED.c.points == bindparam("points"), EARNED.c.member_id > bindparam("id"))
-)
-MINE = select(EARNED.c.points).where(
+MINE = select(EARNED.c.points, HIGHER.label("higher")).where(
     EARNED.c.member_id == bindparam("member_id"), EARNED.c.month == bindparam("month")
 )
 
@@ -107,18 +116,15 @@ class BoardPage:
             points, member_id = self.after
             rows = conn.execute(BOARD_AFTER, {**params, "points": points, "id": member_id}).all()
         page = list(rows[: self.first])
-        return self._ranked(conn, page), len(rows) > self.first
+        return self._ranked(page), len(rows) > self.first
 
-    def _ranked(self, conn: Connection, rows: list[Row[Any]]) -> list[BoardRow]:
-        """Rank the page from its first row: members above it, and tied ones listed before it."""
-        if not rows:
-            return []
-        top = {"month": self.month, "points": rows[0].points, "id": rows[0].member_id}
-        higher = int(conn.execute(HIGHER, top).scalar_one()) if self.after else 0
-        tied = int(conn.execute(TIED_BEFORE, top).scalar_one()) if self.after else 0
-        ranks = page_ranks(
-            [r.points for r in rows], first_rank=rank_of(higher), first_position=higher + tied + 1
-        )
+    def _ranked(self, rows: list[Row[Any]]) -> list[BoardRow]:
+        """Rank the page from the histogram's members above and at the cursor's score."""
+        points = [r.points for r in rows]
+        cursor = self.after[0] if self.after else None
+        above, at = (int(rows[0].above), int(rows[0].at)) if rows and self.after else (0, 0)
+        first_rank, first_position = page_start(points, cursor=cursor, above=above, at=at)
+        ranks = page_ranks(points, first_rank=first_rank, first_position=first_position)
         return [
             BoardRow(r.member_id, r.points, rank, r.display_name if r.leaderboard_opt_in else None)
             for r, rank in zip(rows, ranks, strict=True)
@@ -137,16 +143,16 @@ class Standing:
 class RankOf:
     """A member's rank and points on a month's board; None while they earned nothing there.
 
-    A read of the request's batch: the member's row, then a count of the members above.
+    A read of the request's batch: one statement, the member's row and the histogram's members
+    of the scores above.
     """
 
     member_id: int
     month: date
 
     def run(self, conn: Connection) -> Standing | None:
-        """Two indexed statements: the member's points, the members with more."""
-        points = conn.execute(MINE, {"member_id": self.member_id, "month": self.month}).scalar()
-        if not points or points <= 0:
+        """One indexed statement, bounded by the number of distinct scores above the member's."""
+        mine = conn.execute(MINE, {"member_id": self.member_id, "month": self.month}).first()
+        if mine is None or mine.points <= 0:
             return None
-        higher = conn.execute(HIGHER, {"month": self.month, "points": points}).scalar_one()
-        return Standing(rank_of(int(higher)), int(points))
+        return Standing(rank_of(int(mine.higher)), int(mine.points))
