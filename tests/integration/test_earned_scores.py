@@ -102,8 +102,13 @@ async def test_concurrent_earns_of_many_members_on_a_small_pool(database, clock,
     uows = UnitOfWorkFactory(db.session_factory(), clock)
     try:
         ids = [(await new_member(uows, uid=f"c{i}")).id for i in range(24)]
-        for n, i in enumerate(ids):
-            await give(uows, i, 10 * (n % 4 + 1))  # four crowded scores
+        earns = [await give(uows, i, 20 * (n % 2 + 1)) for n, i in enumerate(ids)]  # 20s, 40s
+
+        async def refund(uow, earn):
+            member = await uow.lock_member(earn.member_id)
+            posting = Posting("refund", Source.ORDER)
+            await reverse_credit(uow, member=member, earn_entry_id=earn.id, points=20, posting=posting)  # fmt: skip
+            await uow.commit()
 
         async def gift(uow, group):
             members = await uow.lock_members(group)
@@ -112,13 +117,14 @@ async def test_concurrent_earns_of_many_members_on_a_small_pool(database, clock,
 
         with caplog.at_level(logging.INFO, logger="backend.rewards.uow"):
             await asyncio.gather(
-                *(give(uows, i, 10 * ((7 * n) % 4 + 1)) for n, i in enumerate(ids)),
-                *(uows.run(lambda uow, k=k: gift(uow, ids[k::4])) for k in range(4)),
-            )  # moves up, down the order, between the same rows, in one and many members
+                *(give(uows, i, 20) for i in ids[::2]),  # 20 to 40 while 40s go to 20
+                *(uows.run(lambda uow, e=e: refund(uow, e)) for e in earns[1::2]),
+                *(uows.run(lambda uow, k=k: gift(uow, ids[k::3])) for k in range(3)),
+            )
         await assert_scores_match_earned_months(uows)
         month = month_of(clock.now())
         assert await ranks(uows, month) == await counted_ranks(uows, month)
         if db.writer.dialect.name == "postgresql":
-            assert "retrying" not in caplog.text  # no deadlock, nothing run twice
+            assert "retrying" not in caplog.text, caplog.text  # no deadlock, nothing run twice
     finally:
         await db.dispose()
