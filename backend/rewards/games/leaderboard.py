@@ -2,8 +2,9 @@
 
 Points come from `earned_month` (kept by the ledger, see `EarnedMonth`): earned in the month,
 less what was reversed or expired of them since; staff adjustments never count. Only members
-with points above zero are on the board. Ranks are standard competition ranks
-(`games.leaderboard`): tied members share the best rank and the next rank skips (1, 2, 2, 4);
+with points above zero are on the board. Ranks come from the month's score histogram
+(`earned_score`, see `EarnedScore`): a sum over the distinct scores above, not a count of
+members. Ranks are standard competition ranks (`games.leaderboard`): tied members share the best rank and the next rank skips (1, 2, 2, 4);
 among tied members the newer membership is listed first. Names: a member who opted in
 (`leaderboardOptIn`) shows their display name; everyone else shows a stable anonymous name,
 "Member #" and six digits from HMAC-SHA256 of the member id under the database's random
