@@ -120,20 +120,22 @@ class EarnedMonth(SQLModel, table=True):
 
 
 class EarnedScore(SQLModel, table=True):
-    """How many members have each score on a month's leaderboard: `earned_month` counted by
-    (month, points), scores above zero only.
+    """How many members of a month's leaderboard have points in [points, points + width):
+    `earned_month` rows above zero counted per score (width 1) and per band of scores (width
+    `SCORE_BAND`, from a multiple of it).
 
-    Kept in the same transaction as `earned_month`, so a rank is 1 + the members of the scores
-    above: a sum over distinct scores, however many members. A score nobody has any more keeps
-    its row with zero members.
+    Kept in the same transaction as `earned_month`, so a rank is 1 + the members of the bands
+    above the member's band and of the scores above theirs within it: a bounded sum, however
+    many members. A score or band nobody has any more keeps its row with zero members.
     """
 
     __tablename__ = "earned_score"
-    # Clustered on (month, points) on SQLite: a rank sums `members` straight from the key's order.
+    # Clustered on its key on SQLite: a rank sums `members` straight from the key's order.
     __table_args__ = {"sqlite_with_rowid": False}
 
     month: date = Field(primary_key=True)  # the first day of the month
-    points: int = Field(primary_key=True, sa_type=BigInteger)
+    width: int = Field(primary_key=True)  # 1: one score; SCORE_BAND: a band of scores
+    points: int = Field(primary_key=True, sa_type=BigInteger)  # the lowest score counted
     members: int = Field(default=0)
 
 

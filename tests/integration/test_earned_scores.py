@@ -45,17 +45,17 @@ async def test_scores_follow_ties_moves_refunds_expiries_and_bulk_credits(uows, 
         await assert_scores_match_earned_months(uows)
         assert await ranks(uows, month) == await counted_ranks(uows, month)
 
-    earns = {i: await give(uows, i, 40) for i in ids[:3]}  # three tied at 40
+    earns = {i: await give(uows, i, 400) for i in ids[:3]}  # three tied at 400
     await check()
-    await give(uows, ids[0], 20)  # moves from 40 to 60; 40 keeps two members
-    short = await give(uows, ids[3], 10, lifetime_months=1)
+    await give(uows, ids[0], 200)  # from 400 to 600 (another band); 400 keeps two
+    short = await give(uows, ids[3], 100, lifetime_months=1)
     await check()
     assert (await ranks(uows, month))[ids[3]] == 4
 
     async def refund(uow):
         member = await uow.lock_member(ids[1])
         posting = Posting("refund", Source.ORDER)
-        await reverse_credit(uow, member=member, earn_entry_id=earns[ids[1]].id, points=40, posting=posting)  # fmt: skip
+        await reverse_credit(uow, member=member, earn_entry_id=earns[ids[1]].id, points=400, posting=posting)  # fmt: skip
         await uow.commit()
 
     await uows.run(refund)  # back to zero: off the board, out of the histogram
@@ -63,10 +63,12 @@ async def test_scores_follow_ties_moves_refunds_expiries_and_bulk_credits(uows, 
 
     async def bulk(uow):
         members = await uow.lock_members(ids)
-        await credit_each(uow, members=members, points=20, posting=Posting("gift", Source.CAMPAIGN))
+        await credit_each(
+            uow, members=members, points=200, posting=Posting("gift", Source.CAMPAIGN)
+        )
         await uow.commit()
 
-    await uows.run(bulk)  # 80, 20, 60, 30, 20: new ties, a member joining
+    await uows.run(bulk)  # 800, 200, 600, 300, 200: new ties, a member joining
     await check()
     assert await ranks(uows, month) == dict(zip(ids, [1, 4, 2, 3, 4], strict=True))
     clock.advance(days=31)
@@ -75,7 +77,7 @@ async def test_scores_follow_ties_moves_refunds_expiries_and_bulk_credits(uows, 
         await settle(uow, member=await uow.lock_member(ids[3]))
         await uow.commit()
 
-    await uows.run(expire)  # the 10 of June expire: 30 becomes 20 in June's board
+    await uows.run(expire)  # the 100 of June expire: 300 becomes 200 on June's board
     assert short.kind == "earn"
     await check()
     assert await ranks(uows, month) == dict(zip(ids, [1, 3, 2, 3, 3], strict=True))
@@ -83,7 +85,7 @@ async def test_scores_follow_ties_moves_refunds_expiries_and_bulk_credits(uows, 
 
 async def test_pages_far_down_the_board_rank_from_the_histogram(uows, clock):
     ids = [(await new_member(uows, uid=f"p{i}")).id for i in range(7)]
-    for i, points in zip(ids, (50, 40, 40, 40, 30, 30, 10), strict=True):
+    for i, points in zip(ids, (512, 400, 400, 400, 256, 256, 255), strict=True):
         await give(uows, i, points)
     month = month_of(clock.now())
     seen, after = [], None
@@ -93,8 +95,9 @@ async def test_pages_far_down_the_board_rank_from_the_histogram(uows, clock):
             rows, more = await conn.run_sync(BoardPage(month, 2, after).run)
             seen += [(r.rank, r.points) for r in rows]
             after = (rows[-1].points, rows[-1].member_id) if rows else None
-    assert seen == [(1, 50), (2, 40), (2, 40), (2, 40), (5, 30), (5, 30), (7, 10)]
+    assert seen == [(1, 512), (2, 400), (2, 400), (2, 400), (5, 256), (5, 256), (7, 255)]
     assert not more
+    assert await ranks(uows, month) == await counted_ranks(uows, month)  # band edges too
 
 
 async def test_concurrent_earns_of_many_members_on_a_small_pool(database, clock, caplog):
@@ -102,22 +105,22 @@ async def test_concurrent_earns_of_many_members_on_a_small_pool(database, clock,
     uows = UnitOfWorkFactory(db.session_factory(), clock)
     try:
         ids = [(await new_member(uows, uid=f"c{i}")).id for i in range(24)]
-        earns = [await give(uows, i, 20 * (n % 2 + 1)) for n, i in enumerate(ids)]  # 20s, 40s
+        earns = [await give(uows, i, 200 * (n % 2 + 1)) for n, i in enumerate(ids)]  # 200s, 400s
 
         async def refund(uow, earn):
             member = await uow.lock_member(earn.member_id)
             posting = Posting("refund", Source.ORDER)
-            await reverse_credit(uow, member=member, earn_entry_id=earn.id, points=20, posting=posting)  # fmt: skip
+            await reverse_credit(uow, member=member, earn_entry_id=earn.id, points=200, posting=posting)  # fmt: skip
             await uow.commit()
 
         async def gift(uow, group):
             members = await uow.lock_members(group)
-            await credit_each(uow, members=members, points=20, posting=Posting("gift", Source.CAMPAIGN))  # fmt: skip
+            await credit_each(uow, members=members, points=200, posting=Posting("gift", Source.CAMPAIGN))  # fmt: skip
             await uow.commit()
 
         with caplog.at_level(logging.INFO, logger="backend.rewards.uow"):
             await asyncio.gather(
-                *(give(uows, i, 20) for i in ids[::2]),  # 20 to 40 while 40s go to 20
+                *(give(uows, i, 200) for i in ids[::2]),  # 200 to 400 while 400s go to 200
                 *(uows.run(lambda uow, e=e: refund(uow, e)) for e in earns[1::2]),
                 *(uows.run(lambda uow, k=k: gift(uow, ids[k::3])) for k in range(3)),
             )

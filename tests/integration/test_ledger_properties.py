@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import itertools
+from collections import Counter
 from datetime import timedelta
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from backend.db.tables import EarnedMonth, EarnedScore, LedgerEntry, Lot, Member, TierMonth
 from backend.rewards import queries
 from backend.rewards.errors import InsufficientPoints
 from backend.rewards.ledger import Posting, Source, reverse_credit, settle
+from backend.rewards.ledger.scores import SCORE_BAND, band
 from backend.rewards.ledger.services import TAKEN_BACK, TIER_QUALIFYING, EntryKind
 from backend.rewards.tiers.rules import month_of
 from tests.helpers import assert_consistent, give, new_member, spend
@@ -91,16 +93,19 @@ async def assert_earned_months_match_entries(uows, member_id: int) -> None:
 
 
 async def assert_scores_match_earned_months(uows) -> None:
-    """The histogram `earned_score` counts the `earned_month` rows above zero by (month, points)."""
+    """The histogram `earned_score` counts the `earned_month` rows above zero per score and per
+    band of scores."""
     async with uows() as uow:
-        counted = select(EarnedMonth.month, EarnedMonth.points, func.count())
-        counted = counted.where(EarnedMonth.points > 0).group_by(
-            EarnedMonth.month, EarnedMonth.points
-        )
-        expected = {(m, p): n for m, p, n in (await uow.session.execute(counted)).all()}
+        earned = (await uow.session.execute(select(EarnedMonth))).scalars().all()
         kept = (await uow.session.execute(select(EarnedScore))).scalars()
-        found = {(s.month, s.points): s.members for s in kept if s.members}
-    assert found == expected
+        found = {(s.month, s.width, s.points): s.members for s in kept if s.members}
+    expected = Counter(
+        key
+        for row in earned
+        if row.points > 0
+        for key in ((row.month, 1, row.points), (row.month, SCORE_BAND, band(row.points)))
+    )
+    assert found == dict(expected)
 
 
 async def run_steps(uows, clock, member_id: int, steps) -> None:

@@ -3,8 +3,8 @@
 Points come from `earned_month` (kept by the ledger, see `EarnedMonth`): earned in the month,
 less what was reversed or expired of them since; staff adjustments never count. Only members
 with points above zero are on the board. Ranks come from the month's score histogram
-(`earned_score`, see `EarnedScore`): a sum over the distinct scores above, not a count of
-members. Ranks are standard competition ranks (`games.leaderboard`): tied members share the best rank and the next rank skips (1, 2, 2, 4);
+(`earned_score`, see `EarnedScore`): a sum over the bands of scores above and the scores
+above within the member's band, not a count of members. Ranks are standard competition ranks (`games.leaderboard`): tied members share the best rank and the next rank skips (1, 2, 2, 4);
 among tied members the newer membership is listed first. Names: a member who opted in
 (`leaderboardOptIn`) shows their display name; everyone else shows a stable anonymous name,
 "Member #" and six digits from HMAC-SHA256 of the member id under the database's random
@@ -21,9 +21,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, bindparam, func, select, tuple_
+from sqlalchemy import Connection, Row, and_, bindparam, func, select, tuple_
 
 from backend.db.tables import EarnedMonth, EarnedScore, Member
+from backend.rewards.ledger.scores import SCORE_BAND
 from backend.rewards.tiers.rules import month_of
 from games.leaderboard import page_ranks, page_start, rank_of
 
@@ -46,28 +47,38 @@ BOARD = (
 )
 
 
-def _members_of_scores(condition: Any) -> Any:
-    """The members of the month's scores that meet `condition`: a sum over the histogram."""
-    members = func.coalesce(func.sum(SCORE.c.members), 0)
-    return select(members).where(SCORE.c.month == bindparam("month"), condition).scalar_subquery()
+def _members(condition: Any) -> Any:
+    """The members of the month's histogram rows that meet `condition` (one index range)."""
+    members = select(func.coalesce(func.sum(SCORE.c.members), 0)).where(condition)
+    return members.scalar_subquery()
 
 
+def _members_above(month: Any, points: Any) -> Any:
+    """The members with more than `points` in `month`: those of the bands above its band, and
+    of the scores above it within its band; at most the bands and one band's scores."""
+    in_month = SCORE.c.month == month
+    bands = _members(and_(in_month, SCORE.c.width == SCORE_BAND, SCORE.c.points > points))
+    band_top = points - points % SCORE_BAND + SCORE_BAND
+    scores = _members(
+        and_(in_month, SCORE.c.width == 1, SCORE.c.points > points, SCORE.c.points < band_top)
+    )
+    return bands + scores
+
+
+MONTH: Any = bindparam("month")
+POINTS: Any = bindparam("points")
 # The members above the cursor's score and at it, from the histogram in the page's own statement
 # (one snapshot); they read no row of the page, so each is evaluated once per statement.
 BOARD_AFTER = BOARD.add_columns(
-    _members_of_scores(SCORE.c.points > bindparam("points")).label("above"),
-    _members_of_scores(SCORE.c.points == bindparam("points")).label("at"),
-).where(tuple_(EARNED.c.points, EARNED.c.member_id) < tuple_(bindparam("points"), bindparam("id")))
-# A member's points and the members of the scores above theirs, in one statement: a sum over
-# the distinct scores above, however many members have them.
-HIGHER = (
-    select(func.coalesce(func.sum(SCORE.c.members), 0))
-    .where(SCORE.c.month == EARNED.c.month, SCORE.c.points > EARNED.c.points)
-    .scalar_subquery()
-)
-MINE = select(EARNED.c.points, HIGHER.label("higher")).where(
-    EARNED.c.member_id == bindparam("member_id"), EARNED.c.month == bindparam("month")
-)
+    _members_above(MONTH, POINTS).label("above"),
+    _members(and_(SCORE.c.month == MONTH, SCORE.c.width == 1, SCORE.c.points == POINTS)).label(
+        "at"
+    ),
+).where(tuple_(EARNED.c.points, EARNED.c.member_id) < tuple_(POINTS, bindparam("id")))
+# A member's points and the members above them, in one statement.
+MINE = select(
+    EARNED.c.points, _members_above(EARNED.c.month, EARNED.c.points).label("higher")
+).where(EARNED.c.member_id == bindparam("member_id"), EARNED.c.month == MONTH)
 
 
 class Period(enum.StrEnum):

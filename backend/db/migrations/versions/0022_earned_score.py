@@ -4,10 +4,10 @@ Revision ID: 0022
 Revises: 0019
 Create Date: 2026-11-30
 
-- `earned_score`: how many members have each month's score (`earned_month` rows with points
-  above zero, counted by month and points), kept by the ledger with `earned_month`, so a rank
-  sums the members of the scores above instead of counting the members above. Clustered on its
-  key on SQLite (WITHOUT ROWID). Filled here from `earned_month`.
+- `earned_score`: how many members of a month's board have each score (width 1) and each band
+  of 256 scores (width 256), counted from `earned_month` rows above zero and kept by the ledger
+  with it, so a rank sums the members of the bands and scores above instead of counting the
+  members above. Clustered on its key on SQLite (WITHOUT ROWID). Filled here from `earned_month`.
 """
 
 from collections.abc import Sequence
@@ -21,8 +21,9 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 FILL = """
-INSERT INTO earned_score (month, points, members)
-SELECT month, points, count(*) FROM earned_month WHERE points > 0 GROUP BY month, points
+INSERT INTO earned_score (month, width, points, members)
+SELECT month, {width}, points - points % {width}, count(*) FROM earned_month WHERE points > 0
+GROUP BY month, points - points % {width}
 """
 
 
@@ -31,12 +32,14 @@ def upgrade() -> None:
     op.create_table(
         "earned_score",
         sa.Column("month", sa.Date(), nullable=False),
+        sa.Column("width", sa.Integer(), nullable=False),
         sa.Column("points", sa.BigInteger(), nullable=False),
         sa.Column("members", sa.Integer(), nullable=False),
-        sa.PrimaryKeyConstraint("month", "points"),
+        sa.PrimaryKeyConstraint("month", "width", "points"),
         sqlite_with_rowid=False,
     )
-    op.execute(FILL)
+    for width in (1, 256):  # scores, bands of scores
+        op.execute(FILL.format(width=width))
 
 
 def downgrade() -> None:
