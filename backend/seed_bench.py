@@ -6,8 +6,8 @@ lifetime, FIFO spending, expiry, tier window) and written straight into the tabl
 through the unit of work: purchases (pending, then released), redemptions, expiries and, for
 purchases in the last two weeks, pending points. The result keeps every ledger invariant:
 balances equal the sums of entries, lots match their allocations, `tier_month` equals the
-qualifying entries per month, `earned_month` the leaderboard's points per month, tiers follow
-the points.
+qualifying entries per month, `earned_month` the leaderboard's points per month (and
+`earned_score`, counted from it once loaded, its members per score and band of scores), tiers follow the points.
 
 Worker processes simulate a chunk of members each and hand the writer the chunk's rows ready
 for the database (COPY text on PostgreSQL, tuples on SQLite); ids follow on across chunks in
@@ -39,6 +39,7 @@ from sqlalchemy.engine import make_url
 
 from backend.db.engine import Database, is_sqlite
 from backend.rewards.clock import add_months
+from backend.rewards.ledger.scores import SCORE_BAND
 from backend.rewards.members.rules import REFERRAL_ALPHABET, luhn_digit
 from backend.rewards.program import ProgramRules, load_rules
 from backend.rewards.tiers.rules import qualifying, tier_for
@@ -80,6 +81,14 @@ SERIAL_TABLES = TABLES[:-2]  # tier_month and earned_month are keyed by member a
 # The tables whose ids a chunk numbers from its first id of each, in this order.
 NUMBERED = ("ledger_entry", "lot", "lot_allocation", "purchase", "idempotency_key")
 ACTOR = "seed-bench"
+# The leaderboard's histogram, counted from the loaded `earned_month` (as migration 0022 does):
+# members per score (width 1) and per band of scores.
+COUNT_SCORES = [
+    f"INSERT INTO earned_score (month, width, points, members) SELECT month, {width}, "
+    f"points - points % {width}, count(*) FROM earned_month WHERE points > 0 "
+    f"GROUP BY month, points - points % {width}"
+    for width in (1, SCORE_BAND)
+]
 
 Row = tuple[Any, ...]
 
@@ -547,6 +556,8 @@ async def _write_postgres(
                         table, source=BytesIO(copies[table]), columns=COLUMNS[table]
                     )
                 _add(totals, counts, progress)
+            for count in COUNT_SCORES:
+                await raw.execute(count)
             progress("creating indexes and constraints")
             # Foreign keys last: checking them reads the other tables through their indexes.
             for kind, name, table, definition, _ in sorted(deferred, key=lambda d: d[4] == "f"):
@@ -602,6 +613,8 @@ async def _write_sqlite(
                         f"INSERT INTO {table} ({names}) VALUES ({values})", tables[table]
                     )
                 _add(totals, counts, progress)
+            for count in COUNT_SCORES:
+                connection.execute(count)
             progress("creating indexes")
             for _, sql in indexes:
                 connection.execute(sql)

@@ -2,7 +2,8 @@
 
 A member's rank is 1 + the number of members with strictly more points, so scores 50, 40, 40, 10
 rank 1, 2, 2, 4. A page of the board ordered by points (highest first) is ranked from the rank
-and position of its first row alone, so no page needs the rows before it.
+and position of its first row alone, so no page needs the rows before it; those two follow from
+how many members have more points than the page's cursor and how many have exactly its points.
 """
 
 from __future__ import annotations
@@ -24,3 +25,16 @@ def page_ranks(points: Sequence[int], *, first_rank: int, first_position: int) -
         else:
             ranks.append(first_rank if offset == 0 else first_position + offset)
     return ranks
+
+
+def page_start(
+    points: Sequence[int], *, cursor: int | None, above: int, at: int
+) -> tuple[int, int]:
+    """The first rank and 1-based position of a page of scores (board order) that follows a
+    cursor at score `cursor` (None: the top of the board), which `above` members beat and `at`
+    members share. Members at the cursor's score not on the page come before it (if some came
+    after it, the page holds that score only and positions do not matter)."""
+    if not points or cursor is None:
+        return 1, 1
+    first_rank = rank_of(above if points[0] == cursor else above + at)
+    return first_rank, above + at - sum(score == cursor for score in points) + 1

@@ -119,6 +119,26 @@ class EarnedMonth(SQLModel, table=True):
     points: int = Field(default=0, sa_type=BigInteger)
 
 
+class EarnedScore(SQLModel, table=True):
+    """How many members of a month's leaderboard have points in [points, points + width):
+    `earned_month` rows above zero counted per score (width 1) and per band of scores (width
+    `SCORE_BAND`, from a multiple of it).
+
+    Kept in the same transaction as `earned_month`, so a rank is 1 + the members of the bands
+    above the member's band and of the scores above theirs within it: a bounded sum, however
+    many members. A score or band nobody has any more keeps its row with zero members.
+    """
+
+    __tablename__ = "earned_score"
+    # Clustered on its key on SQLite: a rank sums `members` straight from the key's order.
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    month: date = Field(primary_key=True)  # the first day of the month
+    width: int = Field(primary_key=True)  # 1: one score; SCORE_BAND: a band of scores
+    points: int = Field(primary_key=True, sa_type=BigInteger)  # the lowest score counted
+    members: int = Field(default=0)
+
+
 class Lot(SQLModel, table=True):
     """Points from one earn: spendable from `available_at`, gone at `expires_at`, spent oldest first."""
 

@@ -7,7 +7,7 @@ import logging
 import re
 from collections.abc import Awaitable, Callable, Sequence
 from types import TracebackType
-from typing import NewType, TypeVar
+from typing import NewType, Protocol, TypeVar
 
 from sqlalchemy import ColumnElement, insert, select
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
@@ -24,6 +24,16 @@ from backend.rewards.program import ProgramRules, RulesCache, load_rules, rules_
 T = TypeVar("T")
 Row = TypeVar("Row", bound=SQLModel)
 log = logging.getLogger(__name__)
+
+
+class HeldWrites(Protocol):
+    """Writes a unit of work gathers while it runs and sends in one go just before it commits."""
+
+    async def write(self, session: AsyncSession) -> None:
+        """Send what was gathered."""
+
+
+Held = TypeVar("Held", bound=HeldWrites)
 
 LockedMember = NewType("LockedMember", Member)
 """A member row this unit of work holds the write lock of: the only kind the ledger accepts."""
@@ -71,6 +81,7 @@ class UnitOfWork:
         self.events: list[MemberEvent] = []
         self._session: AsyncSession | None = None
         self._locked: dict[int, Member] = {}
+        self._held: dict[type[HeldWrites], HeldWrites] = {}
 
     @property
     def session(self) -> AsyncSession:
@@ -80,7 +91,7 @@ class UnitOfWork:
 
     async def __aenter__(self) -> UnitOfWork:
         """Open the session and its transaction."""
-        self._locked = {}
+        self._locked, self._held = {}, {}
         self._session = self._sessions()
         await self._session.begin()
         self.now = self.clock.now()
@@ -107,12 +118,23 @@ class UnitOfWork:
         """Record a domain event; it is published only if this transaction commits."""
         self.events.append(event)
 
-    async def commit(self) -> None:
-        """Commit the transaction (its row locks end with it), then publish what it emitted.
+    def held(self, kind: type[Held]) -> Held:
+        """This unit of work's writes of `kind`, held until it commits (made on first use)."""
+        if kind not in self._held:
+            self._held[kind] = kind()
+        return self._held[kind]  # type: ignore[return-value]
 
-        Events of a transaction that rolls back are never published: they leave with the unit of
-        work. The connection is back in the pool before the publisher is asked.
+    async def commit(self) -> None:
+        """Send the held writes, commit the transaction (its row locks end with it), then
+        publish what it emitted.
+
+        Held writes go last, so the rows they lock stay locked only for the commit. Events of a
+        transaction that rolls back are never published: they leave with the unit of work. The
+        connection is back in the pool before the publisher is asked.
         """
+        held, self._held = list(self._held.values()), {}
+        for writes in held:
+            await writes.write(self.session)
         await self.session.commit()
         self._locked = {}
         events, self.events = committed(self.events), []

@@ -11,7 +11,7 @@ from backend.rewards.ledger import EntryKind, Posting, Source, credit, reverse_c
 from backend.rewards.tiers.rules import month_of
 from tests.api.board_operations import BOARD, DRAWS, MY_RANK, OPT_IN, create, enrolled, enter
 from tests.api.test_query_counts import counting_checkouts
-from tests.api.test_query_plans import HOT, capturing, full_scans
+from tests.api.test_query_plans import HOT, capturing, full_scans, plan_lines
 from tests.helpers import give, spend
 
 ANONYMOUS = re.compile(r"Member #\d{6}")
@@ -121,7 +121,16 @@ async def test_the_board_my_rank_and_the_draws_read_through_indexes(api, uows, d
         await board(api, "ann", first=1, after=first["entries"]["pageInfo"]["endCursor"])
         await api(MY_RANK, None, "member:ann")
         await api(DRAWS, None, "member:ann")
-    assert await full_scans(database, sent, (*HOT, "earned_month", "draw_ticket")) == []
+    assert (
+        await full_scans(database, sent, (*HOT, "earned_month", "earned_score", "draw_ticket"))
+        == []
+    )
+    with capturing(database) as sent:
+        await api(MY_RANK, None, "member:ann")
+    lines = [line for _, line in await plan_lines(database, sent)]
+    # The rank sums the histogram's scores above; it ranges over no member's row of the board.
+    assert any("earned_score" in line for line in lines), lines
+    assert not any("ix_earned_month_rank" in line for line in lines), lines
 
 
 async def test_my_rank_joins_the_opening_querys_single_batch(api, uows, database, count_queries):
@@ -131,8 +140,8 @@ async def test_my_rank_joins_the_opening_querys_single_batch(api, uows, database
     with counting_checkouts(database) as checkouts:
         body = await api(MY_RANK, None, "member:ann")
     assert body["data"]["me"]["leaderboardRank"] == 1
-    # the member, then the member's points this month and the count of members above
-    assert (count_queries.count, checkouts) == (3, {"reader": 1, "writer": 0})
+    # the member, then the member's points this month with the histogram's members above
+    assert (count_queries.count, checkouts) == (2, {"reader": 1, "writer": 0})
 
 
 async def test_forged_cursors_and_page_sizes_are_bad_user_input(api):

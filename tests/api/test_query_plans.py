@@ -45,10 +45,8 @@ def capturing(database) -> Iterator[list[tuple[str, object]]]:
             event.remove(engine, "before_cursor_execute", record)
 
 
-async def full_scans(
-    database, sent: list[tuple[str, object]], hot: tuple[str, ...] = HOT
-) -> list[tuple[str, str]]:
-    """Explain each statement; return (statement, plan line) for every full scan of a hot table."""
+async def plan_lines(database, sent: list[tuple[str, object]]) -> list[tuple[str, str]]:
+    """Explain each statement: (statement, plan line) for every line of its plan."""
     postgres = database.reader.dialect.name == "postgresql"
     found = []
     async with database.writer.connect() as conn:
@@ -57,12 +55,21 @@ async def full_scans(
         for statement, parameters in sent:
             prefix = "EXPLAIN " if postgres else "EXPLAIN QUERY PLAN "
             rows = (await conn.exec_driver_sql(prefix + statement, parameters)).all()
-            for line in (row[0] if postgres else row[-1] for row in rows):
-                table = _scanned_table(line, postgres=postgres)
-                if table in hot:
-                    found.append((statement, line))
+            found += [(statement, row[0] if postgres else row[-1]) for row in rows]
         await conn.rollback()
     return found
+
+
+async def full_scans(
+    database, sent: list[tuple[str, object]], hot: tuple[str, ...] = HOT
+) -> list[tuple[str, str]]:
+    """Explain each statement; return (statement, plan line) for every full scan of a hot table."""
+    postgres = database.reader.dialect.name == "postgresql"
+    return [
+        (statement, line)
+        for statement, line in await plan_lines(database, sent)
+        if _scanned_table(line, postgres=postgres) in hot
+    ]
 
 
 def _scanned_table(line: str, *, postgres: bool) -> str | None:

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import itertools
+from collections import Counter
 from datetime import timedelta
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from backend.db.tables import EarnedMonth, LedgerEntry, Lot, Member, TierMonth
+from backend.db.tables import EarnedMonth, EarnedScore, LedgerEntry, Lot, Member, TierMonth
 from backend.rewards import queries
 from backend.rewards.errors import InsufficientPoints
 from backend.rewards.ledger import Posting, Source, reverse_credit, settle
+from backend.rewards.ledger.scores import SCORE_BAND, band
 from backend.rewards.ledger.services import TAKEN_BACK, TIER_QUALIFYING, EntryKind
 from backend.rewards.tiers.rules import month_of
 from tests.helpers import assert_consistent, give, new_member, spend
@@ -90,6 +92,22 @@ async def assert_earned_months_match_entries(uows, member_id: int) -> None:
     assert all(points >= 0 for points in kept.values())
 
 
+async def assert_scores_match_earned_months(uows) -> None:
+    """The histogram `earned_score` counts the `earned_month` rows above zero per score and per
+    band of scores."""
+    async with uows() as uow:
+        earned = (await uow.session.execute(select(EarnedMonth))).scalars().all()
+        kept = (await uow.session.execute(select(EarnedScore))).scalars()
+        found = {(s.month, s.width, s.points): s.members for s in kept if s.members}
+    expected = Counter(
+        key
+        for row in earned
+        if row.points > 0
+        for key in ((row.month, 1, row.points), (row.month, SCORE_BAND, band(row.points)))
+    )
+    assert found == dict(expected)
+
+
 async def run_steps(uows, clock, member_id: int, steps) -> None:
     """Apply the operations, checking the invariants after each."""
     earns: list[tuple[int, int]] = []  # (earn entry id, points still reversible)
@@ -142,6 +160,7 @@ async def run_steps(uows, clock, member_id: int, steps) -> None:
         await assert_shown_as_settled(uows, member_id)
         await assert_tier_months_match_entries(uows, member_id)
         await assert_earned_months_match_entries(uows, member_id)
+        await assert_scores_match_earned_months(uows)
 
 
 @settings(

@@ -15,7 +15,8 @@ from sqlalchemy.exc import DBAPIError
 from backend.db.migrate import alembic_config
 from backend.db.tables import metadata
 from backend.rewards.purchases.services import RefundInput, record_purchase, refund_purchase
-from tests.helpers import new_member, purchase
+from tests.helpers import give, new_member, purchase
+from tests.integration.test_ledger_properties import assert_scores_match_earned_months
 
 
 # SQLite cannot reflect expression indexes (lower(email)), so alembic leaves that one out there;
@@ -106,3 +107,12 @@ async def test_0010_adds_the_buyers_card_to_stored_purchase_answers_and_takes_it
     cards = [r["member_reference"] for _, _, r in await _stored_keys(database)]
     assert cards == [member.card_number] * 2
     assert await uows.run(lambda uow: record_purchase(uow, data=data, actor="pos")) == first
+
+
+async def test_0022_counts_the_leaderboard_histogram_from_earned_month(database, uows):
+    ids = [(await new_member(uows, uid=f"h{i}")).id for i in range(3)]
+    for member_id, points in zip(ids, (300, 300, 40), strict=True):
+        await give(uows, member_id, points)
+    await _migrate(database, "downgrade", "0022-1")
+    await _migrate(database, "upgrade", "head")
+    await assert_scores_match_earned_months(uows)

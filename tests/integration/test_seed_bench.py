@@ -19,6 +19,7 @@ from backend.seed_bench import Plan, built_chunks, member_uid, seed_bench
 from tests.helpers import assert_consistent, new_member, purchase
 from tests.integration.test_ledger_properties import (
     assert_earned_months_match_entries,
+    assert_scores_match_earned_months,
     assert_shown_as_settled,
     assert_tier_months_match_entries,
 )
@@ -83,6 +84,7 @@ async def test_seeded_members_keep_every_ledger_invariant(database, uows, clock)
         await assert_consistent(uows, member_id)
         await assert_tier_months_match_entries(uows, member_id)
         await assert_earned_months_match_entries(uows, member_id)
+    await assert_scores_match_earned_months(uows)
     for member_id in (1, MEMBERS // 2, MEMBERS):
         await assert_shown_as_settled(uows, member_id)
     kinds = await kinds_of_entries(uows)
@@ -129,6 +131,7 @@ async def test_the_services_carry_on_after_seeding(database, uows, clock):
     await assert_consistent(uows, 3)
     await assert_tier_months_match_entries(uows, 3)
     await assert_earned_months_match_entries(uows, 3)
+    await assert_scores_match_earned_months(uows)
 
 
 async def test_seeding_refuses_a_database_with_members(database, uows, clock):

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from games.draw import winning_tickets
-from games.leaderboard import page_ranks
+from games.leaderboard import page_ranks, page_start
 
 holders = st.lists(st.integers(0, 30), max_size=60)
 
@@ -47,3 +47,18 @@ def test_ties_share_the_best_rank_and_the_next_rank_skips():
     assert page_ranks([50, 40, 40, 10], first_rank=1, first_position=1) == [1, 2, 2, 4]
     assert page_ranks([40, 10], first_rank=2, first_position=3) == [2, 4]
     assert page_ranks([], first_rank=1, first_position=1) == []
+
+
+@given(st.lists(st.integers(1, 5), min_size=1, max_size=30), st.data())
+def test_a_page_after_any_cursor_ranks_as_the_whole_board_does(scores, data):
+    """From the members above and at the cursor's score alone, a page gets the board's ranks."""
+    board = sorted(scores, reverse=True)
+    whole = page_ranks(board, first_rank=1, first_position=1)
+    start = data.draw(st.integers(0, len(board) - 1))  # the page's first row
+    page = board[start : start + data.draw(st.integers(1, 5))]
+    cursor = board[start - 1] if start else None
+    above = sum(s > cursor for s in board) if cursor else 0
+    at = board.count(cursor) if cursor else 0
+    first_rank, first_position = page_start(page, cursor=cursor, above=above, at=at)
+    ranked = page_ranks(page, first_rank=first_rank, first_position=first_position)
+    assert ranked == whole[start : start + len(page)]

@@ -2,8 +2,9 @@
 
 Points come from `earned_month` (kept by the ledger, see `EarnedMonth`): earned in the month,
 less what was reversed or expired of them since; staff adjustments never count. Only members
-with points above zero are on the board. Ranks are standard competition ranks
-(`games.leaderboard`): tied members share the best rank and the next rank skips (1, 2, 2, 4);
+with points above zero are on the board. Ranks come from the month's score histogram
+(`earned_score`, see `EarnedScore`): a sum over the bands of scores above and the scores
+above within the member's band, not a count of members. Ranks are standard competition ranks (`games.leaderboard`): tied members share the best rank and the next rank skips (1, 2, 2, 4);
 among tied members the newer membership is listed first. Names: a member who opted in
 (`leaderboardOptIn`) shows their display name; everyone else shows a stable anonymous name,
 "Member #" and six digits from HMAC-SHA256 of the member id under the database's random
@@ -20,13 +21,15 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, bindparam, func, select, tuple_
+from sqlalchemy import Connection, Row, and_, bindparam, func, select, tuple_
 
-from backend.db.tables import EarnedMonth, Member
+from backend.db.tables import EarnedMonth, EarnedScore, Member
+from backend.rewards.ledger.scores import SCORE_BAND
 from backend.rewards.tiers.rules import month_of
-from games.leaderboard import page_ranks, rank_of
+from games.leaderboard import page_ranks, page_start, rank_of
 
 EARNED = EarnedMonth.__table__  # type: ignore[attr-defined]
+SCORE = EarnedScore.__table__  # type: ignore[attr-defined]
 MEMBER = Member.__table__  # type: ignore[attr-defined]
 ALIAS_KEY = "leaderboard_alias_key"
 IN_MONTH = EARNED.c.month == bindparam("month")
@@ -42,22 +45,40 @@ BOARD = (
     .order_by(EARNED.c.points.desc(), EARNED.c.member_id.desc())
     .limit(bindparam("limit"))
 )
-BOARD_AFTER = BOARD.where(
-    tuple_(EARNED.c.points, EARNED.c.member_id) < tuple_(bindparam("points"), bindparam("id"))
-)
-# Counts for a score above zero, with that one bound only: SQLite cannot tell which of two bound
-# parameters is the tighter bound and would range from `points > 0`, the whole month.
-HIGHER = (
-    select(func.count()).select_from(EARNED).where(IN_MONTH, EARNED.c.points > bindparam("points"))
-)
-TIED_BEFORE = (
-    select(func.count())
-    .select_from(EARNED)
-    .where(IN_MONTH, EARNED.c.points == bindparam("points"), EARNED.c.member_id > bindparam("id"))
-)
-MINE = select(EARNED.c.points).where(
-    EARNED.c.member_id == bindparam("member_id"), EARNED.c.month == bindparam("month")
-)
+
+
+def _members(condition: Any) -> Any:
+    """The members of the month's histogram rows that meet `condition` (one index range)."""
+    members = select(func.coalesce(func.sum(SCORE.c.members), 0)).where(condition)
+    return members.scalar_subquery()
+
+
+def _members_above(month: Any, points: Any) -> Any:
+    """The members with more than `points` in `month`: those of the bands above its band, and
+    of the scores above it within its band; at most the bands and one band's scores."""
+    in_month = SCORE.c.month == month
+    bands = _members(and_(in_month, SCORE.c.width == SCORE_BAND, SCORE.c.points > points))
+    band_top = points - points % SCORE_BAND + SCORE_BAND
+    scores = _members(
+        and_(in_month, SCORE.c.width == 1, SCORE.c.points > points, SCORE.c.points < band_top)
+    )
+    return bands + scores
+
+
+MONTH: Any = bindparam("month")
+POINTS: Any = bindparam("points")
+# The members above the cursor's score and at it, from the histogram in the page's own statement
+# (one snapshot); they read no row of the page, so each is evaluated once per statement.
+BOARD_AFTER = BOARD.add_columns(
+    _members_above(MONTH, POINTS).label("above"),
+    _members(and_(SCORE.c.month == MONTH, SCORE.c.width == 1, SCORE.c.points == POINTS)).label(
+        "at"
+    ),
+).where(tuple_(EARNED.c.points, EARNED.c.member_id) < tuple_(POINTS, bindparam("id")))
+# A member's points and the members above them, in one statement.
+MINE = select(
+    EARNED.c.points, _members_above(EARNED.c.month, EARNED.c.points).label("higher")
+).where(EARNED.c.member_id == bindparam("member_id"), EARNED.c.month == MONTH)
 
 
 class Period(enum.StrEnum):
@@ -107,18 +128,15 @@ class BoardPage:
             points, member_id = self.after
             rows = conn.execute(BOARD_AFTER, {**params, "points": points, "id": member_id}).all()
         page = list(rows[: self.first])
-        return self._ranked(conn, page), len(rows) > self.first
+        return self._ranked(page), len(rows) > self.first
 
-    def _ranked(self, conn: Connection, rows: list[Row[Any]]) -> list[BoardRow]:
-        """Rank the page from its first row: members above it, and tied ones listed before it."""
-        if not rows:
-            return []
-        top = {"month": self.month, "points": rows[0].points, "id": rows[0].member_id}
-        higher = int(conn.execute(HIGHER, top).scalar_one()) if self.after else 0
-        tied = int(conn.execute(TIED_BEFORE, top).scalar_one()) if self.after else 0
-        ranks = page_ranks(
-            [r.points for r in rows], first_rank=rank_of(higher), first_position=higher + tied + 1
-        )
+    def _ranked(self, rows: list[Row[Any]]) -> list[BoardRow]:
+        """Rank the page from the histogram's members above and at the cursor's score."""
+        points = [r.points for r in rows]
+        cursor = self.after[0] if self.after else None
+        above, at = (int(rows[0].above), int(rows[0].at)) if rows and self.after else (0, 0)
+        first_rank, first_position = page_start(points, cursor=cursor, above=above, at=at)
+        ranks = page_ranks(points, first_rank=first_rank, first_position=first_position)
         return [
             BoardRow(r.member_id, r.points, rank, r.display_name if r.leaderboard_opt_in else None)
             for r, rank in zip(rows, ranks, strict=True)
@@ -137,16 +155,16 @@ class Standing:
 class RankOf:
     """A member's rank and points on a month's board; None while they earned nothing there.
 
-    A read of the request's batch: the member's row, then a count of the members above.
+    A read of the request's batch: one statement, the member's row and the histogram's members
+    of the scores above.
     """
 
     member_id: int
     month: date
 
     def run(self, conn: Connection) -> Standing | None:
-        """Two indexed statements: the member's points, the members with more."""
-        points = conn.execute(MINE, {"member_id": self.member_id, "month": self.month}).scalar()
-        if not points or points <= 0:
+        """One indexed statement, bounded by the number of distinct scores above the member's."""
+        mine = conn.execute(MINE, {"member_id": self.member_id, "month": self.month}).first()
+        if mine is None or mine.points <= 0:
             return None
-        higher = conn.execute(HIGHER, {"month": self.month, "points": points}).scalar_one()
-        return Standing(rank_of(int(higher)), int(points))
+        return Standing(rank_of(int(mine.higher)), int(mine.points))

@@ -30,6 +30,7 @@ from backend.rewards.ledger.rules import (
     settle_lots,
     split_reversal,
 )
+from backend.rewards.ledger.scores import ScoreMoves
 from backend.rewards.tiers.rules import month_of
 from backend.rewards.uow import LockedMember, UnitOfWork
 
@@ -130,17 +131,17 @@ async def _append(
 
 async def _add_to_month(
     uow: UnitOfWork, model: type[TierMonth | EarnedMonth], member_id: int, month: date, points: int
-) -> None:
-    """Add points to a member's row of a month in a monthly aggregate (one upsert)."""
+) -> int:
+    """Add points to a member's row of a month in a monthly aggregate (one upsert); the row's
+    points now."""
     dialect = postgresql if uow.session.get_bind().dialect.name == "postgresql" else sqlite
     table = model.__table__  # type: ignore[union-attr]
     stmt = dialect.insert(table).values(member_id=member_id, month=month, points=points)
-    await uow.session.execute(
-        stmt.on_conflict_do_update(
-            index_elements=[table.c.member_id, table.c.month],
-            set_={"points": table.c.points + stmt.excluded.points},
-        )
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[table.c.member_id, table.c.month],
+        set_={"points": table.c.points + stmt.excluded.points},
     )
+    return int((await uow.session.execute(stmt.returning(table.c.points))).scalar_one())
 
 
 async def _count_as_earned(uow: UnitOfWork, entry: LedgerEntry) -> None:
@@ -156,7 +157,9 @@ async def _count_as_earned(uow: UnitOfWork, entry: LedgerEntry) -> None:
         earned_at = earn.created_at
     else:
         return
-    await _add_to_month(uow, EarnedMonth, entry.member_id, month_of(earned_at), points)
+    month = month_of(earned_at)
+    now = await _add_to_month(uow, EarnedMonth, entry.member_id, month, points)
+    uow.held(ScoreMoves).move(month, now - points, now)
 
 
 def _allocate(uow: UnitOfWork, entry: LedgerEntry, takes: list[tuple[int, int]]) -> None:
@@ -335,7 +338,8 @@ async def _add_each_to_month(
     member_ids: Sequence[int],
     points: int,
 ) -> None:
-    """`_add_to_month` of this month for many members at once (one statement)."""
+    """`_add_to_month` of this month for many members at once (one statement); `earned_month`'s
+    moves join the histogram's."""
     dialect = postgresql if uow.session.get_bind().dialect.name == "postgresql" else sqlite
     table = model.__table__  # type: ignore[union-attr]
     stmt = dialect.insert(table)
@@ -345,7 +349,12 @@ async def _add_each_to_month(
     )
     month = month_of(uow.now)
     rows = [{"member_id": m, "month": month, "points": points} for m in member_ids]
-    await uow.session.execute(stmt, rows)
+    if model is TierMonth:
+        await uow.session.execute(stmt, rows)
+        return
+    moves = uow.held(ScoreMoves)
+    for now in (await uow.session.execute(stmt.returning(table.c.points), rows)).scalars():
+        moves.move(month, now - points, now)
 
 
 async def debit(
