@@ -81,7 +81,7 @@ SERIAL_TABLES = TABLES[:-2]  # tier_month and earned_month are keyed by member a
 # The tables whose ids a chunk numbers from its first id of each, in this order.
 NUMBERED = ("ledger_entry", "lot", "lot_allocation", "purchase", "idempotency_key")
 ACTOR = "seed-bench"
-# The leaderboard's histogram, counted from the loaded `earned_month` (as migration 0022 does):
+# The leaderboard's histogram, counted from the loaded `earned_month` (as migration 0020 does):
 # members per score (width 1) and per band of scores.
 COUNT_SCORES = [
     f"INSERT INTO earned_score (month, width, points, members) SELECT month, {width}, "

@@ -109,10 +109,10 @@ async def test_0010_adds_the_buyers_card_to_stored_purchase_answers_and_takes_it
     assert await uows.run(lambda uow: record_purchase(uow, data=data, actor="pos")) == first
 
 
-async def test_0022_counts_the_leaderboard_histogram_from_earned_month(database, uows):
+async def test_0020_counts_the_leaderboard_histogram_from_earned_month(database, uows):
     ids = [(await new_member(uows, uid=f"h{i}")).id for i in range(3)]
     for member_id, points in zip(ids, (300, 300, 40), strict=True):
         await give(uows, member_id, points)
-    await _migrate(database, "downgrade", "0022-1")
+    await _migrate(database, "downgrade", "0020-1")
     await _migrate(database, "upgrade", "head")
     await assert_scores_match_earned_months(uows)
