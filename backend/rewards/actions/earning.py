@@ -23,12 +23,12 @@ from backend.rewards.actions.rules import (
     Tally,
     award,
     check_rule,
-    local_day,
     period,
     previous,
 )
 from backend.rewards.errors import DomainError
 from backend.rewards.ledger import Posting, Source, credit
+from backend.rewards.members.rules import local_day
 from backend.rewards.ports import Principal
 from backend.rewards.uow import LockedMember, UnitOfWork
 

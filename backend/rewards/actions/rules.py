@@ -5,7 +5,6 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from backend.rewards.errors import DomainError
 
@@ -69,11 +68,6 @@ class Award:
     points: int
     streak: int
     bonus: int
-
-
-def local_day(now: datetime, time_zone: str) -> date:
-    """The member's calendar day at `now` (caps and streaks count local days)."""
-    return now.astimezone(ZoneInfo(time_zone)).date()
 
 
 def period(day: date) -> str:

@@ -64,6 +64,11 @@ def zone(time_zone: str) -> ZoneInfo:
     return ZoneInfo(check_time_zone(time_zone))
 
 
+def local_day(now: datetime, time_zone: str) -> date:
+    """The member's calendar day at `now`: daily caps and allowances restart at local midnight."""
+    return now.astimezone(zone(time_zone)).date()
+
+
 @cache
 def _time_zones() -> dict[str, str]:
     """The IANA zone names this Python knows, by their lower case."""

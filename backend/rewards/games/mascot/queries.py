@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, Row, bindparam, func, select
 
 from backend.db.tables import MascotHunt, Member
-from backend.rewards.games.mascot.rules import local_day
+from backend.rewards.members.rules import local_day
 
 HUNT = MascotHunt.__table__  # type: ignore[attr-defined]
 MEMBER = Member.__table__  # type: ignore[attr-defined]

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from datetime import date, datetime
 from typing import Any
 
-from backend.rewards.members.rules import zone
 from backend.rewards.program import ProgramRules
 from games.mascot import HuntConfig
 
@@ -38,11 +36,6 @@ class HuntRules:
 def current_rules(program: ProgramRules) -> HuntRules:
     """The rules a hunt started now plays by."""
     return HuntRules.of(dict(program.setting(SETTING)))
-
-
-def local_day(now: datetime, time_zone: str) -> date:
-    """The member's calendar day at `now`: daily caps restart at their local midnight."""
-    return now.astimezone(zone(time_zone)).date()
 
 
 def hunts_left(rules: HuntRules, started_today: int) -> int:

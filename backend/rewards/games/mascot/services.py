@@ -25,9 +25,9 @@ from backend.rewards.games.mascot.rules import (
     HuntRules,
     current_rules,
     hunts_left,
-    local_day,
 )
 from backend.rewards.ledger import Posting, Source, credit
+from backend.rewards.members.rules import local_day
 from backend.rewards.text import TextField, clean
 from backend.rewards.uow import LockedMember, UnitOfWork
 from games.mascot import Catch, Rejection, Spawn, capped, judge, plan

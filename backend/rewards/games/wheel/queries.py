@@ -12,9 +12,9 @@ from backend.rewards.games.wheel.rules import (
     Config,
     budget_day,
     free_used_on,
-    local_day,
     next_local_midnight,
 )
+from backend.rewards.members.rules import local_day
 from games.wheel import Allowance, allowance
 
 CONFIG = WheelConfig.__table__  # type: ignore[attr-defined]

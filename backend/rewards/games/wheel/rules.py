@@ -11,11 +11,6 @@ from backend.rewards.members.rules import zone
 from games.wheel import Segment, Wheel
 
 
-def local_day(now: datetime, time_zone: str) -> date:
-    """The member's calendar day at `now`."""
-    return now.astimezone(zone(time_zone)).date()
-
-
 def next_local_midnight(now: datetime, time_zone: str) -> datetime:
     """When the member's next local day starts (UTC), DST transitions included."""
     tz: ZoneInfo = zone(time_zone)

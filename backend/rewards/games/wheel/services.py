@@ -29,8 +29,9 @@ from backend.db.tables import (
 from backend.rewards import idempotency
 from backend.rewards.errors import DomainError, InsufficientPoints, NotFound
 from backend.rewards.games.wheel.players import dialect, ensure_player, new_seed
-from backend.rewards.games.wheel.rules import Config, budget_day, free_used_on, local_day
+from backend.rewards.games.wheel.rules import Config, budget_day, free_used_on
 from backend.rewards.ledger import EntryKind, Posting, Source, credit, debit
+from backend.rewards.members.rules import local_day
 from backend.rewards.offers.rules import VoucherOrigin
 from backend.rewards.offers.services import issue_gift
 from backend.rewards.ports import Principal
