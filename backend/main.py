@@ -24,6 +24,7 @@ from backend.db.migrate import upgrade_to_head
 from backend.rewards.clock import SystemClock
 from backend.rewards.jobs import settle_due
 from backend.rewards.notifications.sender import OutboxSender, SenderConfig
+from backend.rewards.offers.featured import STORE_EVERY_SECONDS, FeaturedPicks
 from backend.rewards.ports import Clock, PushSender, RateLimiter, TokenVerifier
 from backend.rewards.program import ProgramRules, RulesCache, load_rules
 from backend.rewards.uow import UnitOfWorkFactory
@@ -78,6 +79,21 @@ async def run_jobs_forever(uows: UnitOfWorkFactory, interval: float) -> None:
         await asyncio.sleep(interval)
 
 
+async def store_featured_forever(picks: FeaturedPicks, uows: UnitOfWorkFactory) -> None:
+    """Store the dashboards' featured-offer picks in batches (see `FeaturedPicks`)."""
+    while True:
+        await asyncio.sleep(STORE_EVERY_SECONDS)
+        await _store_featured(picks, uows)
+
+
+async def _store_featured(picks: FeaturedPicks, uows: UnitOfWorkFactory) -> None:
+    """Store one batch of picks; a failed batch is dropped (members may see an offer again)."""
+    try:
+        await picks.store(uows)
+    except Exception:
+        log.exception("storing featured-offer picks failed; that batch is dropped")
+
+
 def create_app(
     settings: Settings,
     *,
@@ -119,7 +135,8 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
-        """Migrate, optionally seed, read the rules, run jobs and the push sender; close the pools."""
+        """Migrate, optionally seed, read the rules, run jobs, the push sender and the featured
+        offers' store; close the pools."""
         await upgrade_to_head(db.writer)
         if settings.seed_demo:
             from backend.demo import seed_demo
@@ -142,12 +159,14 @@ def create_app(
             if settings.push_sender_in_process
             else None
         )
+        featured = asyncio.create_task(store_featured_forever(services.featured, services.uows))
         try:
             yield
         finally:
-            for task in (jobs, sender):
+            for task in (jobs, sender, featured):
                 if task:
                     task.cancel()
+            await _store_featured(services.featured, services.uows)  # the last second's picks
             await services.rules.close()
             if database is None:
                 await db.dispose()

@@ -9,6 +9,7 @@ import strawberry
 
 from backend.api.loaders import Loaders
 from backend.db.engine import Database
+from backend.rewards.offers.featured import FeaturedPicks
 from backend.rewards.ports import Clock, Principal, RateLimiter, TokenVerifier
 from backend.rewards.program import RulesCache
 from backend.rewards.uow import UnitOfWorkFactory
@@ -25,6 +26,7 @@ class Services:
     local_mode: bool
     rules: RulesCache
     limiter: RateLimiter
+    featured: FeaturedPicks = field(default_factory=FeaturedPicks)
 
 
 @dataclass

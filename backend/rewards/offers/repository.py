@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -137,16 +138,15 @@ async def record_view(
 
 
 async def remember_featured(
-    session: AsyncSession, *, member_id: int, offer_id: int, now: datetime
+    session: AsyncSession, picks: Sequence[tuple[int, int, datetime]]
 ) -> None:
-    """Store the offer a member is featured now (one upsert; the last visit wins)."""
-    stmt = (
-        _dialect(session)
-        .insert(FEATURED)
-        .values(member_id=member_id, offer_id=offer_id, shown_at=now)
-    )
+    """Store the offers members were featured, (member id, offer id, shown at) each: one upsert
+    sent for all of them; a member's stored pick is replaced."""
+    stmt = _dialect(session).insert(FEATURED)
     await session.execute(
         stmt.on_conflict_do_update(
-            index_elements=[FEATURED.c.member_id], set_={"offer_id": offer_id, "shown_at": now}
-        )
+            index_elements=[FEATURED.c.member_id],
+            set_={"offer_id": stmt.excluded.offer_id, "shown_at": stmt.excluded.shown_at},
+        ),
+        [{"member_id": m, "offer_id": o, "shown_at": at} for m, o, at in picks],
     )
