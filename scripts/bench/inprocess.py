@@ -97,7 +97,7 @@ def instrument(on: bool) -> None:
 
 
 async def measure(args: argparse.Namespace) -> None:
-    """Seed, start the app, warm up, measure, print one line."""
+    """Seed, start the app (or the ceiling over its answer), warm up, measure, print one line."""
     scratch = scratch_sqlite() if args.database == "sqlite" else scratch_postgres(args.postgres_url)
     async with scratch as (url, label):
         await seed(url, args.members)
@@ -111,37 +111,49 @@ async def measure(args: argparse.Namespace) -> None:
         tokens = [f"member:{member_uid(i)}" for i in six]
         async with app.router.lifespan_context(app):
             if args.app == "ceiling":
-                app = await _ceiling(app, body, tokens[0])
-            sent = iter(range(10**9))
+                ceiling = await _ceiling(app, body, tokens[0])
+            else:
+                figures = await load(app, body, tokens, args)
+        if args.app == "ceiling":  # the service stopped: nothing else runs on the loop
+            figures = await load(ceiling, body, tokens, args)
+    n, cpu, wall, pauses = figures
+    print(
+        f"{args.app} on {label}: {n} requests, {args.concurrency} at a time: "
+        f"CPU {1000 * cpu / n:.3f} ms/request, wall {1000 * wall / n:.3f} ms/request; "
+        f"collector: {pauses['runs']:.0f} runs, {pauses['full']:.0f} full, "
+        f"{1000 * pauses['seconds'] / n:.3f} ms/request, longest {1000 * pauses['longest']:.1f} ms"
+    )
 
-            async def client(requests: int) -> None:
-                for _ in range(requests):
-                    status, answer = await call(app, body, tokens[next(sent) % len(tokens)])
-                    assert status == 200 and b'"errors"' not in answer, answer[:300]
 
-            per_client = args.n // args.concurrency
-            await asyncio.gather(
-                *(client(args.warm_up // args.concurrency) for _ in range(args.concurrency))
-            )
-            if args.callgrind:
-                instrument(True)
-            with collector_pauses() as pauses:
-                cpu, wall = time.process_time(), time.perf_counter()
-                await asyncio.gather(*(client(per_client) for _ in range(args.concurrency)))
-                cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
-            if args.callgrind:
-                instrument(False)
-        n = per_client * args.concurrency
-        print(
-            f"{args.app} on {label}: {n} requests, {args.concurrency} at a time: "
-            f"CPU {1000 * cpu / n:.3f} ms/request, wall {1000 * wall / n:.3f} ms/request; "
-            f"collector: {pauses['runs']:.0f} runs, {pauses['full']:.0f} full, "
-            f"{1000 * pauses['seconds'] / n:.3f} ms/request, longest {1000 * pauses['longest']:.1f} ms"
-        )
+async def load(
+    app: Any, body: bytes, tokens: list[str], args: argparse.Namespace
+) -> tuple[int, float, float, dict[str, float]]:
+    """Warm up, then send the measured requests; (requests, CPU s, wall s, collector pauses)."""
+    sent = iter(range(10**9))
+
+    async def client(requests: int) -> None:
+        for _ in range(requests):
+            status, answer = await call(app, body, tokens[next(sent) % len(tokens)])
+            assert status == 200 and b'"errors"' not in answer, answer[:300]
+
+    per_client = args.n // args.concurrency
+    await asyncio.gather(
+        *(client(args.warm_up // args.concurrency) for _ in range(args.concurrency))
+    )
+    if args.callgrind:
+        instrument(True)
+    with collector_pauses() as pauses:
+        cpu, wall = time.process_time(), time.perf_counter()
+        await asyncio.gather(*(client(per_client) for _ in range(args.concurrency)))
+        cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    if args.callgrind:
+        instrument(False)
+    return per_client * args.concurrency, cpu, wall, pauses
 
 
 async def _ceiling(app: Any, body: bytes, token: str) -> Any:
-    """graphql-core over the service's own answer, as `scripts.bench.servers.ceiling` serves it."""
+    """graphql-core over the service's own answer, as `scripts.bench.servers.ceiling` serves it
+    (the ceiling's Starlette app needs no lifespan)."""
     from scripts.bench import servers
 
     status, answer = await call(app, body, token)
