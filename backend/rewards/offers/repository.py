@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, case, func, or_, select, update
+from sqlalchemy import Row, bindparam, case, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
@@ -90,12 +90,14 @@ async def mark_used(
     return bool((await session.execute(stmt)).rowcount)  # type: ignore[attr-defined]
 
 
+BOUGHT = select(func.count()).where(
+    PURCHASE.c.member_id == bindparam("member_id"), PURCHASE.c.refunded_amount < PURCHASE.c.amount
+)
+
+
 async def count_bought(session: AsyncSession, member_id: int) -> int:
     """A member's purchases that were not refunded in full (what the milestone ladder counts)."""
-    stmt = select(func.count()).where(
-        PURCHASE.c.member_id == member_id, PURCHASE.c.refunded_amount < PURCHASE.c.amount
-    )
-    return int((await session.execute(stmt)).scalar_one())
+    return int((await session.execute(BOUGHT, {"member_id": member_id})).scalar_one())
 
 
 def _dialect(session: AsyncSession) -> Any:
