@@ -9,6 +9,7 @@ import strawberry
 
 from backend.api.loaders import Loaders
 from backend.db.engine import Database
+from backend.rewards.offers.featured import FeaturedPicks
 from backend.rewards.ports import Clock, LiveEvents, Principal, RateLimiter, TokenVerifier
 from backend.rewards.program import RulesCache
 from backend.rewards.uow import UnitOfWorkFactory
@@ -27,6 +28,7 @@ class Services:
     limiter: RateLimiter
     events: LiveEvents
     referral_link_base: str = "https://rewards.example.com/join?code="
+    featured: FeaturedPicks = field(default_factory=FeaturedPicks)
 
 
 @dataclass

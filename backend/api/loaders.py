@@ -5,13 +5,15 @@ small frozen dataclass with a synchronous `run(conn)` (`backend.rewards.queries.
 `PointsAsOf`, `EntriesPage`, `QualifyingNow`), and `await loaders.read(it)`. Sibling fields
 resolve concurrently, so every read asked for in the same turn of the event loop lands in one
 batch: one pooled connection, and on SQLite one thread hand-off, for all of them. Loaders keyed
-by id (`member`, `entry`, `purchase`, `style_profile`) feed the same batch. Equal reads run once
+by id (`member`, `entry`, `purchase`) feed the same batch. Equal reads run once
 per request.
 
 A member's fields resolve only after the member is read, so `me` reads them ahead: it names the
 reads its selected fields will ask for (`types.MemberReads.ahead`; a new `Member` field adds its
 read there), runs them with the member row in one batch (`queries.MemberWith`) and primes this
-loader with the answers. The dashboard costs one batch.
+loader with the answers. The dashboard costs one batch. A field whose read may have been read
+ahead returns `loaders.answer(read, then)`: the answer at once (a plain function, no coroutine,
+task or loader round) when it was, else an awaitable of it.
 
 No loader refers back to its `Loaders` (they hold the shared batch loader, not `self`): a
 request's loaders, caches and rows then form no reference cycle, so they are freed as the request
@@ -20,7 +22,7 @@ ends instead of waiting for the collector (full collections were the dashboard's
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
 from functools import cached_property, partial
@@ -35,10 +37,10 @@ from backend.api.offers.loaders import OfferLoaders
 from backend.db.engine import Database
 from backend.rewards import queries
 from backend.rewards.notifications.queries import NOTIFICATION
-from backend.rewards.profile.queries import ProfilesOf
 from backend.rewards.program import ProgramRules, RulesCache
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 
 class Loaders:
@@ -51,6 +53,7 @@ class Loaders:
         self._db = database
         self._rules = rules
         self.now = now
+        self._ahead: dict[queries.Read[Any], Any] = {}  # answers `me` read ahead
 
     async def read(self, read: queries.Read[T]) -> T:
         """The answer of one read, batched with the other reads of this turn of the loop."""
@@ -59,7 +62,19 @@ class Loaders:
 
     def prime(self, read: queries.Read[T], answer: T) -> None:
         """Remember an answer read ahead (see `queries.MemberWith`): asking for it runs nothing."""
+        self._ahead[read] = answer
         self._reads.prime(read, answer)
+
+    def answer(self, read: queries.Read[T], then: Callable[[T], R]) -> R | Awaitable[R]:
+        """`then(answer)`: at once when the read was answered ahead, else awaitable (batched).
+
+        A resolver that returns this is a plain function: on the dashboard it resolves without a
+        coroutine, a task or a loader round; where nothing was read ahead it returns the awaitable,
+        which GraphQL execution awaits.
+        """
+        if read in self._ahead:
+            return then(self._ahead[read])
+        return _then(self.read(read), then)
 
     @cached_property
     def _reads(self) -> DataLoader[queries.Read[Any], Any]:
@@ -97,11 +112,6 @@ class Loaders:
         return DataLoader(partial(_rows_by_ids, self._reads, queries.PURCHASE))
 
     @cached_property
-    def style_profile(self) -> DataLoader[int, Row[Any] | None]:
-        """Stored StyleID profiles by member id (None where a member has not started one)."""
-        return DataLoader(partial(_profiles, self._reads))
-
-    @cached_property
     def clubs(self) -> ClubLoaders:
         """Club statuses of members."""
         return ClubLoaders(self._reads.load, self.now)
@@ -117,6 +127,11 @@ class Loaders:
         return OfferLoaders(self)
 
 
+async def _then(answer: Awaitable[T], then: Callable[[T], R]) -> R:
+    """`then` of an answer still to come."""
+    return then(await answer)
+
+
 async def _run_reads(database: Database, reads: Sequence[queries.Read[Any]]) -> list[Any]:
     """Run a batch of reads on one connection, in one hand-off."""
     return await database.read(partial(queries.run_batch, reads=reads))
@@ -127,12 +142,4 @@ async def _rows_by_ids(
 ) -> list[Row[Any] | None]:
     """Rows of one table by id, as one read of the shared batch."""
     rows: list[Row[Any] | None] = await reads.load(queries.ByIds(table, tuple(ids)))
-    return rows
-
-
-async def _profiles(
-    reads: DataLoader[queries.Read[Any], Any], member_ids: Sequence[int]
-) -> list[Row[Any] | None]:
-    """StyleID profiles by member id, as one read of the shared batch (`me` reads it ahead)."""
-    rows: list[Row[Any] | None] = await reads.load(ProfilesOf(tuple(member_ids)))
     return rows

@@ -93,7 +93,7 @@ class Query(
         loaders.prime(MemberByUid(principal.uid), row)
         for read, answer in answers:
             loaders.prime(read, answer)
-        return Member.of(row) if row else None
+        return Member.of(row, reads) if row else None
 
     @strawberry.field(
         description="The VIP ladder, lowest tier first.", permission_classes=[IsSignedIn]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import enum
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -59,6 +59,8 @@ PointsSource = strawberry.enum(
     Source, name="PointsSource", description="Where points came from or went to."
 )
 T = TypeVar("T")
+A = TypeVar("A")
+R = TypeVar("R")
 MAX_PAGE = 100
 MAX_PK = 2**31 - 1  # keys are PostgreSQL `integer` columns
 PK = re.compile(r"[1-9][0-9]{0,9}")
@@ -338,15 +340,21 @@ def history_page(first: int = HISTORY_PAGE, after: str | None = None) -> tuple[i
     return page_size(first), decode_cursor(after)
 
 
-def style_profile_read(member: Any) -> ProfilesOf:
-    """The read behind `styleProfile` (through its loader, for one member)."""
-    return ProfilesOf((member.id,))
-
-
 @dataclass(frozen=True)
 class MemberReads:
     """The reads member fields send, built one way for their resolvers and for `me`, which runs
-    them ahead with the member row (`queries.MemberWith`): equal reads are answered once."""
+    them ahead with the member row (`queries.MemberWith`): equal reads are answered once.
+
+    A new `Member` field (spins left, a leaderboard rank…) in three steps:
+    1. a `Read` for it in the domain (`backend/rewards/.../queries.py`), or a method here if it
+       needs the rules or the clock;
+    2. its name and read in `ahead` below, so `me` reads it with the member;
+    3. a plain (not async) resolver returning `member.answer(info, read_of, then)`, where
+       `read_of(reads)` builds the same read and `then(answer, reads)` makes the field's value
+       (see `Member.points`, `unread_notification_count`). Under `me` it resolves at once from
+       the answer read ahead; elsewhere (staff lookups, payloads) it returns an awaitable.
+    `tests/api/test_query_counts.py` pins the statements and checkouts of the opening query.
+    """
 
     now: datetime
     rules: ProgramRules
@@ -363,6 +371,14 @@ class MemberReads:
     def offers(self, member: Any) -> MemberOffers:
         """The offer figures (`activeVoucherCount`, `redeemableOfferCount`, `featuredOffer`)."""
         return MemberOffers(member.id, member.tier_code, self.now)
+
+    def style_profile(self, member: Any) -> ProfilesOf:
+        """`styleProfile`: the stored StyleID profile."""
+        return ProfilesOf((member.id,))
+
+    def unread(self, member: Any) -> UnreadCount:
+        """`unreadNotificationCount`: the inbox badge."""
+        return UnreadCount(member.id)
 
     def rank(self, member: Any) -> RankOf:
         """`leaderboardRank`: the member's place on this month's board."""
@@ -384,11 +400,11 @@ class MemberReads:
         simple: dict[str, tuple[Callable[[Any], queries.Read[Any]], ...]] = {
             "points": (self.points,),
             "tier": (self.tier,),
-            "styleProfile": (style_profile_read,),
+            "styleProfile": (self.style_profile,),
             "activeVoucherCount": (self.offers,),
             "redeemableOfferCount": ranked,
             "featuredOffer": ranked,
-            "unreadNotificationCount": (lambda member: UnreadCount(member.id),),
+            "unreadNotificationCount": (self.unread,),
             "mascotHuntsLeftToday": (lambda member: hunts_started(member, self.now),),
             "leaderboardRank": (self.rank,),
             "spinsLeftToday": (self.wheel,),
@@ -403,6 +419,19 @@ class MemberReads:
                     page = history_page(**arguments)
                     planned.append(lambda member, page=page: queries.EntriesPage(member.id, *page))
         return lambda member: [plan(member) for plan in planned]
+
+
+def _points(now: queries.PointsNow, reads: MemberReads) -> Points:
+    """The `points` field from the member's points as of now."""
+    return Points(
+        balance=now.balance,
+        pending=now.pending,
+        expiring_soon=ExpiringPoints(
+            points=now.expiring,
+            first_date=now.first_expiry,
+            window_days=int(reads.rules.setting("expiry_warning_days")),
+        ),
+    )
 
 
 def selected(info: Info) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -458,6 +487,7 @@ class Member(relay.Node):
     pending: strawberry.Private[int]
     debt: strawberry.Private[int]
     uid: strawberry.Private[str | None]
+    reads: strawberry.Private[MemberReads | None]  # `me`'s: its fields' reads, answered ahead
     style_profile: StyleProfile = strawberry.field(
         resolver=style_profile_of, description="The member's StyleID answers and completion."
     )
@@ -501,8 +531,8 @@ class Member(relay.Node):
     )
 
     @classmethod
-    def of(cls, row: Any) -> Member:
-        """Convert a member row."""
+    def of(cls, row: Any, reads: MemberReads | None = None) -> Member:
+        """Convert a member row; `me` passes the reads it ran ahead for the fields."""
         return cls(
             id=row.id,
             card_number=row.card_number,
@@ -522,28 +552,45 @@ class Member(relay.Node):
             pending=row.pending,
             debt=row.debt,
             uid=row.uid,
+            reads=reads,
         )
+
+    def answer(
+        self,
+        info: Info,
+        read_of: Callable[[MemberReads], queries.Read[A]],
+        then: Callable[[A, MemberReads], R],
+    ) -> R | Awaitable[R]:
+        """A field's value from its read: at once when `me` read it ahead, else awaitable."""
+        if self.reads is not None:
+            reads = self.reads
+            return info.context.loaders.answer(read_of(reads), lambda found: then(found, reads))
+        return self._answer_later(info, read_of, then)
+
+    async def _answer_later(
+        self,
+        info: Info,
+        read_of: Callable[[MemberReads], queries.Read[A]],
+        then: Callable[[A, MemberReads], R],
+    ) -> R:
+        """A field's value read through the request's batch (nothing was read ahead)."""
+        loaders = info.context.loaders
+        reads = MemberReads(loaders.now, await loaders.rules())
+        return then(await loaders.read(read_of(reads)), reads)
 
     @strawberry.field(description="Spendable, pending and soon-expiring points.")
-    async def points(self, info: Info) -> Points:
+    def points(self, info: Info) -> Points:
         """The cached balances as of now (due releases and expiries applied) in one read."""
-        loaders = info.context.loaders
-        read = MemberReads(loaders.now, await loaders.rules()).points(self)
-        now = await loaders.read(read)
-        return Points(
-            balance=now.balance,
-            pending=now.pending,
-            expiring_soon=ExpiringPoints(
-                points=now.expiring, first_date=now.first_expiry, window_days=read.warning_days
-            ),
-        )
+        return self.answer(info, lambda reads: reads.points(self), _points)  # type: ignore[return-value]
 
     @strawberry.field(description="Current tier and progress to the next one.")
-    async def tier(self, info: Info) -> TierStatus:
+    def tier(self, info: Info) -> TierStatus:
         """Combine the ladder with the member's qualifying points."""
-        loaders = info.context.loaders
-        rules = await loaders.rules()
-        counted = await loaders.read(MemberReads(loaders.now, rules).tier(self))
+        return self.answer(info, lambda reads: reads.tier(self), self._tier)  # type: ignore[return-value]
+
+    def _tier(self, counted: Any, reads: MemberReads) -> TierStatus:
+        """The tier status for the qualifying points counted."""
+        rules = reads.rules
         state = progress(
             ladder=rules.tiers,
             current=rules.tier(self.tier_code),
@@ -562,7 +609,7 @@ class Member(relay.Node):
         )
 
     @strawberry.field(description="Points history, newest first (Relay connection).")
-    async def history(
+    def history(
         self,
         info: Info,
         first: Annotated[
@@ -574,10 +621,14 @@ class Member(relay.Node):
     ) -> relay.Connection[LedgerEntry]:
         """Keyset-paginate the member's entries."""
         page = queries.EntriesPage(self.id, *history_page(first, after))
-        rows, more = await info.context.loaders.read(page)
         now = info.context.loaders.now
-        nodes = [(r.id, LedgerEntry.of(r, now=now)) for r in rows]
-        return connection(nodes, more=more, after=after)
+
+        def entries(found: tuple[list[Any], bool], _reads: MemberReads) -> Any:
+            rows, more = found
+            nodes = [(r.id, LedgerEntry.of(r, now=now)) for r in rows]
+            return connection(nodes, more=more, after=after)
+
+        return self.answer(info, lambda _reads: page, entries)  # type: ignore[return-value]
 
     @classmethod
     async def resolve_nodes(

@@ -16,7 +16,7 @@ import hashlib
 import json
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlmodel import col
 
 from backend.db.tables import IdempotencyKey
@@ -35,6 +35,12 @@ def fingerprint(payload: Any) -> str:
 def pair_key(first: str, second: str) -> str:
     """One key made of two ids, unambiguous whatever characters they hold."""
     return f"{len(first)}:{first}:{second}"
+
+
+# Built once with bind parameters: SQLAlchemy finds its compiled form without a new cache key.
+STORED = select(col(IdempotencyKey.fingerprint), col(IdempotencyKey.result)).where(
+    col(IdempotencyKey.scope) == bindparam("scope"), col(IdempotencyKey.key) == bindparam("key")
+)
 
 
 def _storable(key: str) -> bool:
@@ -57,10 +63,7 @@ async def replay(
     """
     if not _storable(key):
         return None
-    stmt = select(col(IdempotencyKey.fingerprint), col(IdempotencyKey.result)).where(
-        col(IdempotencyKey.scope) == scope, col(IdempotencyKey.key) == key
-    )
-    row = (await uow.session.execute(stmt)).first()
+    row = (await uow.session.execute(STORED, {"scope": scope, "key": key})).first()
     if row is None:
         return None
     if row.fingerprint != fingerprint(payload):

@@ -79,9 +79,12 @@ class ProgramRules:
         return self.settings[key]
 
 
+RULES_VERSION = select(col(RulesVersion.version))
+
+
 async def rules_version(db: AsyncSession | AsyncConnection) -> int:
     """The count of program-rules changes committed (triggers keep it; one primary-key read)."""
-    return int((await db.execute(select(col(RulesVersion.version)))).scalar_one())
+    return int((await db.execute(RULES_VERSION)).scalar_one())
 
 
 async def load_rules(db: AsyncSession | AsyncConnection) -> ProgramRules:

@@ -1,8 +1,10 @@
 """Scratch databases for the benchmark, filled through the domain services.
 
-Every member is enrolled, buys 3 to 6 times, spends a third of the balance 20 days later (once the
-return window is over) and buys once more 8 days after that, so each has pending and spendable
-points, a history of 8 to 14 entries and a few are silver.
+Marketing lists a few offers in the categories members buy. Every member is enrolled, buys 3 to 6
+times (one line in one of those categories each), spends a third of the balance 20 days later
+(once the return window is over) and buys once more 8 days after that, so each has pending and
+spendable points, a history of 8 to 14 entries, offers they can redeem (the dashboard's
+`featuredOffer`, with a reason naming a category) and a few are silver.
 """
 
 from __future__ import annotations
@@ -24,7 +26,11 @@ from backend.db.tables import Member
 from backend.rewards.clock import ManualClock
 from backend.rewards.ledger import Posting, Source, debit, settle
 from backend.rewards.members.services import EnrollInput, enroll
-from backend.rewards.purchases.rules import PurchaseInput
+from backend.rewards.offers.drafts import OfferDraft, OfferText
+from backend.rewards.offers.rules import OfferKind
+from backend.rewards.offers.services import create_offer
+from backend.rewards.ports import Principal, Role
+from backend.rewards.purchases.rules import Line, PurchaseInput
 from backend.rewards.purchases.services import record_purchase
 from backend.rewards.uow import UnitOfWork, UnitOfWorkFactory
 from scripts.pg_admin import pg_execute
@@ -35,6 +41,9 @@ LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 BENCH_DB = f"rewards_bench_{os.getpid()}"
 MAINTENANCE_DB = "test"
 BIRTH_DATE = date(1990, 5, 17)
+CATEGORIES = ("outerwear", "shoes", "bags", "jeans")
+OFFER_COSTS = (50, 100, 150, 250, 400, 600, 900, 1500)  # one per category in turn
+MARKETING = Principal(uid="bench-marketing", role=Role.MARKETING)
 
 
 def member_uid(index: int) -> str:
@@ -52,6 +61,20 @@ def order_amount(member: int, order: int) -> Decimal:
     return Decimal(15 + (member * 37 + order * 53) % 160)
 
 
+async def _list_offers(uows: UnitOfWorkFactory) -> None:
+    """List a 10 %-off offer per cost, in the bench categories in turn."""
+    for i, cost in enumerate(OFFER_COSTS):
+        category = CATEGORIES[i % len(CATEGORIES)]
+        draft = OfferDraft(
+            texts=(OfferText("en", f"10 % off {category}", f"Bench offer {i}"),),
+            kind=OfferKind.PERCENT_DISCOUNT,
+            points_cost=cost,
+            percent=10,
+            categories=(category,),
+        )
+        await uows.run(lambda uow, draft=draft: create_offer(uow, draft=draft, staff=MARKETING))
+
+
 async def _enroll(uows: UnitOfWorkFactory, index: int) -> Member:
     """Enrol one adult member."""
     uid = member_uid(index)
@@ -59,8 +82,10 @@ async def _enroll(uows: UnitOfWorkFactory, index: int) -> Member:
     return await uows.run(lambda uow: enroll(uow, uid=uid, email=f"{uid}@example.com", data=data))
 
 
-async def _purchase(uows: UnitOfWorkFactory, card: str, order_id: str, amount: Decimal) -> None:
-    """Record one store order paid now."""
+async def _purchase(
+    uows: UnitOfWorkFactory, card: str, order_id: str, amount: Decimal, category: str
+) -> None:
+    """Record one store order paid now: one line in a category."""
     data = PurchaseInput(
         order_id=order_id,
         card_number=card,
@@ -68,6 +93,7 @@ async def _purchase(uows: UnitOfWorkFactory, card: str, order_id: str, amount: D
         currency="EUR",
         channel="bench-store",
         occurred_at=uows.clock.now(),
+        lines=(Line(sku=f"SKU-{category}", category=category, unit_price=amount),),
     )
     await uows.run(lambda uow: record_purchase(uow, data=data, actor="bench"))
 
@@ -93,16 +119,21 @@ async def seed(url: str, members: int) -> list[str]:
         await upgrade_to_head(db.writer)
         clock = ManualClock(datetime.now(UTC) - timedelta(days=30))
         uows = UnitOfWorkFactory(db.session_factory(), clock)
+        await _list_offers(uows)
         enrolled = [await _enroll(uows, i) for i in range(members)]
         for i, member in enumerate(enrolled):
             for j in range(purchases_of(i) - 1):
-                await _purchase(uows, member.card_number, f"bench-{i}-{j}", order_amount(i, j))
+                category = CATEGORIES[(i + j) % len(CATEGORIES)]
+                await _purchase(
+                    uows, member.card_number, f"bench-{i}-{j}", order_amount(i, j), category
+                )
         clock.advance(days=20)  # past the 14-day return window
         for member in enrolled:
             await _spend_third(uows, member.id or 0)
         clock.advance(days=8)  # day 28: a recent order keeps some points pending
         for i, member in enumerate(enrolled):
-            await _purchase(uows, member.card_number, f"bench-{i}-late", order_amount(i, 99))
+            late = order_amount(i, 99)
+            await _purchase(uows, member.card_number, f"bench-{i}-late", late, CATEGORIES[i % 4])
         return [member.card_number for member in enrolled]
     finally:
         await db.dispose()

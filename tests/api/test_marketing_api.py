@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from types import SimpleNamespace
 
 import httpx
 from sqlalchemy import select
@@ -11,7 +12,9 @@ from sqlalchemy import select
 from backend.db.tables import AuditLog, Campaign, CampaignRecipient, Notification
 from backend.ids import global_id
 from backend.main import create_app
+from backend.rewards.marketing import campaigns
 from backend.rewards.marketing.campaigns import run_due_campaigns
+from backend.rewards.marketing.rules import held_out
 from backend.rewards.notifications.sender import OutboxSender
 from backend.settings import Settings
 from tests.api.conftest import Api
@@ -242,10 +245,18 @@ async def test_only_marketing_and_admin_reach_segments_and_surprises(api, uows):
 
 
 async def test_a_surprise_reports_its_results_from_grouped_queries(
-    api, uows, database, clock, count_queries
+    api, uows, database, clock, count_queries, monkeypatch
 ):
     # given six members with consent and a phone, and a 15%-off gift with stock for five
     cards = {uid: await enrol(api, uid) for uid in ("a", "b", "c", "d", "e", "f")}
+    # (a campaign seed that holds one to three of them out, so both groups have members)
+    ids = list((await _member_ids(uows)).values())
+    seed = next(
+        s
+        for s in (f"{n:032x}" for n in range(10_000))
+        if 1 <= sum(held_out(s, m, 50) for m in ids) <= 3
+    )
+    monkeypatch.setattr(campaigns, "secrets", SimpleNamespace(token_hex=lambda _bytes: seed))
     offer = await create(api, pointsCost=0, stock=5)
     segment = (await save(api, name="Everyone"))["segment"]["id"]
     reward = {"kind": "OFFER", "offerId": offer}

@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from backend.api.context import Info
-from backend.rewards.notifications.queries import UnreadCount
 
 
-async def unread_notification_count(root: Any, info: Info) -> int:
+def unread_notification_count(root: Any, info: Info) -> int:
     """The member's unread notifications (`me` reads it ahead with the member)."""
-    return await info.context.loaders.read(UnreadCount(root.id))
+    return root.answer(info, lambda reads: reads.unread(root), lambda count, _: count)  # type: ignore[no-any-return]

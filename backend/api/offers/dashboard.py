@@ -7,16 +7,18 @@ from typing import TYPE_CHECKING, Annotated, Any
 import strawberry
 
 from backend.api.context import Info
+from backend.rewards.offers.featured import Pick
 from backend.rewards.offers.personalization import featured
-from backend.rewards.offers.services import feature_offer
 
 if TYPE_CHECKING:
     from backend.api.offers.types import Offer
 
 
-async def active_voucher_count(root: Any, info: Info) -> int:
+def active_voucher_count(root: Any, info: Info) -> int:
     """The member's usable vouchers (dashboard), from the member's offer facts."""
-    return (await info.context.loaders.offers.facts(root)).active_vouchers
+    return root.answer(
+        info, lambda reads: reads.offers(root), lambda facts, _: facts.active_vouchers
+    )  # type: ignore[no-any-return]
 
 
 async def redeemable_offer_count(root: Any, info: Info) -> int:
@@ -31,20 +33,19 @@ async def featured_offer(
     """The offer to feature on this visit: another than the last visit's while there is another.
 
     Chosen from the member's redeemable offers, best-ranked first; the choice is remembered in
-    a short unit of work of its own, after every read of this field is done.
+    this process at once and stored with other visits' picks (`featured.FeaturedPicks`).
     """
     from backend.api.offers.types import Offer  # the Member type imports this module
 
     loaders = info.context.loaders.offers
     listing = await loaders.listing.load(root)
-    last = (await loaders.facts(root)).last_featured
+    picks = info.context.services.featured
+    last = picks.last(root.id, stored=(await loaders.facts(root)).last_featured)
     chosen = featured([view.row.id for view in listing if view.reason is None], last=last)
     if chosen is None:
         return None
     if chosen != last:
-        await info.context.uows.run(
-            lambda uow: feature_offer(uow, member_id=root.id, offer_id=chosen)
-        )
+        picks.remember(Pick(root.id, chosen, info.context.loaders.now))
     view = next(view for view in listing if view.row.id == chosen)
     language = await loaders.default_language()
     return Offer.of(view.row, locale=root.locale, default_language=language, view=view)

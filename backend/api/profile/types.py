@@ -168,9 +168,14 @@ class StyleProfile:
         )
 
 
-async def style_profile_of(root: Any, info: Info) -> StyleProfile:
-    """A member's StyleID through the request's loader (empty until they start it)."""
-    row = await info.context.loaders.style_profile.load(root.id)
+def style_profile_of(root: Any, info: Info) -> StyleProfile:
+    """A member's StyleID (empty until they start it), read ahead by `me` or through the batch."""
+    return root.answer(info, lambda reads: reads.style_profile(root), _profile)  # type: ignore[no-any-return]
+
+
+def _profile(rows: list[Any], _reads: Any) -> StyleProfile:
+    """The field's value from the stored profile row, if any."""
+    (row,) = rows
     if row is None:
         return StyleProfile.of(StyleAnswers(), None)
     return StyleProfile.of(answers_of(row), row.completed_at)

@@ -65,10 +65,13 @@ class Settled:
     error: str | None = None
 
 
+DEVICES_OF = select(DEVICE.c.id).where(DEVICE.c.member_id == bindparam("member_id"))
+
+
 async def device_ids(session: AsyncSession, member_id: int) -> list[int]:
     """The member's devices."""
-    stmt = select(DEVICE.c.id).where(DEVICE.c.member_id == member_id).order_by(DEVICE.c.id)
-    return list((await session.execute(stmt)).scalars())
+    stmt = DEVICES_OF.order_by(DEVICE.c.id)
+    return list((await session.execute(stmt, {"member_id": member_id})).scalars())
 
 
 async def device_ids_of(session: AsyncSession, member_ids: Sequence[int]) -> dict[int, list[int]]:

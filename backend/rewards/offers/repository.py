@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, case, func, or_, select, update
+from sqlalchemy import Row, bindparam, case, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
@@ -89,12 +90,14 @@ async def mark_used(
     return bool((await session.execute(stmt)).rowcount)  # type: ignore[attr-defined]
 
 
+BOUGHT = select(func.count()).where(
+    PURCHASE.c.member_id == bindparam("member_id"), PURCHASE.c.refunded_amount < PURCHASE.c.amount
+)
+
+
 async def count_bought(session: AsyncSession, member_id: int) -> int:
     """A member's purchases that were not refunded in full (what the milestone ladder counts)."""
-    stmt = select(func.count()).where(
-        PURCHASE.c.member_id == member_id, PURCHASE.c.refunded_amount < PURCHASE.c.amount
-    )
-    return int((await session.execute(stmt)).scalar_one())
+    return int((await session.execute(BOUGHT, {"member_id": member_id})).scalar_one())
 
 
 def _dialect(session: AsyncSession) -> Any:
@@ -137,16 +140,15 @@ async def record_view(
 
 
 async def remember_featured(
-    session: AsyncSession, *, member_id: int, offer_id: int, now: datetime
+    session: AsyncSession, picks: Sequence[tuple[int, int, datetime]]
 ) -> None:
-    """Store the offer a member is featured now (one upsert; the last visit wins)."""
-    stmt = (
-        _dialect(session)
-        .insert(FEATURED)
-        .values(member_id=member_id, offer_id=offer_id, shown_at=now)
-    )
+    """Store the offers members were featured, (member id, offer id, shown at) each: one upsert
+    sent for all of them; a member's stored pick is replaced."""
+    stmt = _dialect(session).insert(FEATURED)
     await session.execute(
         stmt.on_conflict_do_update(
-            index_elements=[FEATURED.c.member_id], set_={"offer_id": offer_id, "shown_at": now}
-        )
+            index_elements=[FEATURED.c.member_id],
+            set_={"offer_id": stmt.excluded.offer_id, "shown_at": stmt.excluded.shown_at},
+        ),
+        [{"member_id": m, "offer_id": o, "shown_at": at} for m, o, at in picks],
     )

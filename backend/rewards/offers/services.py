@@ -6,7 +6,7 @@ import logging
 import secrets
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import select
@@ -391,9 +391,8 @@ async def _set(uow: UnitOfWork, key: str, value: Any) -> None:
     await uow.session.merge(ProgramSetting(key=key, value=value))
 
 
-async def feature_offer(uow: UnitOfWork, *, member_id: int, offer_id: int) -> None:
-    """Remember the offer a member is featured now, so their next visit features another."""
-    await repository.remember_featured(
-        uow.session, member_id=member_id, offer_id=offer_id, now=uow.now
-    )
+async def store_featured(uow: UnitOfWork, *, picks: Sequence[tuple[int, int, datetime]]) -> None:
+    """Remember the offers members were featured, (member id, offer id, shown at) each, so their
+    next visits feature others (see `featured.FeaturedPicks`)."""
+    await repository.remember_featured(uow.session, picks)
     await uow.commit()
