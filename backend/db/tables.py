@@ -833,9 +833,12 @@ class ActionTally(SQLModel, table=True):
 
 
 class BonusEvent(SQLModel, table=True):
-    """A window in which purchase points are multiplied, optionally for some categories or tiers.
+    """A window in which purchase points are multiplied, optionally for some categories, tiers or
+    a segment.
 
     A change bumps `rules_version` (triggers, migration 0019): events are program rules.
+    `segment_filter` is a copy of the segment's filter made when the event is created (as
+    campaigns copy it), so editing the segment later does not change an event already announced.
     """
 
     __tablename__ = "bonus_event"
@@ -848,6 +851,7 @@ class BonusEvent(SQLModel, table=True):
     ends_at: datetime = _utc()
     categories: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     tiers: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    segment_filter: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     created_by: str = Field(max_length=128)
     created_at: datetime = _utc()
 

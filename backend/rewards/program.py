@@ -26,6 +26,7 @@ from backend.db.tables import (
 )
 from backend.rewards.actions.rules import ActionKind, Reporter
 from backend.rewards.actions.rules import EarningRule as EarningRuleValue
+from backend.rewards.marketing.segments import SegmentFilter
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +45,8 @@ class TierRule:
 
 @dataclass(frozen=True)
 class BonusEventRule:
-    """A window in which purchase points are multiplied (empty lists: every category or tier)."""
+    """A window in which purchase points are multiplied (empty lists: every category or tier;
+    no segment: every member)."""
 
     id: int
     name: str
@@ -53,6 +55,7 @@ class BonusEventRule:
     ends_at: datetime
     categories: tuple[str, ...]
     tiers: tuple[str, ...]
+    segment: SegmentFilter | None = None  # the copy taken when the event was created
 
 
 @dataclass(frozen=True)
@@ -136,6 +139,7 @@ def _event(row: Any) -> BonusEventRule:
         ends_at=row.ends_at,
         categories=tuple(row.categories),
         tiers=tuple(row.tiers),
+        segment=None if row.segment_filter is None else SegmentFilter.of_json(row.segment_filter),
     )
 
 

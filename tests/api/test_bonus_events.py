@@ -1,12 +1,15 @@
 """Bonus events: a bonus weekend doubles exactly the purchases inside its window (boundaries in two
-time zones), overlapping events give the best multiplier, members see active and coming ones."""
+time zones), overlapping events give the best multiplier, an event limited to a segment counts
+for its members only, members see active and coming ones."""
 
 from __future__ import annotations
 
 from sqlalchemy import func, select
+from strawberry import relay
 
 from backend.db.tables import AuditLog, BonusEvent, RulesVersion
 from tests.api.operations import ENROLL, RECORD
+from tests.api.test_marketing_api import SAVE, save
 
 POS = "integration:pos-ams"
 MIA = "marketing:mia"
@@ -14,7 +17,7 @@ MIA = "marketing:mia"
 CREATE = """
 mutation Create($input: CreateBonusEventInput!) {
   createBonusEvent(input: $input) {
-    bonusEvent { id name multiplier startsAt endsAt categories tiers activeNow }
+    bonusEvent { id name multiplier startsAt endsAt categories tiers segmentLimited activeNow }
     errors { code field }
   }
 }"""
@@ -22,7 +25,7 @@ mutation Create($input: CreateBonusEventInput!) {
 LIST = """
 query Events($when: BonusEventWhen!, $first: Int!, $after: String) {
   bonusEvents(when: $when, first: $first, after: $after) {
-    edges { cursor node { name activeNow } }
+    edges { cursor node { name activeNow segmentLimited } }
     pageInfo { hasNextPage endCursor }
   }
 }"""
@@ -36,9 +39,9 @@ WEEKEND = {
 }
 
 
-async def enrol(api, uid: str) -> str:
+async def enrol(api, uid: str, birth_date: str = "1990-05-17") -> str:
     """Enrol a member; their card number."""
-    body = await api(ENROLL, {"input": {"birthDate": "1990-05-17"}}, f"member:{uid}")
+    body = await api(ENROLL, {"input": {"birthDate": birth_date}}, f"member:{uid}")
     return body["data"]["enroll"]["member"]["cardNumber"]
 
 
@@ -103,6 +106,23 @@ async def test_overlapping_events_give_the_best_multiplier_of_those_that_apply(a
     assert await points(api, card, "no-lines", "2026-06-06T12:00:00Z") == 200
 
 
+async def test_a_segment_limited_event_doubles_only_its_members_purchases(api, clock):
+    may, june = await enrol(api, "may"), await enrol(api, "june", "1990-06-02")
+    segment = (await save(api, "Born in May", birthdayMonth=5))["segment"]["id"]
+    event = await create(api, segmentId=segment)
+    assert event["errors"] == [] and event["bonusEvent"]["segmentLimited"] is True
+    # the event keeps the filter it was created with: editing the segment changes nothing
+    edit = {"segmentId": segment, "name": "Born in June", "filter": {"birthdayMonth": 6}}
+    assert (await api(SAVE, {"input": edit}, MIA))["data"]["saveSegment"]["errors"] == []
+    assert (await create(api, name="Everyone x1.5", multiplier="1.5"))["errors"] == []
+    clock.advance(days=6)  # inside the weekend
+    # the best of the events that apply: x2 for the segment's member, x1.5 for the other
+    assert await points(api, may, "may-1", "2026-06-06T12:00:00Z") == 200
+    assert await points(api, june, "june-1", "2026-06-06T12:00:00Z") == 150
+    listed = (await api(LIST, {"when": "ACTIVE_NOW", "first": 5}, "member:june"))["data"]
+    assert [e["node"]["segmentLimited"] for e in listed["bonusEvents"]["edges"]] == [True, False]
+
+
 async def state(database) -> tuple[int, int, int]:
     """What a refusal must leave alone: events, audit rows and the rules version."""
     async with database.reader.connect() as conn:
@@ -130,6 +150,8 @@ REFUSALS = [
     ({"categories": ["jeans", "jeans"]}, "UNKNOWN_CATEGORY", "categories.1"),
     ({"categories": ["jeans"] * 51}, "TOO_MANY_CODES", "categories"),
     ({"tiers": ["diamond"]}, "UNKNOWN_TIER", "tiers.0"),
+    ({"segmentId": relay.to_base64("Segment", 999)}, "UNKNOWN_SEGMENT", "segmentId"),
+    ({"segmentId": relay.to_base64("Club", 1)}, "UNKNOWN_SEGMENT", "segmentId"),
 ]
 
 

@@ -12,6 +12,8 @@ from strawberry.relay import GlobalID
 
 from backend.api.loaders import Loaders
 from tests.api.operations import ENROLL, RECORD
+from tests.api.test_bonus_events import create as create_event
+from tests.api.test_marketing_api import save
 from tests.api.test_purchases_api import POS, enrolled, order
 from tests.helpers import give
 
@@ -173,3 +175,27 @@ async def test_record_purchase_costs_the_same_few_statements_however_long_the_hi
     # leaderboard's score histogram (one upsert of the old and new score). SQLite adds its
     # `BEGIN IMMEDIATE`.
     assert first == {"sqlite": 16, "postgresql": 15}[database.writer.dialect.name], first
+
+
+async def test_record_purchase_asks_once_more_when_a_segment_limited_event_covers_it(
+    api, database, count_queries
+):
+    _, card = await enrolled(api)
+    segment = (await save(api, "Born in May", birthdayMonth=5))["segment"]["id"]
+    window = {"startsAt": "2026-06-01T00:00:00Z", "endsAt": "2026-06-02T00:00:00Z"}
+    created = await create_event(api, segmentId=segment, **window)
+    assert created["errors"] == [], created
+    await api(RECORD, order(card, "Q-0"), POS)  # the rules re-read once after the change
+    # one more statement: is the buyer in the event's segment
+    assert (
+        await costs_of_a_purchase(api, count_queries, card, "Q-1")
+        == {
+            "sqlite": 17,
+            "postgresql": 16,
+        }[database.writer.dialect.name]
+    )
+    # a purchase outside the window asks nothing more
+    earlier = order(card, "Q-2", occurredAt="2026-05-31T23:59:59Z")
+    count_queries.count = 0
+    assert (await api(RECORD, earlier, POS))["data"]["recordPurchase"]["errors"] == []
+    assert count_queries.count == {"sqlite": 16, "postgresql": 15}[database.writer.dialect.name]

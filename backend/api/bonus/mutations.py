@@ -11,10 +11,14 @@ import strawberry
 from backend.api.bonus.types import BonusEventGql
 from backend.api.context import Info
 from backend.api.errors import payload_error
+from backend.api.marketing.types import pk_of
 from backend.api.permissions import IsStaff, StaffRateLimit
 from backend.api.units import perform
 from backend.rewards.bonus.rules import BonusEventDraft
 from backend.rewards.bonus.services import create_bonus_event
+from backend.rewards.ports import Principal
+from backend.rewards.program import BonusEventRule
+from backend.rewards.uow import UnitOfWork
 
 CreateBonusEventError = payload_error(
     "CreateBonusEvent",
@@ -25,14 +29,13 @@ CreateBonusEventError = payload_error(
         "TOO_MANY_CODES",
         "UNKNOWN_CATEGORY",
         "UNKNOWN_TIER",
+        "UNKNOWN_SEGMENT",
     ],
     "the bonus event",
 )
 
 
-@strawberry.input(
-    description="A bonus event. A limit to a member segment comes when segments exist."
-)
+@strawberry.input(description="A bonus event.")
 class CreateBonusEventInput:
     name: str = strawberry.field(description="What the app shows, 1 to 80 characters.")
     multiplier: Decimal = strawberry.field(
@@ -54,6 +57,11 @@ class CreateBonusEventInput:
         default_factory=list,
         description="Only members of these tiers (codes from `tiers`) earn it; empty: everyone.",
     )
+    segment_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="Only members in this saved segment (as of the purchase) earn it. The "
+        "segment's filter is copied now: later edits of the segment do not change the event.",
+    )
 
 
 @strawberry.type(description="Result of `createBonusEvent`.")
@@ -68,7 +76,7 @@ class CreateBonusEventPayload:
 class BonusMutation:
     @strawberry.mutation(
         description="Staff: multiply purchase points in a window, optionally only for some "
-        "categories or tiers (audited). Purchases count by when they occurred (`occurredAt`); "
+        "categories, tiers or a segment (audited). Purchases count by when they occurred (`occurredAt`); "
         "overlapping events give the best multiplier, not the product.",
         permission_classes=[IsStaff, StaffRateLimit],
     )
@@ -86,11 +94,18 @@ class BonusMutation:
             categories=tuple(input.categories),
             tiers=tuple(input.tiers),
         )
-        event, errors = await perform(
-            info,
-            lambda uow, staff: create_bonus_event(uow, draft=draft, staff=staff),
-            CreateBonusEventError,
-        )
+        segment_id = input.segment_id
+
+        async def use_case(uow: UnitOfWork, staff: Principal) -> BonusEventRule:
+            """Parse the segment id inside the attempt, so a bad one is a typed error too."""
+            pk = (
+                None
+                if segment_id is None
+                else pk_of(str(segment_id), "Segment", "UNKNOWN_SEGMENT", "segmentId")
+            )
+            return await create_bonus_event(uow, draft=draft, segment_id=pk, staff=staff)
+
+        event, errors = await perform(info, use_case, CreateBonusEventError)
         if event is not None:  # this worker lists it at once (others within the cache's TTL)
             await info.context.services.rules.load()
         now = info.context.loaders.now

@@ -37,6 +37,9 @@ class BonusEventGql:
     tiers: list[str] = strawberry.field(
         description="Only members of these tiers earn it (tier codes); empty: everyone."
     )
+    segment_limited: bool = strawberry.field(
+        description="Whether only the members of a marketing segment earn it."
+    )
     active_now: bool = strawberry.field(description="Whether it runs now.")
 
     @classmethod
@@ -50,5 +53,6 @@ class BonusEventGql:
             ends_at=event.ends_at,
             categories=list(event.categories),
             tiers=list(event.tiers),
+            segment_limited=event.segment is not None,
             active_now=event.starts_at <= now < event.ends_at,
         )

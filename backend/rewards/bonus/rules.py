@@ -5,20 +5,22 @@ Overlapping events do not multiply each other: a purchase gets the best one that
 multiplies the share of the order in those categories only, so its multiplier for the whole
 order is 1 + (m - 1) x share; an order without lines has no share in any category.
 
-Segments: the SPEC also lets an event be limited to a member segment. Segments do not exist in
-this code base yet; when they do, add `segment_id` to `bonus_event` and `BonusEventRule` and one
-more condition to `applies` (the member's membership of the segment). Not faked meanwhile.
+An event limited to a segment carries a copy of the segment's filter, taken when it is created
+(later edits of the segment do not change it). Whether the buyer is in it is the database's
+answer (`matched`: the ids of the segment-limited events whose filter the buyer matches), asked
+only when such an event covers the purchase (`segment_limited`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from backend.db.tables import BonusEvent
 from backend.rewards.errors import DomainError
+from backend.rewards.marketing.segments import SegmentFilter
 from backend.rewards.program import BonusEventRule, ProgramRules
 from backend.rewards.purchases.rules import Line
 from backend.rewards.text import TextField, clean, width
@@ -40,6 +42,7 @@ class BonusEventDraft:
     ends_at: datetime
     categories: tuple[str, ...] = ()
     tiers: tuple[str, ...] = ()
+    segment: SegmentFilter | None = None  # the saved segment's filter, copied
 
 
 def _utc(at: datetime) -> datetime:
@@ -101,27 +104,55 @@ def _share(lines: Iterable[Line], categories: tuple[str, ...]) -> Decimal:
     return inside / total if total > 0 else Decimal(0)
 
 
-def applies(event: BonusEventRule, *, at: datetime, tier: str) -> bool:
-    """Tell whether an event covers a purchase at `at` (from its start, before its end) by a tier."""
-    return event.starts_at <= at < event.ends_at and (not event.tiers or tier in event.tiers)
+def applies(
+    event: BonusEventRule, *, at: datetime, tier: str, matched: Collection[int] = ()
+) -> bool:
+    """Tell whether an event covers a purchase at `at` (from its start, before its end) by a tier
+    (and, for a segment-limited event, by a member the database found in its segment)."""
+    return (
+        event.starts_at <= at < event.ends_at
+        and (not event.tiers or tier in event.tiers)
+        and (event.segment is None or event.id in matched)
+    )
+
+
+def segment_limited(
+    events: Iterable[BonusEventRule], *, at: datetime, tier: str
+) -> tuple[BonusEventRule, ...]:
+    """The segment-limited events that would cover a purchase if the buyer is in their segment."""
+    return tuple(
+        event
+        for event in events
+        if event.segment is not None and applies(event, at=at, tier=tier, matched=(event.id,))
+    )
 
 
 def best_multiplier(
-    events: Iterable[BonusEventRule], *, at: datetime, tier: str, lines: Sequence[Line]
+    events: Iterable[BonusEventRule],
+    *,
+    at: datetime,
+    tier: str,
+    lines: Sequence[Line],
+    matched: Collection[int] = (),
 ) -> Decimal:
     """The best bonus multiplier of the events covering a purchase (1 when none does)."""
     return max(
         (
             ONE + (event.multiplier - ONE) * _share(lines, event.categories)
             for event in events
-            if applies(event, at=at, tier=tier)
+            if applies(event, at=at, tier=tier, matched=matched)
         ),
         default=ONE,
     )
 
 
 def bonus_multiplier(
-    program: ProgramRules, *, at: datetime, tier: str, lines: Sequence[Line]
+    program: ProgramRules,
+    *,
+    at: datetime,
+    tier: str,
+    lines: Sequence[Line],
+    matched: Collection[int] = (),
 ) -> Decimal:
     """The best active bonus multiplier of a purchase, from the cached program rules."""
-    return best_multiplier(program.bonus_events, at=at, tier=tier, lines=lines)
+    return best_multiplier(program.bonus_events, at=at, tier=tier, lines=lines, matched=matched)

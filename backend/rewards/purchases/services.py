@@ -16,7 +16,8 @@ from sqlmodel import col
 
 from backend.db.tables import Member, Purchase
 from backend.rewards import idempotency
-from backend.rewards.bonus.rules import bonus_multiplier
+from backend.rewards.bonus.rules import bonus_multiplier, segment_limited
+from backend.rewards.bonus.services import in_segments
 from backend.rewards.errors import DomainError, NotFound
 from backend.rewards.ledger import Posting, Source, credit, reverse_credit
 from backend.rewards.members.lookup import lock_member_by_card
@@ -129,9 +130,15 @@ async def record_purchase(uow: UnitOfWork, *, data: PurchaseInput, actor: str) -
     )
     member = await lock_member_by_card(uow, data.card_number)
     _check_active(member)
-    bonus = bonus_multiplier(
-        program, at=data.occurred_at or uow.now, tier=member.tier_code, lines=data.lines
+    at, tier = data.occurred_at or uow.now, member.tier_code
+    limited = segment_limited(program.bonus_events, at=at, tier=tier)
+    # Only a purchase a segment-limited event covers asks the database (before this credit).
+    matched = (
+        await in_segments(uow, limited, member_id=cast(int, member.id), at=at)
+        if limited
+        else frozenset()
     )
+    bonus = bonus_multiplier(program, at=at, tier=tier, lines=data.lines, matched=matched)
     points = purchase_points(
         data.amount,
         rate=program.rates[data.currency],
