@@ -77,7 +77,7 @@ _CANDIDATES = select(
     _TAKEN.scalar_subquery().label("taken"),
 ).select_from(OFFER.outerjoin(CLUB, and_(CLUB.c.id == OFFER.c.club_id, CLUB.c.active.is_(True))))
 # An offer row as the decisions and the API read it: every column (JSON decoded) and its club's
-# early access days, without the member's count; immutable, so requests and threads share it.
+# early access days, without the member's count; requests and threads share it (read only).
 _ROW_FIELDS = (*(c.name for c in OFFER.c), "club_early_access_days")
 OfferRow: Any = namedtuple("OfferRow", _ROW_FIELDS)  # type: ignore[misc]  # the table's columns
 
