@@ -8,6 +8,9 @@ other reads, and a unit of work runs it on its own connection.
 
 from __future__ import annotations
 
+import json
+import threading
+from collections import namedtuple
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -17,6 +20,7 @@ from sqlalchemy import (
     Connection,
     Row,
     String,
+    Text,
     and_,
     bindparam,
     cast,
@@ -61,15 +65,64 @@ MEMBER_FACTS = (
     .where(MEMBER.c.id == bindparam("member_id"))
 )
 INTERESTS = select(MEMBER_CATEGORY).where(MEMBER_CATEGORY.c.member_id == bindparam("member_id"))
-# Offer rows with their open club's early access days and the member's vouchers of each.
+# Offer rows with their open club's early access days and the member's vouchers of each (last).
+# The JSON columns come as their stored text: `OfferCache` decodes an offer once per content.
+_JSON_COLUMNS = frozenset(("texts", "categories", "style_tags", "audience_categories"))
 _TAKEN = select(func.count()).where(
     VOUCHER.c.offer_id == OFFER.c.id, VOUCHER.c.member_id == bindparam("member_id")
 )
 _CANDIDATES = select(
-    OFFER,
+    *(cast(c, Text).label(c.name) if c.name in _JSON_COLUMNS else c for c in OFFER.c),
     func.coalesce(CLUB.c.early_access_days, 0).label("club_early_access_days"),
     _TAKEN.scalar_subquery().label("taken"),
 ).select_from(OFFER.outerjoin(CLUB, and_(CLUB.c.id == OFFER.c.club_id, CLUB.c.active.is_(True))))
+# An offer row as the decisions and the API read it: every column (JSON decoded) and its club's
+# early access days, without the member's count; requests and threads share it (read only).
+_ROW_FIELDS = (*(c.name for c in OFFER.c), "club_early_access_days")
+OfferRow: Any = namedtuple("OfferRow", _ROW_FIELDS)  # type: ignore[misc]  # the table's columns
+
+
+class OfferCache:
+    """Offer rows with their JSON decoded and their terms, keyed by everything the row read
+    returned (the member's count aside), so a row changed in any column (an `updateOffer`, a
+    unit of stock taken, its club's early access) is a new key: what is found is never stale.
+
+    Bounded: past `size` entries the oldest goes. Lookups are plain dict reads, safe across the
+    reader threads; adding takes a lock.
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._found: dict[tuple[Any, ...], tuple[Any, OfferTerms]] = {}
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._found)
+
+    def candidate(self, row: Any) -> Candidate:
+        """The candidate of an offer row of `_CANDIDATES`, decoded once per content."""
+        key = row[:-1]  # a plain tuple
+        found = self._found.get(key)
+        if found is None:
+            found = self._add(key)
+        return Candidate(found[0], found[1], row.taken)
+
+    def _add(self, key: tuple[Any, ...]) -> tuple[Any, OfferTerms]:
+        """Decode a row new to the cache and keep it, dropping the oldest past the size."""
+        offer: Any = OfferRow._make(
+            json.loads(value) if name in _JSON_COLUMNS else value
+            for name, value in zip(_ROW_FIELDS, key, strict=True)
+        )
+        found = (offer, OfferTerms.of(offer, early_access_days=offer.club_early_access_days))
+        with self._lock:
+            while len(self._found) >= self.size:
+                del self._found[next(iter(self._found))]
+            self._found[key] = found
+        return found
+
+
+# A few hundred open offers at most in practice; stock changes add a key per unit taken.
+OFFERS = OfferCache(size=1024)
 # Listed offers open now, or open early to a club's members, newest first.
 OPEN_OFFERS = _CANDIDATES.where(
     OFFER.c.listed.is_(True),
@@ -84,9 +137,9 @@ OFFER_BY_ID = _CANDIDATES.where(OFFER.c.id == bindparam("offer_id"))
 
 @dataclass(frozen=True)
 class Candidate:
-    """An offer row, its terms, and how many vouchers of it the member holds."""
+    """An offer row (`OfferRow`), its terms, and how many vouchers of it the member holds."""
 
-    row: Row[Any]
+    row: Any
     terms: OfferTerms
     taken: int
 
@@ -145,9 +198,4 @@ class MemberOffers:
             rows = conn.execute(OPEN_OFFERS, {**params, "now": self.now, "early": early}).all()
         else:
             rows = conn.execute(OFFER_BY_ID, {**params, "offer_id": self.offer_id}).all()
-        return [
-            Candidate(
-                row, OfferTerms.of(row, early_access_days=row.club_early_access_days), row.taken
-            )
-            for row in rows
-        ]
+        return [OFFERS.candidate(row) for row in rows]

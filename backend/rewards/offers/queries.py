@@ -8,8 +8,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row
-
 from backend.rewards.offers.facts import OfferFacts
 from backend.rewards.offers.personalization import Fit, Rank, fit
 from backend.rewards.offers.rules import (
@@ -27,7 +25,7 @@ class OfferView:
     """An offer as one member sees it: the row, why it cannot be redeemed (None: it can), its
     fit for them, and whether they see it thanks to their club's early access."""
 
-    row: Row[Any]
+    row: Any  # an `OfferRow`
     reason: Unavailable | None
     fit: Fit
     early: bool
