@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import re
 from collections.abc import Awaitable, Callable, Sequence
 from types import TracebackType
 from typing import NewType, Protocol, TypeVar
 
-from sqlalchemy import ColumnElement, insert, select
+from sqlalchemy import Select, bindparam, insert, select
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import make_transient_to_detached
@@ -178,17 +179,15 @@ class UnitOfWork:
 
     async def lock_member(self, member_id: int) -> LockedMember:
         """Load a member row for update: every balance change of one member is serialised."""
-        member = await self.lock_member_where(col(Member.id) == member_id)
+        member = await self.lock_member_by("id", member_id)
         if member is None:
             raise NotFound("MEMBER_NOT_FOUND", "No such member.")
         return member
 
-    async def lock_member_where(self, condition: ColumnElement[bool]) -> LockedMember | None:
-        """Find and lock the member a unique condition names (e.g. a card number) in one statement."""
-        stmt = select(Member).where(condition).with_for_update()
-        member = (
-            await self.session.execute(stmt.execution_options(populate_existing=True))
-        ).scalar()
+    async def lock_member_by(self, column: str, value: object) -> LockedMember | None:
+        """Find and lock the member a unique column's value names (e.g. a card number) in one
+        statement."""
+        member = (await self.session.execute(_lock_by(column), {"value": value})).scalar()
         if member is None:
             return None
         self._locked[member.id or 0] = member
@@ -215,6 +214,15 @@ class UnitOfWork:
         """Refuse a member this unit of work did not lock (e.g. one from another unit of work)."""
         if self._session is None or self._locked.get(member.id or 0) is not member:
             raise AssertionError(f"member {member.id} is not locked by this unit of work")
+
+
+@functools.cache
+def _lock_by(column: str) -> Select[Member]:
+    """The member found by a unique column and locked: built once per column with a bind
+    parameter, not rebuilt and re-keyed for every write."""
+    condition = getattr(Member, column) == bindparam("value")
+    stmt = select(Member).where(condition).with_for_update()
+    return stmt.execution_options(populate_existing=True)
 
 
 def _violated_unique(error: IntegrityError) -> str | None:

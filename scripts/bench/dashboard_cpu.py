@@ -6,10 +6,13 @@ Under `valgrind --tool=callgrind --instr-atstart=no` with `--callgrind`, only th
 requests are counted: instructions per request do not move with the machine's load, so two
 versions of the code compare on a shared machine (a run takes 2-3 minutes).
 
-    .venv/bin/python -m scripts.bench.dashboard_cpu --database sqlite|pg [--app service|ceiling]
+    .venv/bin/python -m scripts.bench.dashboard_cpu --database sqlite|pg [--app service|ceiling|purchase]
     valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file=/dev/null \\
         .venv/bin/python -m scripts.bench.dashboard_cpu --callgrind -n 320 --warm-up 64
     # instructions per request: valgrind's "Collected" / n
+
+`--app purchase` sends `recordPurchase` instead (the harness's `Buy`, a new order id each request,
+for the seeded members that are not dashboard readers) with the bench's integration token.
 """
 
 from __future__ import annotations
@@ -22,13 +25,18 @@ import json
 import os
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import uvloop
 
-from scripts.bench.run import DASHBOARD_MEMBER_PURCHASES, readme_operation
+from scripts.bench.run import (
+    DASHBOARD_MEMBER_PURCHASES,
+    purchase_body_parts,
+    readme_operation,
+    scratch_members,
+)
 from scripts.bench.seed import member_uid, purchases_of, scratch_postgres, scratch_sqlite, seed
 from scripts.bench.servers import BenchVerifier
 
@@ -100,7 +108,7 @@ async def measure(args: argparse.Namespace) -> None:
     """Seed, start the app (or the ceiling over its answer), warm up, measure, print one line."""
     scratch = scratch_sqlite() if args.database == "sqlite" else scratch_postgres(args.postgres_url)
     async with scratch as (url, label):
-        await seed(url, args.members)
+        cards = await seed(url, args.members)
         os.environ["BENCH_DATABASE_URL"] = url
         from backend.main import create_app
         from scripts.bench.servers import bench_settings
@@ -109,6 +117,8 @@ async def measure(args: argparse.Namespace) -> None:
         body = json.dumps({"query": readme_operation(0), "operationName": "Dashboard"}).encode()
         six = [i for i in range(args.members) if purchases_of(i) == DASHBOARD_MEMBER_PURCHASES]
         tokens = [f"member:{member_uid(i)}" for i in six]
+        if args.app == "purchase":
+            body, tokens = purchases(scratch_members(args.members, cards).writers)
         async with app.router.lifespan_context(app):
             if args.app == "ceiling":
                 ceiling = await _ceiling(app, body, tokens[0])
@@ -125,16 +135,28 @@ async def measure(args: argparse.Namespace) -> None:
     )
 
 
+def purchases(cards: list[str]) -> tuple[Callable[[int], bytes], list[str]]:
+    """The n-th purchase's body (a new order for one of `cards`) and the integration token."""
+    prefix, middle, suffix = purchase_body_parts()
+
+    def body(n: int) -> bytes:
+        return f"{prefix}cpu-{n}{middle}{cards[n % len(cards)]}{suffix}".encode()
+
+    return body, ["integration:bench-pos"]
+
+
 async def load(
-    app: Any, body: bytes, tokens: list[str], args: argparse.Namespace
+    app: Any, body: bytes | Callable[[int], bytes], tokens: list[str], args: argparse.Namespace
 ) -> tuple[int, float, float, dict[str, float]]:
     """Warm up, then send the measured requests; (requests, CPU s, wall s, collector pauses)."""
     sent = iter(range(10**9))
 
     async def client(requests: int) -> None:
         for _ in range(requests):
-            status, answer = await call(app, body, tokens[next(sent) % len(tokens)])
-            assert status == 200 and b'"errors"' not in answer, answer[:300]
+            n = next(sent)
+            sending = body(n) if callable(body) else body
+            status, answer = await call(app, sending, tokens[n % len(tokens)])
+            assert status == 200 and b'"errors":[{' not in answer, answer[:300]
 
     per_client = args.n // args.concurrency
     await asyncio.gather(
@@ -171,7 +193,7 @@ def main() -> None:
     """Run one measurement."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database", choices=["sqlite", "pg"], default="sqlite")
-    parser.add_argument("--app", choices=["service", "ceiling"], default="service")
+    parser.add_argument("--app", choices=["service", "ceiling", "purchase"], default="service")
     parser.add_argument("-n", type=int, default=3200, help="measured requests")
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--warm-up", type=int, default=320)

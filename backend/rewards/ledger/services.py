@@ -7,12 +7,13 @@ Entries are only ever inserted: the database refuses UPDATE and DELETE on `ledge
 from __future__ import annotations
 
 import enum
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import cast
 
-from sqlalchemy import insert, or_, select
+from sqlalchemy import Executable, bindparam, insert, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col
 
@@ -134,14 +135,25 @@ async def _add_to_month(
 ) -> int:
     """Add points to a member's row of a month in a monthly aggregate (one upsert); the row's
     points now."""
-    dialect = postgresql if uow.session.get_bind().dialect.name == "postgresql" else sqlite
+    stmt = _month_upsert(uow.session.get_bind().dialect.name, model)
+    params = {"member_id": member_id, "month": month, "points": points}
+    return int((await uow.session.execute(stmt, params)).scalar_one())
+
+
+@functools.cache
+def _month_upsert(dialect_name: str, model: type[TierMonth | EarnedMonth]) -> Executable:
+    """The upsert of `_add_to_month`, built once per dialect and table with bind parameters (not
+    rebuilt and re-keyed for every entry)."""
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
     table = model.__table__  # type: ignore[union-attr]
-    stmt = dialect.insert(table).values(member_id=member_id, month=month, points=points)
-    stmt = stmt.on_conflict_do_update(
+    stmt = dialect.insert(table).values(
+        member_id=bindparam("member_id"), month=bindparam("month"), points=bindparam("points")
+    )
+    upsert: Executable = stmt.on_conflict_do_update(
         index_elements=[table.c.member_id, table.c.month],
         set_={"points": table.c.points + stmt.excluded.points},
-    )
-    return int((await uow.session.execute(stmt.returning(table.c.points))).scalar_one())
+    ).returning(table.c.points)
+    return upsert
 
 
 async def _count_as_earned(uow: UnitOfWork, entry: LedgerEntry) -> None:

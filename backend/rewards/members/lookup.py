@@ -93,7 +93,7 @@ async def member_id_by_card(uow: UnitOfWork, card_number: str) -> int:
 async def lock_member_by_card(uow: UnitOfWork, card_number: str) -> LockedMember:
     """Find and lock the member with a card number in one statement, for writes that name them by card."""
     reference = _card_or_refuse(card_number)
-    return _found(await uow.lock_member_where(col(Member.card_number) == reference))
+    return _found(await uow.lock_member_by("card_number", reference))
 
 
 def _card_or_refuse(card_number: str) -> str:

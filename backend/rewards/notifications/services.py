@@ -64,8 +64,7 @@ async def notify(
     elif not devices:
         status = PushStatus.NO_DEVICE
     notification = Notification(**_columns(member_id, kind, rendered, status, push_at, uow.now))
-    uow.session.add(notification)
-    await uow.session.flush()
+    await uow.insert(notification)  # one Core INSERT, not a flush of the session
     uow.emit(
         NotificationReceived(
             member_id=member_id,

@@ -17,7 +17,6 @@ from sqlalchemy import func, select
 from sqlmodel import col
 
 from backend.db.tables import MascotHunt
-from backend.db.tables import Member as MemberRow
 from backend.rewards import idempotency
 from backend.rewards.errors import DomainError, NotFound
 from backend.rewards.games.mascot.rules import (
@@ -113,7 +112,7 @@ class HuntResult:
 
 async def _locked_member(uow: UnitOfWork, uid: str) -> LockedMember:
     """The signed-in user's membership, locked, or NOT_ENROLLED."""
-    member = await uow.lock_member_where(col(MemberRow.uid) == uid)
+    member = await uow.lock_member_by("uid", uid)
     if member is None:
         raise NotFound("NOT_ENROLLED", "Enrol before playing.")
     return member
