@@ -501,7 +501,8 @@ class Member(relay.Node):
         resolver=featured_offer,
         description="One offer the member can redeem now, picked for them; each visit features "
         "the next of their five best-ranked (another than the last visit's while there is "
-        "another); null when none is redeemable.",
+        "another; with several server processes, a visit within a second of the last may "
+        "repeat it); null when none is redeemable.",
     )
     unread_notification_count: int = strawberry.field(
         resolver=unread_notification_count, description="Notifications in the inbox not read yet."

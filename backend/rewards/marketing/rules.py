@@ -20,7 +20,7 @@ HOLDOUT_SCALE = 10_000  # the draw's resolution: a hundredth of a percent
 class RewardKind(enum.StrEnum):
     """What a surprise gives: points through the ledger, a voucher of a gift offer, extra spins.
 
-    Extra spins are, for now, a voucher of an offer of kind EXTRA_SPIN.
+    Extra spins are a voucher of an offer of kind EXTRA_SPIN, which banks a wheel spin at once.
     """
 
     POINTS = "POINTS"
