@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Connection, Row, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from backend.db import prepared
 from backend.db.tables import StyleOption, StyleProfile
 from backend.rewards.profile.rules import Options, StyleKind
 
@@ -36,7 +37,9 @@ class ProfilesOf:
 
     def run(self, conn: Connection) -> list[Row[Any] | None]:
         """One statement for all the members."""
-        found = {row.member_id: row for row in conn.execute(PROFILES_OF, {"ids": self.member_ids})}
+        found = {
+            row.member_id: row for row in prepared.rows(conn, PROFILES_OF, {"ids": self.member_ids})
+        }
         return [found.get(i) for i in self.member_ids]
 
 
@@ -85,5 +88,5 @@ class OptionLabels:
         """One statement for all the pairs."""
         kinds = sorted({kind.value for kind, _ in self.pairs})
         codes = sorted({code for _, code in self.pairs})
-        rows = conn.execute(OPTION_LABELS, {"kinds": kinds, "codes": codes}).all()
+        rows = prepared.rows(conn, OPTION_LABELS, {"kinds": kinds, "codes": codes})
         return {(StyleKind(r.kind), r.code): dict(r.labels) for r in rows}
