@@ -135,6 +135,10 @@ def rows(conn: Connection, statement: Select[Any], params: Mapping[str, Any]) ->
         cursor.execute(plan.sql, parameters)
         data = cursor.fetchall()
         processors = plan.processors(conn.dialect, cursor.description)
+    except BaseException as error:
+        # As `execute` would: a `DBAPIError` (which units of work retry on), a lost connection
+        # invalidated, `handle_error` listeners told.
+        conn._handle_dbapi_exception(error, plan.sql, parameters, cursor, None)
     finally:
         cursor.close()
     meta, index = plan.meta, plan.meta._key_to_index

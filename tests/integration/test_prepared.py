@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import bindparam, event, select
-from sqlalchemy.exc import MultipleResultsFound, NoResultFound
+from sqlalchemy import Column, Integer, MetaData, Table, bindparam, event, select
+from sqlalchemy.exc import DBAPIError, MultipleResultsFound, NoResultFound
 
 from backend.db import prepared
 from backend.rewards.queries import ENTRY, LOT, MEMBER
@@ -93,3 +93,12 @@ async def test_one_refuses_no_row_and_two_rows(database, uows):
         )
         is None
     )
+
+
+async def test_a_failing_statement_raises_what_execute_raises(database):
+    # A table the database does not have: the driver's error comes as SQLAlchemy's, as units
+    # of work expect it (they retry some `DBAPIError`s), and the connection is usable after.
+    missing = Table("no_such_table", MetaData(), Column("id", Integer))
+    with pytest.raises(DBAPIError):
+        await database.read(lambda conn: prepared.rows(conn, select(missing), {}))
+    assert await database.read(lambda conn: prepared.rows(conn, ENTRY_OF, {"member_id": 1})) == []
