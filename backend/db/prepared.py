@@ -2,12 +2,14 @@
 
 `Connection.execute` builds an execution context per statement (compiled-cache lookup, bound
 parameters, result metadata): on the dashboard's reads that was most of the reader threads'
-time, the database's own work a few per cent. A `Prepared` select is compiled once per dialect;
-a run binds the parameters in the compiled order through the same bind processors, executes on
-the DBAPI cursor and makes the same `Row`s through the same result processors. Statement
-listeners (`before_cursor_execute`) still see every statement, a driver's error still comes as
-SQLAlchemy's `DBAPIError` (a lost connection invalidated), and a connection that has not
-begun still begins first, as `execute` would (the SQLite writer's `BEGIN IMMEDIATE`).
+time, the database's own work a few per cent. A select given to `rows` (`first`, `one`,
+`scalar_one`) is compiled once per dialect and length of its `IN` lists; a run binds the
+parameters in the compiled order through the same bind processors, executes on the DBAPI cursor
+and makes the same `Row`s through the same result processors. Statement listeners
+(`before_cursor_execute`) still see every statement, a driver's error still comes as
+SQLAlchemy's `DBAPIError` (a lost connection invalidated), and a connection that has not begun
+begins first, as `execute` would (the SQLite writer's `BEGIN IMMEDIATE`). Give it statements
+built once (module constants): their plans are kept.
 """
 
 from __future__ import annotations
