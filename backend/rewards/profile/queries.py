@@ -71,22 +71,12 @@ async def is_choosable(db: AsyncSession | AsyncConnection, kind: StyleKind, code
     return (await db.execute(stmt)).first() is not None
 
 
-OPTION_LABELS = select(OPTION.c.kind, OPTION.c.code, OPTION.c.labels).where(
-    OPTION.c.kind.in_(bindparam("kinds", expanding=True)),
-    OPTION.c.code.in_(bindparam("codes", expanding=True)),
-)
+OptionLabelMap = dict[tuple[StyleKind, str], dict[str, str]]
+ALL_OPTION_LABELS = select(OPTION.c.kind, OPTION.c.code, OPTION.c.labels)
 
 
-@dataclass(frozen=True)
-class OptionLabels:
-    """Labels by language of the (kind, code) options asked for, retired or not: a read that
-    joins a batch (`backend.rewards.queries.Read`)."""
-
-    pairs: tuple[tuple[StyleKind, str], ...]
-
-    def run(self, conn: Connection) -> dict[tuple[StyleKind, str], dict[str, str]]:
-        """One statement for all the pairs."""
-        kinds = sorted({kind.value for kind, _ in self.pairs})
-        codes = sorted({code for _, code in self.pairs})
-        rows = prepared.rows(conn, OPTION_LABELS, {"kinds": kinds, "codes": codes})
-        return {(StyleKind(r.kind), r.code): dict(r.labels) for r in rows}
+async def option_labels(db: AsyncSession | AsyncConnection) -> OptionLabelMap:
+    """Labels by language of every StyleID option, retired or not, by (kind, code): the few
+    hundred rows of a catalogue that offer reasons name (kept for every request, `SharedValue`)."""
+    rows = (await db.execute(ALL_OPTION_LABELS)).all()
+    return {(StyleKind(r.kind), r.code): dict(r.labels) for r in rows}
