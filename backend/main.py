@@ -32,7 +32,9 @@ from backend.rewards.marketing.campaigns import run_due_campaigns
 from backend.rewards.notifications.sender import OutboxSender, SenderConfig
 from backend.rewards.offers.featured import STORE_EVERY_SECONDS, FeaturedPicks
 from backend.rewards.ports import Clock, LiveEvents, PushSender, RateLimiter, TokenVerifier
+from backend.rewards.profile.queries import OptionLabelMap, option_labels
 from backend.rewards.program import ProgramRules, RulesCache, load_rules
+from backend.rewards.shared import SharedValue
 from backend.rewards.uow import UnitOfWorkFactory
 from backend.settings import Settings
 
@@ -144,6 +146,11 @@ def create_app(
     db = database or open_database(settings.database_url, settings.pools)
     the_clock = clock or SystemClock()
     rules = RulesCache(lambda: _read_rules(db), ttl_seconds=settings.rules_cache_seconds)
+    labels = SharedValue(
+        lambda: _read_option_labels(db),
+        ttl_seconds=settings.rules_cache_seconds,
+        what="the StyleID option labels",
+    )
     events: LiveEvents = live_events_from_settings(settings.redis_url, settings.redis_key_prefix)
     slots = slots_from_settings(settings.redis_url, settings.redis_key_prefix)
     services = Services(
@@ -155,6 +162,7 @@ def create_app(
         rules=rules,
         limiter=limiter or limiter_from_settings(settings),
         events=events,
+        option_labels=labels,
         referral_link_base=settings.referral_link_base,
     )
     schema = build_schema(
@@ -243,6 +251,7 @@ def create_app(
                     task.cancel()
             await _store_featured(services.featured, services.uows)  # the last second's picks
             await services.rules.close()
+            await services.option_labels.close()
             await events.close()
             await slots.close()
             if database is None:
@@ -279,6 +288,12 @@ async def _read_rules(db: Database) -> ProgramRules:
     """Read the program rules on a short-lived connection."""
     async with db.reader.connect() as conn:
         return await load_rules(conn)
+
+
+async def _read_option_labels(db: Database) -> OptionLabelMap:
+    """Read every StyleID option's labels on a short-lived connection."""
+    async with db.reader.connect() as conn:
+        return await option_labels(conn)
 
 
 def _graphiql(settings: Settings) -> tuple[Any, list[Any]]:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import coredis
 import pytest
+from hypothesis import settings
 from sqlalchemy.engine import make_url
 
 from backend.db.engine import Database, open_database
@@ -26,6 +27,9 @@ BACKENDS = ["sqlite", *(["postgresql"] if PG_URL else [])]
 REDIS_URL = os.environ.get("TEST_REDIS_URL")
 RATE_STORES = ["memory", *(["redis"] if REDIS_URL else [])]
 START = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+# Property tests check behaviour, not speed: a busy machine must not fail them on time.
+settings.register_profile("rewards", deadline=None)
+settings.load_profile("rewards")
 
 
 def asyncpg_url(url: str, database: str | None = None) -> str:

@@ -11,7 +11,9 @@ from backend.api.loaders import Loaders
 from backend.db.engine import Database
 from backend.rewards.offers.featured import FeaturedPicks
 from backend.rewards.ports import Clock, LiveEvents, Principal, RateLimiter, TokenVerifier
+from backend.rewards.profile.queries import OptionLabelMap
 from backend.rewards.program import RulesCache
+from backend.rewards.shared import SharedValue
 from backend.rewards.uow import UnitOfWorkFactory
 
 
@@ -27,6 +29,7 @@ class Services:
     rules: RulesCache
     limiter: RateLimiter
     events: LiveEvents
+    option_labels: SharedValue[OptionLabelMap]  # what offer reasons name, shared like the rules
     referral_link_base: str = "https://rewards.example.com/join?code="
     featured: FeaturedPicks = field(default_factory=FeaturedPicks)
 

@@ -37,7 +37,9 @@ from backend.api.offers.loaders import OfferLoaders
 from backend.db.engine import Database
 from backend.rewards import queries
 from backend.rewards.notifications.queries import NOTIFICATION
+from backend.rewards.profile.queries import OptionLabelMap
 from backend.rewards.program import ProgramRules, RulesCache
+from backend.rewards.shared import SharedValue
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -49,9 +51,16 @@ class Loaders:
     Each DataLoader is made on first use: most requests need only a few of them.
     """
 
-    def __init__(self, database: Database, rules: RulesCache, now: datetime) -> None:
+    def __init__(
+        self,
+        database: Database,
+        rules: RulesCache,
+        now: datetime,
+        labels: SharedValue[OptionLabelMap],
+    ) -> None:
         self._db = database
         self._rules = rules
+        self._labels = labels
         self.now = now
         self._ahead: dict[queries.Read[Any], Any] = {}  # answers `me` read ahead
 
@@ -95,6 +104,10 @@ class Loaders:
     async def rules(self) -> ProgramRules:
         """The program rules (shared, refreshed in the background); ask before borrowing."""
         return await self._rules.get()
+
+    async def option_labels(self) -> OptionLabelMap:
+        """Every StyleID option's labels (shared like the rules); ask before borrowing."""
+        return await self._labels.get()
 
     @cached_property
     def member(self) -> DataLoader[int, Row[Any] | None]:

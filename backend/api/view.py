@@ -432,7 +432,9 @@ class GraphQLEndpoint:
             services=services,
             principal=principal,
             token=token,
-            loaders=Loaders(services.database, services.rules, services.clock.now()),
+            loaders=Loaders(
+                services.database, services.rules, services.clock.now(), services.option_labels
+            ),
             request=request,
             request_id=request_id,
             client_ip=request.client.host if request.client else None,

@@ -3,9 +3,6 @@ earning rules of actions and the bonus events."""
 
 from __future__ import annotations
 
-import asyncio
-import logging
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -27,8 +24,7 @@ from backend.db.tables import (
 from backend.rewards.actions.rules import ActionKind, Reporter
 from backend.rewards.actions.rules import EarningRule as EarningRuleValue
 from backend.rewards.marketing.segments import SegmentFilter
-
-log = logging.getLogger(__name__)
+from backend.rewards.shared import SharedValue
 
 
 @dataclass(frozen=True)
@@ -155,73 +151,20 @@ def _tier(row: Any) -> TierRule:
     )
 
 
-class RulesCache:
-    """Rules shared by all requests: served from memory at once, re-read in the background.
-
-    Callers must ask before they borrow a connection: only the very first `get` waits (when
-    start-up did not `load`), and it waits on one shared read. Once the rules are older than the
-    TTL, the next `get` starts one re-read on its own short connection and answers with the
-    rules it has, so no request ever waits for the pool on the rules' behalf.
-    """
+class RulesCache(SharedValue[ProgramRules]):
+    """The program rules shared by all requests (see `SharedValue`); rules a unit of work read
+    are kept when they are newer."""
 
     def __init__(self, read: Callable[[], Awaitable[ProgramRules]], *, ttl_seconds: float) -> None:
-        self._read = read
-        self._ttl = ttl_seconds
-        self._value: ProgramRules | None = None
-        self._read_at = 0.0
-        self._reading: asyncio.Task[ProgramRules] | None = None
-
-    async def load(self) -> ProgramRules:
-        """Read the rules now and keep them (at start-up)."""
-        return await self._start_reading()
-
-    @property
-    def latest(self) -> ProgramRules | None:
-        """The newest rules this process has read, without reading (None before the first)."""
-        return self._value
+        super().__init__(read, ttl_seconds=ttl_seconds, what="the program rules")
 
     def offer(self, rules: ProgramRules) -> ProgramRules:
         """Keep rules read elsewhere (a unit of work that found ours out of date) if newer;
         return the newer of the two."""
-        if self._value is None or rules.version > self._value.version:
-            self._value, self._read_at = rules, time.monotonic()
+        return self.keep(rules)
+
+    def keep(self, value: ProgramRules) -> ProgramRules:
+        """Keep rules just read if they are newer than those kept; return the newer."""
+        if self._value is None or value.version > self._value.version:
+            return super().keep(value)
         return self._value
-
-    async def get(self) -> ProgramRules:
-        """The last rules read; stale ones are re-read in the background."""
-        if self._value is None:
-            # Shielded: a caller that goes away must not cancel the read the others wait for.
-            return await asyncio.shield(self._start_reading())
-        stale = time.monotonic() - self._read_at >= self._ttl
-        if stale and self._reading is None:
-            self._start_reading().add_done_callback(self._log_failure)
-        return self._value
-
-    def _start_reading(self) -> asyncio.Task[ProgramRules]:
-        """The read in flight, or a new one: callers at the same moment share one read."""
-        if self._reading is None:
-            self._reading = asyncio.create_task(self._read_and_keep())
-        return self._reading
-
-    async def _read_and_keep(self) -> ProgramRules:
-        """Read the rules; after a failure, keep the old ones and try again one TTL later."""
-        try:
-            rules = await self._read()
-        except Exception:
-            self._read_at = time.monotonic()
-            raise
-        finally:
-            self._reading = None
-        self._read_at = time.monotonic()
-        return self.offer(rules)  # a unit of work may have offered newer ones meanwhile
-
-    def _log_failure(self, task: asyncio.Task[ProgramRules]) -> None:
-        """Log a background re-read that failed (requests go on with the last rules read)."""
-        if not task.cancelled() and task.exception() is not None:
-            log.error("re-reading the program rules failed", exc_info=task.exception())
-
-    async def close(self) -> None:
-        """Stop a read in flight (at shutdown)."""
-        if self._reading is not None:
-            self._reading.cancel()
-            await asyncio.wait({self._reading})

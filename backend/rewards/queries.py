@@ -18,6 +18,7 @@ from typing import Any, Protocol, TypeVar
 from sqlalchemy import Connection, Row, Select, and_, bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from backend.db import prepared
 from backend.db.tables import LedgerEntry, Lot, Member, Purchase
 from backend.rewards.ledger.rules import LotState, expiring_within, settle_lots
 
@@ -84,7 +85,8 @@ class MemberByUid:
 
     def run(self, conn: Connection) -> Row[Any] | None:
         """One indexed lookup."""
-        return conn.execute(MEMBER_BY_UID, {"uid": self.uid}).first()
+        row: Row[Any] | None = prepared.first(conn, MEMBER_BY_UID, {"uid": self.uid})
+        return row
 
 
 @dataclass(frozen=True)
@@ -124,7 +126,7 @@ class ByIds:
 
     def run(self, conn: Connection) -> list[Row[Any] | None]:
         """One statement for all the ids."""
-        rows = conn.execute(_by_ids_statement(self.table), {"ids": self.ids}).all()
+        rows = prepared.rows(conn, _by_ids_statement(self.table), {"ids": self.ids})
         found = {row.id: row for row in rows}
         return [found.get(i) for i in self.ids]
 
@@ -155,9 +157,9 @@ class EntriesPage:
         """The page's rows, and whether more follow (one row more is asked for to tell)."""
         params = {"member_id": self.member_id, "limit": self.first + 1}
         if self.before_id is None:
-            rows = conn.execute(NEWEST_ENTRIES, params).all()
+            rows = prepared.rows(conn, NEWEST_ENTRIES, params)
         else:
-            rows = conn.execute(ENTRIES_BEFORE, {**params, "before_id": self.before_id}).all()
+            rows = prepared.rows(conn, ENTRIES_BEFORE, {**params, "before_id": self.before_id})
         return list(rows[: self.first]), len(rows) > self.first
 
 
@@ -200,7 +202,7 @@ class PointsAsOf:
         """Read the due lots and settle them in memory."""
         until = self.now + timedelta(days=self.warning_days)
         params = {"member_id": self.member_id, "now": self.now, "until": until}
-        lots = [LotState(*row) for row in conn.execute(DUE_LOTS, params)]
+        lots = [LotState(*row) for row in prepared.rows(conn, DUE_LOTS, params)]
         settled = settle_lots(
             balance=self.balance, pending=self.pending, debt=self.debt, lots=lots, now=self.now
         )

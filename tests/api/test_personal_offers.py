@@ -33,6 +33,7 @@ from tests.api.personal_support import (
 )
 from tests.api.test_query_counts import counting_checkouts
 from tests.api.test_query_plans import HOT, capturing, full_scans
+from tests.api.test_style_api import SET_OPTION
 from tests.helpers import give
 
 
@@ -89,6 +90,33 @@ async def test_reasons_are_in_the_members_language(api, uows):
         "Пропозиція для рівня Gold",
         "Бо ви купували: верхній одяг",
     ]
+
+
+async def test_a_relabelled_option_shows_in_reasons_once_the_shared_labels_are_read_again(
+    database, uows, client_for
+):
+    # Given labels kept for no time at all (RULES_CACHE_SECONDS=0: re-read in the background)
+    async with client_for(database, rules_cache_seconds=0) as client:
+        api = Api(client)
+        await tea_drinker(api, uows)
+        await catalogue(api)
+        assert (await offers_of(api, "alice"))["edges"][0]["node"]["reason"].endswith(": tea")
+        # When marketing renames the category
+        relabel = {
+            "kind": "CATEGORY",
+            "code": "tea",
+            "reason": "Rename",
+            "labels": [{"locale": "en", "label": "Loose-leaf tea"}],
+        }
+        body = await api(SET_OPTION, {"input": relabel}, MIA)
+        assert body["data"]["setStyleOption"]["errors"] == [], body
+        # Then a visit or two later the reason names it so (the visit that finds the labels
+        # stale answers with them and has them read again)
+        reasons = []
+        for _ in range(3):
+            reasons.append((await offers_of(api, "alice"))["edges"][0]["node"]["reason"])
+            await asyncio.sleep(0.05)
+        assert reasons[-1] == "From your favourite category: loose-leaf tea", reasons
 
 
 async def test_a_member_without_history_sees_the_newest_first(api, uows):
@@ -273,12 +301,11 @@ async def test_the_dashboard_costs_the_same_statements_for_2_or_40_offers(
     statements, checkouts = many
     # Reads: member, points (settled lots; the offers' balance too), StyleID, the member's offer
     # facts (profile, clubs, active vouchers, last featured), their categories, the open offers
-    # with the vouchers taken, the reason's option labels. No write: the featured pick is stored
-    # later, with other visits' picks.
-    assert statements == 7, statements
-    # Two batches, one reader each: `me` with every read its fields need, then the labels of the
-    # featured offer's reason; no writer.
-    assert checkouts == {"reader": 2, "writer": 0}, checkouts
+    # with the vouchers taken. The reason's option labels are shared like the program rules. No
+    # write: the featured pick is stored later, with other visits' picks.
+    assert statements == 6, statements
+    # One batch, one reader: `me` with every read its fields need; no writer.
+    assert checkouts == {"reader": 1, "writer": 0}, checkouts
 
 
 # Per-member tables the dashboard's offer figures read, besides the ledger's.

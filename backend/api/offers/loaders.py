@@ -14,7 +14,6 @@ from backend.rewards.offers.facts import MemberOffers, OfferFacts
 from backend.rewards.offers.personalization import Reason, ReasonCode
 from backend.rewards.offers.queries import OfferView, views
 from backend.rewards.offers.repository import OFFER, VOUCHER
-from backend.rewards.profile.queries import OptionLabels
 from backend.rewards.profile.rules import StyleKind, label
 
 if TYPE_CHECKING:
@@ -25,8 +24,8 @@ KINDS = frozenset(kind.value for kind in StyleKind)
 
 
 class OfferLoaders:
-    """Offers and vouchers by id, each member's offer facts and ranked list, and option labels
-    for reasons, batched per request; every database read joins the request's shared batch."""
+    """Offers and vouchers by id, each member's offer facts and ranked list, batched per request
+    (every database read joins the request's shared batch), and the labels reasons name."""
 
     def __init__(self, loaders: Loaders) -> None:
         self._loaders = loaders
@@ -34,7 +33,6 @@ class OfferLoaders:
         self.voucher = DataLoader(lambda ids: self._by_ids(VOUCHER, ids))
         # Keyed by member objects (id, tier and cached balances), cached by id: ranked once.
         self.listing = DataLoader(self._listings, cache_key_fn=lambda member: member.id)
-        self.option_labels = DataLoader(self._option_labels)
 
     async def default_language(self) -> str:
         """The language offers fall back to (a program setting)."""
@@ -77,11 +75,6 @@ class OfferLoaders:
         found = await self._views(member, offer_id)
         return found[0] if found else None
 
-    async def _option_labels(self, keys: Sequence[OptionKey]) -> list[dict[str, str] | None]:
-        """StyleID option labels by (kind, code), None for codes that are no option."""
-        found = await self._loaders.read(OptionLabels(tuple(keys)))
-        return [found.get(key) for key in keys]
-
     async def reason_label(self, reason: Reason, locale: str) -> str:
         """What a reason is about, named in the reader's language (the code where none is known)."""
         subject = reason.subject
@@ -97,6 +90,6 @@ class OfferLoaders:
             kind, _, code = subject.partition(":")
         if kind not in KINDS:
             return subject
-        labels = await self.option_labels.load((StyleKind(kind), code))
+        labels = (await self._loaders.option_labels()).get((StyleKind(kind), code))
         # Option labels are capitalised for lists; inside a sentence they read in lower case.
         return label(labels, locale, code).lower() if labels is not None else code

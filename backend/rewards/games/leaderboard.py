@@ -23,6 +23,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, and_, bindparam, func, select, tuple_
 
+from backend.db import prepared
 from backend.db.tables import EarnedMonth, EarnedScore, Member
 from backend.rewards.ledger.scores import SCORE_BAND
 from backend.rewards.tiers.rules import month_of
@@ -123,10 +124,10 @@ class BoardPage:
         """The page's rows ranked, and whether more follow."""
         params: dict[str, Any] = {"month": self.month, "limit": self.first + 1}
         if self.after is None:
-            rows = conn.execute(BOARD, params).all()
+            rows = prepared.rows(conn, BOARD, params)
         else:
             points, member_id = self.after
-            rows = conn.execute(BOARD_AFTER, {**params, "points": points, "id": member_id}).all()
+            rows = prepared.rows(conn, BOARD_AFTER, {**params, "points": points, "id": member_id})
         page = list(rows[: self.first])
         return self._ranked(page), len(rows) > self.first
 
@@ -164,7 +165,7 @@ class RankOf:
 
     def run(self, conn: Connection) -> Standing | None:
         """One indexed statement, bounded by the number of distinct scores above the member's."""
-        mine = conn.execute(MINE, {"member_id": self.member_id, "month": self.month}).first()
+        mine = prepared.first(conn, MINE, {"member_id": self.member_id, "month": self.month})
         if mine is None or mine.points <= 0:
             return None
         return Standing(rank_of(int(mine.higher)), int(mine.points))

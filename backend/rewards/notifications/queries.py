@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Connection, Row, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from backend.db import prepared
 from backend.db.tables import Notification
 
 NOTIFICATION = Notification.__table__  # type: ignore[attr-defined]
@@ -39,4 +40,4 @@ class UnreadCount:
 
     def run(self, conn: Connection) -> int:
         """One count on the member's unread index."""
-        return int(conn.execute(UNREAD, {"member_id": self.member_id}).scalar_one())
+        return int(prepared.scalar_one(conn, UNREAD, {"member_id": self.member_id}))

@@ -29,6 +29,7 @@ from sqlalchemy import (
     select,
 )
 
+from backend.db import prepared
 from backend.rewards.clubs.queries import CLUB, MEMBERSHIP
 from backend.rewards.clubs.rules import MAX_EARLY_ACCESS_DAYS
 from backend.rewards.offers.repository import FEATURED, MEMBER_CATEGORY, OFFER, VOUCHER
@@ -167,10 +168,10 @@ class MemberOffers:
     def run(self, conn: Connection) -> OfferFacts:
         """Three statements: the member's scalars and profile, their categories, the offers."""
         params = {"member_id": self.member_id, "now": self.now}
-        me = conn.execute(MEMBER_FACTS, params).one()
+        me = prepared.one(conn, MEMBER_FACTS, params)
         interest = {
             r.category: Interest(r.bought, r.viewed, r.last_viewed_at)
-            for r in conn.execute(INTERESTS, params)
+            for r in prepared.rows(conn, INTERESTS, params)
         }
         return OfferFacts(
             self._facts(me, interest), self._offers(conn), me.active_vouchers, me.last_featured
@@ -195,7 +196,7 @@ class MemberOffers:
         params: dict[str, Any] = {"member_id": self.member_id}
         if self.offer_id is None:
             early = self.now + timedelta(days=MAX_EARLY_ACCESS_DAYS)
-            rows = conn.execute(OPEN_OFFERS, {**params, "now": self.now, "early": early}).all()
+            rows = prepared.rows(conn, OPEN_OFFERS, {**params, "now": self.now, "early": early})
         else:
-            rows = conn.execute(OFFER_BY_ID, {**params, "offer_id": self.offer_id}).all()
+            rows = prepared.rows(conn, OFFER_BY_ID, {**params, "offer_id": self.offer_id})
         return [OFFERS.candidate(row) for row in rows]

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Connection, Row, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from backend.db import prepared
 from backend.db.tables import StyleOption, StyleProfile
 from backend.rewards.profile.rules import Options, StyleKind
 
@@ -36,7 +37,9 @@ class ProfilesOf:
 
     def run(self, conn: Connection) -> list[Row[Any] | None]:
         """One statement for all the members."""
-        found = {row.member_id: row for row in conn.execute(PROFILES_OF, {"ids": self.member_ids})}
+        found = {
+            row.member_id: row for row in prepared.rows(conn, PROFILES_OF, {"ids": self.member_ids})
+        }
         return [found.get(i) for i in self.member_ids]
 
 
@@ -68,22 +71,12 @@ async def is_choosable(db: AsyncSession | AsyncConnection, kind: StyleKind, code
     return (await db.execute(stmt)).first() is not None
 
 
-OPTION_LABELS = select(OPTION.c.kind, OPTION.c.code, OPTION.c.labels).where(
-    OPTION.c.kind.in_(bindparam("kinds", expanding=True)),
-    OPTION.c.code.in_(bindparam("codes", expanding=True)),
-)
+OptionLabelMap = dict[tuple[StyleKind, str], dict[str, str]]
+ALL_OPTION_LABELS = select(OPTION.c.kind, OPTION.c.code, OPTION.c.labels)
 
 
-@dataclass(frozen=True)
-class OptionLabels:
-    """Labels by language of the (kind, code) options asked for, retired or not: a read that
-    joins a batch (`backend.rewards.queries.Read`)."""
-
-    pairs: tuple[tuple[StyleKind, str], ...]
-
-    def run(self, conn: Connection) -> dict[tuple[StyleKind, str], dict[str, str]]:
-        """One statement for all the pairs."""
-        kinds = sorted({kind.value for kind, _ in self.pairs})
-        codes = sorted({code for _, code in self.pairs})
-        rows = conn.execute(OPTION_LABELS, {"kinds": kinds, "codes": codes}).all()
-        return {(StyleKind(r.kind), r.code): dict(r.labels) for r in rows}
+async def option_labels(db: AsyncSession | AsyncConnection) -> OptionLabelMap:
+    """Labels by language of every StyleID option, retired or not, by (kind, code): the few
+    hundred rows of a catalogue that offer reasons name (kept for every request, `SharedValue`)."""
+    rows = (await db.execute(ALL_OPTION_LABELS)).all()
+    return {(StyleKind(r.kind), r.code): dict(r.labels) for r in rows}

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, bindparam, case, exists, func, select
 
+from backend.db import prepared
 from backend.db.tables import Purchase, Referral
 from backend.rewards.referrals.rules import ReferralStatus
 
@@ -30,5 +31,5 @@ class ReferralCounts:
 
     def run(self, conn: Connection) -> tuple[int, int, int]:
         """One aggregate over the member's referrals (the referrer index)."""
-        invited, joined, rewarded = conn.execute(COUNTS, {"member_id": self.member_id}).one()
+        invited, joined, rewarded = prepared.one(conn, COUNTS, {"member_id": self.member_id})
         return int(invited), int(joined), int(rewarded)

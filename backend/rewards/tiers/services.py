@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, Row, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from backend.db import prepared
 from backend.db.tables import TierMonth
 from backend.rewards.clock import add_months
 from backend.rewards.events import TierChanged
@@ -52,7 +53,7 @@ class QualifyingNow:
 
     def run(self, conn: Connection) -> Qualifying:
         """One indexed range of the member's months."""
-        return self.of_rows(list(conn.execute(TIER_MONTHS, self.params).all()))
+        return self.of_rows(prepared.rows(conn, TIER_MONTHS, self.params))
 
 
 async def qualifying_now(

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, bindparam, func, select
 
+from backend.db import prepared
 from backend.db.tables import MascotHunt, Member
 from backend.rewards.members.rules import local_day
 
@@ -36,7 +37,7 @@ class HuntsStarted:
     def run(self, conn: Connection) -> int:
         """One count on the member-and-day index."""
         params = {"member_id": self.member_id, "day": self.day}
-        return int(conn.execute(STARTED_ON, params).scalar_one())
+        return int(prepared.scalar_one(conn, STARTED_ON, params))
 
 
 FLAGGED = (
@@ -58,5 +59,5 @@ class FlaggedHunts:
     def run(self, conn: Connection) -> tuple[list[Row[Any]], bool]:
         """The page's rows, and whether more follow."""
         params = {"before_id": self.before_id or 2**31 - 1, "limit": self.first + 1}
-        rows = conn.execute(FLAGGED, params).all()
+        rows = prepared.rows(conn, FLAGGED, params)
         return list(rows[: self.first]), len(rows) > self.first

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, bindparam, select
 
+from backend.db import prepared
 from backend.db.tables import WheelBudget, WheelConfig, WheelPlayer
 from backend.rewards.games.wheel.rules import (
     Config,
@@ -70,7 +71,7 @@ class WheelNow:
     def run(self, conn: Connection) -> WheelState:
         """One statement: the wheel, the member's state and today's payouts."""
         params = {"member_id": self.member_id, "day": budget_day(self.now)}
-        row = conn.execute(WHEEL_NOW, params).first()
+        row = prepared.first(conn, WHEEL_NOW, params)
         config = Config.of(row) if row is not None else None
         player = row if row is not None and row.player is not None else None
         today = local_day(self.now, self.time_zone)
