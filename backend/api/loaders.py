@@ -76,6 +76,11 @@ class Loaders:
             return then(self._ahead[read])
         return _then(self.read(read), then)
 
+    def answered(self, reads: Sequence[queries.Read[Any]]) -> list[Any] | None:
+        """The answers of reads that were all answered ahead, else None (nothing is read)."""
+        ahead = self._ahead
+        return [ahead[read] for read in reads] if all(r in ahead for r in reads) else None
+
     @cached_property
     def _reads(self) -> DataLoader[queries.Read[Any], Any]:
         """The batch every read of this request goes through."""
