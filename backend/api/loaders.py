@@ -56,14 +56,17 @@ class Loaders:
         self._ahead: dict[queries.Read[Any], Any] = {}  # answers `me` read ahead
 
     async def read(self, read: queries.Read[T]) -> T:
-        """The answer of one read, batched with the other reads of this turn of the loop."""
+        """The answer of one read: the one read ahead, else batched with the other reads of this
+        turn of the loop."""
+        if read in self._ahead:
+            found: T = self._ahead[read]
+            return found
         answer: T = await self._reads.load(read)
         return answer
 
     def prime(self, read: queries.Read[T], answer: T) -> None:
         """Remember an answer read ahead (see `queries.MemberWith`): asking for it runs nothing."""
         self._ahead[read] = answer
-        self._reads.prime(read, answer)
 
     def answer(self, read: queries.Read[T], then: Callable[[T], R]) -> R | Awaitable[R]:
         """`then(answer)`: at once when the read was answered ahead, else awaitable (batched).
