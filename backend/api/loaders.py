@@ -41,6 +41,7 @@ from backend.rewards.program import ProgramRules, RulesCache
 
 T = TypeVar("T")
 R = TypeVar("R")
+NOT_AHEAD = object()  # a read `me` did not answer ahead (answers may be None)
 
 
 class Loaders:
@@ -58,8 +59,8 @@ class Loaders:
     async def read(self, read: queries.Read[T]) -> T:
         """The answer of one read: the one read ahead, else batched with the other reads of this
         turn of the loop."""
-        if read in self._ahead:
-            found: T = self._ahead[read]
+        found: T = self._ahead.get(read, NOT_AHEAD)
+        if found is not NOT_AHEAD:
             return found
         answer: T = await self._reads.load(read)
         return answer
@@ -75,14 +76,15 @@ class Loaders:
         coroutine, a task or a loader round; where nothing was read ahead it returns the awaitable,
         which GraphQL execution awaits.
         """
-        if read in self._ahead:
-            return then(self._ahead[read])
+        found = self._ahead.get(read, NOT_AHEAD)
+        if found is not NOT_AHEAD:
+            return then(found)
         return _then(self.read(read), then)
 
     def answered(self, reads: Sequence[queries.Read[Any]]) -> list[Any] | None:
         """The answers of reads that were all answered ahead, else None (nothing is read)."""
-        ahead = self._ahead
-        return [ahead[read] for read in reads] if all(r in ahead for r in reads) else None
+        found = [self._ahead.get(read, NOT_AHEAD) for read in reads]
+        return None if any(answer is NOT_AHEAD for answer in found) else found
 
     @cached_property
     def _reads(self) -> DataLoader[queries.Read[Any], Any]:
