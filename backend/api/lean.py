@@ -1,4 +1,4 @@
-"""Lean field resolvers: strawberry's per-call wrapper taken off the fields that use none of it.
+"""Lean resolvers: strawberry's per-call wrapper taken off the fields that use none of it.
 
 On every call of a field, strawberry builds its `Info`, converts the arguments, chains the
 field extensions (permission classes) and looks for an exception handler, in about ten Python
@@ -8,6 +8,7 @@ extensions or exception handlers needs only the `Info`, so once the schema is bu
 get a resolver that calls their function directly (or reads the attribute). The same function
 runs with the same arguments, so answers and errors are unchanged; the schema's types, and so
 the printed schema, are untouched. Fields with arguments or permissions keep strawberry's.
+Enum values are named through a map made once (`lean_enum_outputs`).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any, cast
 
 import strawberry
 from graphql import GraphQLObjectType
-from strawberry.schema.schema_converter import GraphQLCoreConverter
+from strawberry.schema.schema_converter import CustomGraphQLEnumType, GraphQLCoreConverter
 from strawberry.types.field import StrawberryField
 
 Resolve = Callable[..., Any]
@@ -81,3 +82,37 @@ def _call(field: StrawberryField, info_class: type[Any]) -> Resolve:
 
     resolve._is_default = False  # type: ignore[attr-defined]
     return resolve
+
+
+def lean_enum_outputs(schema: strawberry.Schema) -> int:
+    """Give every strawberry enum a map from its Python members to their GraphQL names; how many.
+
+    Strawberry finds a member's name by comparing its `.value` (a Python property) with each
+    GraphQL value in turn, on every enum field of every answer; the map answers in one lookup,
+    with the same name (the first whose value matches) and the same fallback for anything else.
+    """
+    leaned = 0
+    for named in schema._schema.type_map.values():
+        if isinstance(named, CustomGraphQLEnumType):
+            named.coerce_output_value = _enum_output(named)  # type: ignore[method-assign,assignment]
+            leaned += 1
+    return leaned
+
+
+def _enum_output(enum_type: CustomGraphQLEnumType) -> Callable[[Any], str]:
+    """The enum's output coercion through a member-to-name map, strawberry's for the rest."""
+    members: Any = enum_type.wrapped_cls
+    names: dict[Any, str] = {}
+    for member in members:
+        found = (n for n, v in enum_type.values.items() if member.value == v.value)
+        name = next(found, None)
+        if name is not None:
+            names[member] = name
+    coerce = enum_type.coerce_output_value
+
+    def coerce_output_value(output_value: Any) -> str:
+        if isinstance(output_value, members) and output_value in names:
+            return names[output_value]
+        return coerce(output_value)
+
+    return coerce_output_value

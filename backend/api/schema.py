@@ -20,7 +20,7 @@ from backend.api.games.board.queries import BoardQuery
 from backend.api.games.board.types import Draw
 from backend.api.games.hunts.queries import HuntsQuery
 from backend.api.games.wheel.queries import WheelQuery
-from backend.api.lean import lean_resolvers
+from backend.api.lean import lean_enum_outputs, lean_resolvers
 from backend.api.live.subscriptions import Subscription
 from backend.api.marketing.queries import MarketingQuery
 from backend.api.marketing.types import Campaign, Segment
@@ -232,4 +232,5 @@ def build_schema(
         ],
     )
     lean_resolvers(schema)
+    lean_enum_outputs(schema)
     return schema

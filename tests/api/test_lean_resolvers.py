@@ -1,6 +1,8 @@
-"""Lean resolvers: only fields that use nothing of strawberry's per-call wrapper lose it."""
+"""Lean resolvers and enum outputs: the same answers with less of strawberry's per-call work."""
 
 from __future__ import annotations
+
+from strawberry.schema.schema_converter import CustomGraphQLEnumType
 
 from backend.api.schema import build_schema
 
@@ -15,3 +17,16 @@ def test_fields_without_arguments_or_permissions_resolve_directly():
     assert member["cardNumber"].resolve.__qualname__.startswith("_attribute.")
     assert not member["history"].resolve.__qualname__.startswith(("_call.", "_attribute."))
     assert not query["me"].resolve.__qualname__.startswith(("_call.", "_attribute."))
+
+
+def test_every_enum_member_is_named_as_strawberry_names_it():
+    schema = build_schema(local_mode=False)._schema
+    enums = [t for t in schema.type_map.values() if isinstance(t, CustomGraphQLEnumType)]
+
+    for enum in enums:
+        for member in enum.wrapped_cls:
+            assert enum.coerce_output_value(member) == type(enum).coerce_output_value(enum, member)
+            assert enum.coerce_output_value(member.value) == type(enum).coerce_output_value(
+                enum, member.value
+            )
+    assert enums
