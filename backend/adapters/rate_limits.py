@@ -49,6 +49,8 @@ class LimitsRateLimiter:
 
     async def auth_blocked(self, address: str) -> int | None:
         """Seconds this worker still refuses the address; no storage call, as every request asks."""
+        if not self._blocked:  # the usual case: no need to parse the address
+            return None
         key = address_key(address)
         until = self._blocked.get(key)
         if until is None:

@@ -43,6 +43,7 @@ from backend.rewards.shared import SharedValue
 
 T = TypeVar("T")
 R = TypeVar("R")
+NOT_AHEAD = object()  # a read `me` did not answer ahead (answers may be None)
 
 
 class Loaders:
@@ -65,14 +66,17 @@ class Loaders:
         self._ahead: dict[queries.Read[Any], Any] = {}  # answers `me` read ahead
 
     async def read(self, read: queries.Read[T]) -> T:
-        """The answer of one read, batched with the other reads of this turn of the loop."""
+        """The answer of one read: the one read ahead, else batched with the other reads of this
+        turn of the loop."""
+        found: T = self._ahead.get(read, NOT_AHEAD)
+        if found is not NOT_AHEAD:
+            return found
         answer: T = await self._reads.load(read)
         return answer
 
     def prime(self, read: queries.Read[T], answer: T) -> None:
         """Remember an answer read ahead (see `queries.MemberWith`): asking for it runs nothing."""
         self._ahead[read] = answer
-        self._reads.prime(read, answer)
 
     def answer(self, read: queries.Read[T], then: Callable[[T], R]) -> R | Awaitable[R]:
         """`then(answer)`: at once when the read was answered ahead, else awaitable (batched).
@@ -81,9 +85,15 @@ class Loaders:
         coroutine, a task or a loader round; where nothing was read ahead it returns the awaitable,
         which GraphQL execution awaits.
         """
-        if read in self._ahead:
-            return then(self._ahead[read])
+        found = self._ahead.get(read, NOT_AHEAD)
+        if found is not NOT_AHEAD:
+            return then(found)
         return _then(self.read(read), then)
+
+    def answered(self, reads: Sequence[queries.Read[Any]]) -> list[Any] | None:
+        """The answers of reads that were all answered ahead, else None (nothing is read)."""
+        found = [self._ahead.get(read, NOT_AHEAD) for read in reads]
+        return None if any(answer is NOT_AHEAD for answer in found) else found
 
     @cached_property
     def _reads(self) -> DataLoader[queries.Read[Any], Any]:

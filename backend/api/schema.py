@@ -20,6 +20,7 @@ from backend.api.games.board.queries import BoardQuery
 from backend.api.games.board.types import Draw
 from backend.api.games.hunts.queries import HuntsQuery
 from backend.api.games.wheel.queries import WheelQuery
+from backend.api.lean import lean_enum_outputs, lean_resolvers
 from backend.api.live.subscriptions import Subscription
 from backend.api.marketing.queries import MarketingQuery
 from backend.api.marketing.types import Campaign, Segment
@@ -205,7 +206,7 @@ def build_schema(
     # Made once: the rule classes and the cache are shared by every request.
     rules = validation_rules(max_depth=max_depth, max_aliases=max_aliases)
     cache = DocumentCache(document_cache_bytes)
-    return CodedErrorsSchema(
+    schema = CodedErrorsSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
@@ -230,3 +231,6 @@ def build_schema(
             execution_gate(max_concurrent_operations),
         ],
     )
+    lean_resolvers(schema)
+    lean_enum_outputs(schema)
+    return schema

@@ -444,7 +444,8 @@ def selected(info: Info) -> Iterator[tuple[str, dict[str, Any]]]:
         for node in _field_nodes(field_node.selection_set, raw.fragments):
             if node.name.value in fields:
                 field = fields[node.name.value]
-                yield node.name.value, get_argument_values(field, node, variables)
+                arguments = get_argument_values(field, node, variables) if field.args else {}
+                yield node.name.value, arguments
 
 
 def _field_nodes(

@@ -42,7 +42,9 @@ GRAPHQL_RESPONSE = "application/graphql-response+json"
 JSON = "application/json"
 REQUEST_ID = re.compile(r"[A-Za-z0-9._:/+=-]{1,128}")
 LONE_SURROGATE = re.compile("[\ud800-\udfff]")
-JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+# A JSON string literal; written as runs of plain characters between escapes, which the regex
+# engine scans as runs (one alternative per character took five times as long on a query).
+JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
 NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
 BRACKET_STEP = [1 if b in b"[{" else -1 for b in range(256)]  # used on brackets only
 STATUS_OF_CODE = {"RATE_LIMITED": 429, "FORBIDDEN": 403, "UNAUTHENTICATED": 401}

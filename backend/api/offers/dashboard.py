@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
@@ -9,6 +10,7 @@ import strawberry
 from backend.api.context import Info
 from backend.rewards.offers.featured import Pick
 from backend.rewards.offers.personalization import featured
+from backend.rewards.offers.queries import OfferView
 
 if TYPE_CHECKING:
     from backend.api.offers.types import Offer
@@ -21,10 +23,22 @@ def active_voucher_count(root: Any, info: Info) -> int:
     )  # type: ignore[no-any-return]
 
 
-async def redeemable_offer_count(root: Any, info: Info) -> int:
-    """Offers in the member's list they can redeem now (dashboard)."""
-    listing = await info.context.loaders.offers.listing.load(root)
+def redeemable_offer_count(root: Any, info: Info) -> int:
+    """Offers in the member's list they can redeem now (dashboard); at once under `me`."""
+    listing = info.context.loaders.offers.ranked(root, root.reads)
+    if isinstance(listing, list):
+        return _redeemable(listing)
+    return _later(listing)  # type: ignore[return-value]
+
+
+def _redeemable(listing: list[OfferView]) -> int:
+    """How many offers of a listing the member can redeem now."""
     return sum(1 for view in listing if view.reason is None)
+
+
+async def _later(listing: Awaitable[list[OfferView]]) -> int:
+    """`_redeemable` of a listing still to come."""
+    return _redeemable(await listing)
 
 
 async def featured_offer(
@@ -38,7 +52,8 @@ async def featured_offer(
     from backend.api.offers.types import Offer  # the Member type imports this module
 
     loaders = info.context.loaders.offers
-    listing = await loaders.listing.load(root)
+    ranked = loaders.ranked(root, root.reads)
+    listing = ranked if isinstance(ranked, list) else await ranked
     picks = info.context.services.featured
     last = picks.last(root.id, stored=(await loaders.facts(root)).last_featured)
     chosen = featured([view.row.id for view in listing if view.reason is None], last=last)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Row
@@ -15,9 +15,11 @@ from backend.rewards.offers.personalization import Reason, ReasonCode
 from backend.rewards.offers.queries import OfferView, views
 from backend.rewards.offers.repository import OFFER, VOUCHER
 from backend.rewards.profile.rules import StyleKind, label
+from backend.rewards.program import ProgramRules
 
 if TYPE_CHECKING:
     from backend.api.loaders import Loaders
+    from backend.api.types import MemberReads
 
 OptionKey = tuple[StyleKind, str]
 KINDS = frozenset(kind.value for kind in StyleKind)
@@ -33,6 +35,7 @@ class OfferLoaders:
         self.voucher = DataLoader(lambda ids: self._by_ids(VOUCHER, ids))
         # Keyed by member objects (id, tier and cached balances), cached by id: ranked once.
         self.listing = DataLoader(self._listings, cache_key_fn=lambda member: member.id)
+        self._ranked: dict[int, list[OfferView]] = {}  # listings ranked from answers read ahead
 
     async def default_language(self) -> str:
         """The language offers fall back to (a program setting)."""
@@ -51,6 +54,21 @@ class OfferLoaders:
         now = self._loaders.now
         return await self._loaders.read(MemberOffers(member.id, member.tier_code, now, offer_id))
 
+    def ranked(
+        self, member: Any, reads: MemberReads | None
+    ) -> list[OfferView] | Awaitable[list[OfferView]]:
+        """The member's listing (`listing`), at once when `me` read its facts and balance ahead
+        (`reads`, its `MemberReads`): no loader round, task or gather. Ranked once a request."""
+        if member.id in self._ranked:
+            return self._ranked[member.id]
+        if reads is not None:
+            found = self._loaders.answered((reads.offers(member), reads.points(member)))
+            if found is not None:
+                read, points = found
+                ranked = self._ranked[member.id] = self._rank(read, points, reads.rules, None)
+                return ranked
+        return self.listing.load(member)
+
     async def _views(self, member: Any, offer_id: int | None) -> list[OfferView]:
         """The offers (open ones, or the one asked for) as the member sees them, ranked.
 
@@ -63,7 +81,14 @@ class OfferLoaders:
             self.facts(member, offer_id),
             self._loaders.read(queries.PointsAsOf.of(member, now=now, warning_days=days)),
         )
+        return self._rank(read, points, rules, offer_id)
+
+    def _rank(
+        self, read: OfferFacts, points: Any, rules: ProgramRules, offer_id: int | None
+    ) -> list[OfferView]:
+        """The offers of the member's facts as they see them, best-ranked first."""
         ladder = [tier.code for tier in rules.tiers]
+        now = self._loaders.now
         return views(read, balance=points.balance, now=now, ladder=ladder, listing=offer_id is None)
 
     async def _listings(self, members: Sequence[Any]) -> list[list[OfferView]]:

@@ -14,8 +14,11 @@ def hunts_started(member: Any, now: Any) -> HuntsStarted:
     return HuntsStarted.today(member, now=now)
 
 
-async def mascot_hunts_left_today(root: Any, info: Info) -> int:
-    """Hunts the member may still start on their local day."""
-    loaders = info.context.loaders
-    rules = current_rules(await loaders.rules())
-    return hunts_left(rules, await loaders.read(hunts_started(root, loaders.now)))
+def mascot_hunts_left_today(root: Any, info: Info) -> int:
+    """Hunts the member may still start on their local day (at once under `me`)."""
+    return root.answer(info, lambda reads: hunts_started(root, reads.now), _hunts_left)  # type: ignore[no-any-return]
+
+
+def _hunts_left(started: Any, reads: Any) -> int:
+    """The hunts left today, under the program's current hunt rules."""
+    return hunts_left(current_rules(reads.rules), started)

@@ -1,0 +1,118 @@
+"""Lean resolvers: strawberry's per-call wrapper taken off the fields that use none of it.
+
+On every call of a field, strawberry builds its `Info`, converts the arguments, chains the
+field extensions (permission classes) and looks for an exception handler, in about ten Python
+calls, before it calls the field's function; a plain attribute goes through three calls to a
+`getattr`. The dashboard resolves some eighty fields a request. A field without arguments, field
+extensions or exception handlers needs only the `Info`, so once the schema is built such fields
+get a resolver that calls their function directly (or reads the attribute). The same function
+runs with the same arguments, so answers and errors are unchanged; the schema's types, and so
+the printed schema, are untouched. Fields with arguments or permissions keep strawberry's.
+Enum values are named through a map made once (`lean_enum_outputs`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, cast
+
+import strawberry
+from graphql import GraphQLObjectType
+from strawberry.schema.schema_converter import CustomGraphQLEnumType, GraphQLCoreConverter
+from strawberry.types.field import StrawberryField
+
+Resolve = Callable[..., Any]
+
+
+def lean_resolvers(schema: strawberry.Schema) -> int:
+    """Give every field that needs nothing of strawberry's wrapper a direct resolver; how many."""
+    if schema.exception_handlers or schema.config.default_resolver is not getattr:
+        return 0
+    graphql_schema = schema._schema
+    leaned = 0
+    for named in graphql_schema.type_map.values():
+        if not isinstance(named, GraphQLObjectType) or named is graphql_schema.subscription_type:
+            continue
+        for field in named.fields.values():
+            definition = field.extensions.get(GraphQLCoreConverter.DEFINITION_BACKREF)
+            lean = _lean(definition, schema.config.info_class)
+            if lean is not None:
+                field.resolve = lean
+                leaned += 1
+    return leaned
+
+
+def _lean(field: StrawberryField | None, info_class: type[Any]) -> Resolve | None:
+    """A direct resolver for a strawberry field, or None when it needs strawberry's wrapper."""
+    if not isinstance(field, StrawberryField) or field.extensions or field.arguments:
+        return None
+    resolver = field.base_resolver
+    if resolver is None:
+        return _attribute(field.python_name)
+    if not callable(resolver.wrapped_func):
+        return None
+    return _call(field, info_class)
+
+
+def _attribute(name: str) -> Resolve:
+    """A plain attribute, as strawberry's default resolver reads it."""
+
+    def resolve(source: Any, _info: Any) -> Any:
+        return getattr(source, name)
+
+    resolve._is_default = True  # type: ignore[attr-defined]  # as strawberry marks it
+    return resolve
+
+
+def _call(field: StrawberryField, info_class: type[Any]) -> Resolve:
+    """The field's function called as strawberry calls it: the source as `self` or by its
+    `root`/parent parameter's name, the `Info` by its parameter's name."""
+    resolver = field.base_resolver
+    assert resolver is not None
+    function = cast(Callable[..., Any], resolver.wrapped_func)
+    by_self = resolver.self_parameter is not None
+    sources = [p.name for p in (resolver.parent_parameter, resolver.root_parameter) if p]
+    info_name = resolver.info_parameter.name if resolver.info_parameter else None
+
+    def resolve(source: Any, info: Any) -> Any:
+        kwargs = dict.fromkeys(sources, source)
+        if info_name is not None:
+            kwargs[info_name] = info_class(_raw_info=info, _field=field)
+        return function(source, **kwargs) if by_self else function(**kwargs)
+
+    resolve._is_default = False  # type: ignore[attr-defined]
+    return resolve
+
+
+def lean_enum_outputs(schema: strawberry.Schema) -> int:
+    """Give every strawberry enum a map from its Python members to their GraphQL names; how many.
+
+    Strawberry finds a member's name by comparing its `.value` (a Python property) with each
+    GraphQL value in turn, on every enum field of every answer; the map answers in one lookup,
+    with the same name (the first whose value matches) and the same fallback for anything else.
+    """
+    leaned = 0
+    for named in schema._schema.type_map.values():
+        if isinstance(named, CustomGraphQLEnumType):
+            named.coerce_output_value = _enum_output(named)  # type: ignore[method-assign,assignment]
+            leaned += 1
+    return leaned
+
+
+def _enum_output(enum_type: CustomGraphQLEnumType) -> Callable[[Any], str]:
+    """The enum's output coercion through a member-to-name map, strawberry's for the rest."""
+    members: Any = enum_type.wrapped_cls
+    names: dict[Any, str] = {}
+    for member in members:
+        found = (n for n, v in enum_type.values.items() if member.value == v.value)
+        name = next(found, None)
+        if name is not None:
+            names[member] = name
+    coerce = enum_type.coerce_output_value
+
+    def coerce_output_value(output_value: Any) -> str:
+        if isinstance(output_value, members) and output_value in names:
+            return names[output_value]
+        return coerce(output_value)
+
+    return coerce_output_value
