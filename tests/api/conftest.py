@@ -47,15 +47,25 @@ def verifier() -> FakeVerifier:
 @pytest.fixture
 async def api(database, clock, verifier) -> AsyncIterator[Api]:
     """A client of the real app, in production mode (no suggestions), jobs off."""
-    app = create_app(
-        Settings(mode="production", jobs_enabled=False),
-        verifier=verifier,
-        clock=clock,
-        database=database,
-    )
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+    async with _client(
+        Settings(mode="production", jobs_enabled=False), database, clock, verifier
+    ) as client:
         yield Api(client)
+
+
+@pytest.fixture
+async def steady_api(database, clock, verifier) -> AsyncIterator[Api]:
+    """`api` whose shared rules and labels never go stale within a test: a test that counts a
+    request's statements and checkouts must not count a background re-read on a slow machine."""
+    settings = Settings(mode="production", jobs_enabled=False, rules_cache_seconds=3600)
+    async with _client(settings, database, clock, verifier) as client:
+        yield Api(client)
+
+
+def _client(settings: Settings, database, clock, verifier) -> httpx.AsyncClient:
+    """A client of the real app built with `settings`."""
+    app = create_app(settings, verifier=verifier, clock=clock, database=database)
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test")
 
 
 class StatementCounter:

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import pytest
 from strawberry.relay import GlobalID
 
 from backend.rewards.offers.services import redeem_offer
 from tests.api.offers_support import create, member, redeem
 from tests.api.test_query_counts import counting_checkouts
 from tests.helpers import give
+
+
+@pytest.fixture
+def api(steady_api):
+    """Here every request's statements and checkouts are counted: no background re-reads."""
+    return steady_api
+
 
 LIST = """
 query($first: Int!) {

@@ -7,6 +7,7 @@ import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import pytest
 from sqlalchemy import event
 from strawberry.relay import GlobalID
 
@@ -16,6 +17,13 @@ from tests.api.test_bonus_events import create as create_event
 from tests.api.test_marketing_api import save
 from tests.api.test_purchases_api import POS, enrolled, order
 from tests.helpers import give
+
+
+@pytest.fixture
+def api(steady_api):
+    """Here every request's statements and checkouts are counted: no background re-reads."""
+    return steady_api
+
 
 HISTORY = """
 { me { points { balance } tier { current { code } qualifyingPoints }
