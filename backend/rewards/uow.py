@@ -10,10 +10,11 @@ from collections.abc import Awaitable, Callable, Sequence
 from types import TracebackType
 from typing import NewType, Protocol, TypeVar
 
-from sqlalchemy import Select, bindparam, insert, select
+from sqlalchemy import Select, bindparam, insert, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import SQLModel, col
 
 from backend.db.tables import Member
@@ -177,6 +178,20 @@ class UnitOfWork:
             self.session.add(row)
         return row
 
+    async def write_balances(self, member: LockedMember) -> None:
+        """Write a locked member's cached balances now, in one statement built once.
+
+        Where the session's flush would have written them (before the next statement), without
+        its unit-of-work machinery: the attributes are marked as stored first, so no flush writes
+        them again, and the row holds them before anything else runs in this transaction.
+        """
+        self.check_locked(member)
+        values = {"b_id": member.id}
+        for key in BALANCES:
+            values[f"b_{key}"] = getattr(member, key)
+            set_committed_value(member, key, values[f"b_{key}"])
+        await self.session.execute(_WRITE_BALANCES, values)
+
     async def lock_member(self, member_id: int) -> LockedMember:
         """Load a member row for update: every balance change of one member is serialised."""
         member = await self.lock_member_by("id", member_id)
@@ -214,6 +229,17 @@ class UnitOfWork:
         """Refuse a member this unit of work did not lock (e.g. one from another unit of work)."""
         if self._session is None or self._locked.get(member.id or 0) is not member:
             raise AssertionError(f"member {member.id} is not locked by this unit of work")
+
+
+BALANCES = ("balance", "pending", "debt")
+"""The member's cached balances, which the ledger moves with every entry."""
+
+_MEMBER = Member.__table__  # type: ignore[attr-defined]
+_WRITE_BALANCES = (
+    update(_MEMBER)
+    .where(_MEMBER.c.id == bindparam("b_id"))
+    .values({key: bindparam(f"b_{key}") for key in BALANCES})
+)
 
 
 @functools.cache

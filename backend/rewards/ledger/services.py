@@ -115,7 +115,8 @@ async def _append(
         related_entry_id=related_entry_id,
         created_at=uow.now,
     )
-    await uow.insert(entry)  # the member's new balances are written when the session flushes
+    await uow.write_balances(member)  # the row always holds the balances its entries end on
+    await uow.insert(entry)
     if kind in TIER_QUALIFYING and amount:
         await _add_to_month(uow, TierMonth, entry.member_id, month_of(uow.now), amount)
     await _count_as_earned(uow, entry)
@@ -209,8 +210,9 @@ async def _take_from_lots(
 
 def _pay_debt(member: LockedMember, lot: Lot, paid: int) -> None:
     """Let a newly spendable lot pay off points a reversal clawed back beyond the balance."""
-    member.debt -= paid
-    lot.remaining -= paid
+    if paid:  # an untouched member stays clean: nothing for the session to flush
+        member.debt -= paid
+        lot.remaining -= paid
 
 
 async def credit(
