@@ -8,9 +8,9 @@ import logging
 import re
 from collections.abc import Awaitable, Callable, Sequence
 from types import TracebackType
-from typing import NewType, Protocol, TypeVar
+from typing import Any, NewType, Protocol, TypeVar
 
-from sqlalchemy import Select, bindparam, insert, select, update
+from sqlalchemy import Insert, Select, bindparam, insert, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import make_transient_to_detached
@@ -171,7 +171,7 @@ class UnitOfWork:
         # Values as parameters, not `.values(...)`: the statement stays the same object shape, so
         # it is neither rebuilt nor re-keyed per row. The id comes back with the INSERT:
         # RETURNING on PostgreSQL, the rowid on SQLite.
-        result = await self.session.execute(insert(table), values)
+        result = await self.session.execute(_insert_into(table), values)
         row.id = result.inserted_primary_key[0]  # type: ignore[attr-defined]
         if track:
             make_transient_to_detached(row)
@@ -240,6 +240,13 @@ _WRITE_BALANCES = (
     .where(_MEMBER.c.id == bindparam("b_id"))
     .values({key: bindparam(f"b_{key}") for key in BALANCES})
 )
+
+
+@functools.cache
+def _insert_into(table: Any) -> Insert:
+    """The INSERT of `insert`, one per table: a new statement object per row would be keyed
+    again by SQLAlchemy on every execution."""
+    return insert(table)
 
 
 @functools.cache

@@ -66,12 +66,12 @@ class Settled:
 
 
 DEVICES_OF = select(DEVICE.c.id).where(DEVICE.c.member_id == bindparam("member_id"))
+_DEVICES_IN_ORDER = DEVICES_OF.order_by(DEVICE.c.id)  # built once: not keyed again per call
 
 
 async def device_ids(session: AsyncSession, member_id: int) -> list[int]:
     """The member's devices."""
-    stmt = DEVICES_OF.order_by(DEVICE.c.id)
-    return list((await session.execute(stmt, {"member_id": member_id})).scalars())
+    return list((await session.execute(_DEVICES_IN_ORDER, {"member_id": member_id})).scalars())
 
 
 async def device_ids_of(session: AsyncSession, member_ids: Sequence[int]) -> dict[int, list[int]]:
