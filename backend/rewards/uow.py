@@ -6,7 +6,7 @@ import asyncio
 import functools
 import logging
 import re
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Any, NewType, Protocol, TypeVar
 
@@ -168,15 +168,25 @@ class UnitOfWork:
         table = row.__table__  # type: ignore[attr-defined]
         values = {column.key: getattr(row, column.key) for column in table.columns}
         del values["id"]
-        # Values as parameters, not `.values(...)`: the statement stays the same object shape, so
-        # it is neither rebuilt nor re-keyed per row. The id comes back with the INSERT:
-        # RETURNING on PostgreSQL, the rowid on SQLite.
-        result = await self.session.execute(_insert_into(table), values)
-        row.id = result.inserted_primary_key[0]  # type: ignore[attr-defined]
+        row.id = await self.insert_values(type(row), values)
         if track:
             make_transient_to_detached(row)
             self.session.add(row)
         return row
+
+    async def insert_values(self, model: type[SQLModel], values: Mapping[str, Any]) -> int:
+        """Insert one row of `model` given as its column values (every column but the id), in
+        one statement; the new id.
+
+        For rows the caller needs no object of: building a table model costs more than the
+        INSERT's own Python work.
+        """
+        # Values as parameters, not `.values(...)`: the statement stays the same object, so it is
+        # neither rebuilt nor re-keyed per row. The id comes back with the INSERT: RETURNING on
+        # PostgreSQL, the rowid on SQLite.
+        table = model.__table__  # type: ignore[attr-defined]
+        result = await self.session.execute(_insert_into(table), values)
+        return int(result.inserted_primary_key[0])  # type: ignore[attr-defined]
 
     async def write_balances(self, member: LockedMember) -> None:
         """Write a locked member's cached balances now, in one statement built once.
