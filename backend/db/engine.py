@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+import aiosqlite
 from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.dialects.sqlite.aiosqlite import dialect as aiosqlite_dialect
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -52,6 +55,53 @@ def _sqlite_pragmas() -> Any:
     return on_connect
 
 
+# sqlite3 calls that may wait: for the write lock (a statement outside a transaction, such as the
+# writer's `BEGIN IMMEDIATE`) or for the disk (a commit may checkpoint the WAL), or that end the
+# connection.
+_MAY_WAIT = frozenset({"execute", "executemany", "executescript"})
+
+
+class _WriterConnection(aiosqlite.Connection):
+    """aiosqlite for the SQLite writer: inside a write transaction, calls run on the loop's thread.
+
+    aiosqlite hands every call (cursor, execute, fetch, close: about four per statement) to its
+    thread and back. Once `BEGIN IMMEDIATE` holds the write lock, nothing in the transaction waits
+    for another connection (WAL: readers never block the writer), so those calls run in place;
+    the BEGIN itself, the COMMIT and anything outside a transaction still go to the thread.
+    """
+
+    async def _execute(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        """Run `fn` in place when it cannot wait, else on aiosqlite's thread."""
+        connection = self._connection
+        if connection is not None and self._running and not _may_wait(connection, fn):
+            return fn(*args, **kwargs)
+        return await super()._execute(fn, *args, **kwargs)  # type: ignore[no-untyped-call]
+
+
+def _may_wait(connection: sqlite3.Connection, fn: Any) -> bool:
+    """Tell whether a sqlite3 call may wait for a lock or the disk, or ends the connection."""
+    name = getattr(fn, "__name__", "")
+    if name in _MAY_WAIT:
+        return not connection.in_transaction
+    if getattr(fn, "__self__", None) is connection:  # commit, close, create_function, ...
+        return name not in ("cursor", "rollback")
+    return False  # a cursor's fetch or close
+
+
+def _writer_connector(url: str) -> Callable[[], Any]:
+    """The async creator of the SQLite writer's connections (the URL's own connect arguments)."""
+    args, options = aiosqlite_dialect().create_connect_args(make_url(url))
+    database, kwargs = str(args[0]), dict[str, Any](options)
+    kwargs["check_same_thread"] = False  # made on aiosqlite's thread, used on the loop's too
+
+    async def connect() -> aiosqlite.Connection:
+        connection = _WriterConnection(lambda: sqlite3.connect(database, **kwargs), 64)
+        connection._thread.daemon = True  # as SQLAlchemy's aiosqlite dialect does
+        return await connection
+
+    return connect
+
+
 def _make_engine(url: str, *, size: int, timeout: float, writer: bool) -> AsyncEngine:
     """Create one engine of exactly `size` pooled connections."""
     options: dict[str, Any] = {"pool_size": size, "max_overflow": 0, "pool_timeout": timeout}
@@ -72,6 +122,7 @@ def _make_engine(url: str, *, size: int, timeout: float, writer: bool) -> AsyncE
         # recordPurchase at 16 connections: 1.9 s with 5 writers, 0.35 s with 1); one connection
         # makes units of work queue at the pool, in order.
         options["pool_size"] = 1
+        options["async_creator"] = _writer_connector(url)
     engine = create_async_engine(url, **options)
     event.listen(engine.sync_engine, "connect", _sqlite_pragmas())
     if writer:

@@ -83,10 +83,14 @@ async def store(
     uow: UnitOfWork, *, scope: str, key: str, payload: Any, answer: dict[str, Any]
 ) -> None:
     """Insert a new key with the answer of the write it guards (see the module's note)."""
-    row = IdempotencyKey(
-        scope=scope, key=key, fingerprint=fingerprint(payload), result=answer, created_at=uow.now
-    )
-    await uow.insert(row)
+    row = {
+        "scope": scope,
+        "key": key,
+        "fingerprint": fingerprint(payload),
+        "result": answer,
+        "created_at": uow.now,
+    }
+    await uow.insert_values(IdempotencyKey, row)
 
 
 def remember(claimed: IdempotencyKey, answer: dict[str, Any]) -> None:

@@ -6,14 +6,15 @@ import asyncio
 import functools
 import logging
 import re
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from types import TracebackType
-from typing import NewType, Protocol, TypeVar
+from typing import Any, NewType, Protocol, TypeVar
 
-from sqlalchemy import Select, bindparam, insert, select
+from sqlalchemy import Insert, Select, bindparam, insert, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import SQLModel, col
 
 from backend.db.tables import Member
@@ -167,15 +168,39 @@ class UnitOfWork:
         table = row.__table__  # type: ignore[attr-defined]
         values = {column.key: getattr(row, column.key) for column in table.columns}
         del values["id"]
-        # Values as parameters, not `.values(...)`: the statement stays the same object shape, so
-        # it is neither rebuilt nor re-keyed per row. The id comes back with the INSERT:
-        # RETURNING on PostgreSQL, the rowid on SQLite.
-        result = await self.session.execute(insert(table), values)
-        row.id = result.inserted_primary_key[0]  # type: ignore[attr-defined]
+        row.id = await self.insert_values(type(row), values)
         if track:
             make_transient_to_detached(row)
             self.session.add(row)
         return row
+
+    async def insert_values(self, model: type[SQLModel], values: Mapping[str, Any]) -> int:
+        """Insert one row of `model` given as its column values (every column but the id), in
+        one statement; the new id.
+
+        For rows the caller needs no object of: building a table model costs more than the
+        INSERT's own Python work.
+        """
+        # Values as parameters, not `.values(...)`: the statement stays the same object, so it is
+        # neither rebuilt nor re-keyed per row. The id comes back with the INSERT: RETURNING on
+        # PostgreSQL, the rowid on SQLite.
+        table = model.__table__  # type: ignore[attr-defined]
+        result = await self.session.execute(_insert_into(table), values)
+        return int(result.inserted_primary_key[0])  # type: ignore[attr-defined]
+
+    async def write_balances(self, member: LockedMember) -> None:
+        """Write a locked member's cached balances now, in one statement built once.
+
+        Where the session's flush would have written them (before the next statement), without
+        its unit-of-work machinery: the attributes are marked as stored first, so no flush writes
+        them again, and the row holds them before anything else runs in this transaction.
+        """
+        self.check_locked(member)
+        values = {"b_id": member.id}
+        for key in BALANCES:
+            values[f"b_{key}"] = getattr(member, key)
+            set_committed_value(member, key, values[f"b_{key}"])
+        await self.session.execute(_WRITE_BALANCES, values)
 
     async def lock_member(self, member_id: int) -> LockedMember:
         """Load a member row for update: every balance change of one member is serialised."""
@@ -214,6 +239,24 @@ class UnitOfWork:
         """Refuse a member this unit of work did not lock (e.g. one from another unit of work)."""
         if self._session is None or self._locked.get(member.id or 0) is not member:
             raise AssertionError(f"member {member.id} is not locked by this unit of work")
+
+
+BALANCES = ("balance", "pending", "debt")
+"""The member's cached balances, which the ledger moves with every entry."""
+
+_MEMBER = Member.__table__  # type: ignore[attr-defined]
+_WRITE_BALANCES = (
+    update(_MEMBER)
+    .where(_MEMBER.c.id == bindparam("b_id"))
+    .values({key: bindparam(f"b_{key}") for key in BALANCES})
+)
+
+
+@functools.cache
+def _insert_into(table: Any) -> Insert:
+    """The INSERT of `insert`, one per table: a new statement object per row would be keyed
+    again by SQLAlchemy on every execution."""
+    return insert(table)
 
 
 @functools.cache

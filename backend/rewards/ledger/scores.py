@@ -9,9 +9,11 @@ deadlock on them and wait on a popular score's row as briefly as possible.
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from datetime import date
 
+from sqlalchemy import Executable, bindparam
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -54,11 +56,23 @@ class ScoreMoves:
         self.members.clear()
         if not rows:
             return
-        dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-        stmt = dialect.insert(SCORE).values(rows)
-        await session.execute(
-            stmt.on_conflict_do_update(
-                index_elements=[SCORE.c.month, SCORE.c.width, SCORE.c.points],
-                set_={"members": SCORE.c.members + stmt.excluded.members},
-            )
-        )
+        await session.execute(_score_upsert(session.get_bind().dialect.name), rows)
+
+
+@functools.cache
+def _score_upsert(dialect_name: str) -> Executable:
+    """The histogram's upsert of one (month, width, points) row, built once per dialect with bind
+    parameters and sent with all the rows' parameters at once, in their order: SQLAlchemy caches
+    no multi-row VALUES, so that form was compiled again for every write."""
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    stmt = dialect.insert(SCORE).values(
+        month=bindparam("month"),
+        width=bindparam("width"),
+        points=bindparam("points"),
+        members=bindparam("members"),
+    )
+    upsert: Executable = stmt.on_conflict_do_update(
+        index_elements=[SCORE.c.month, SCORE.c.width, SCORE.c.points],
+        set_={"members": SCORE.c.members + stmt.excluded.members},
+    )
+    return upsert

@@ -115,7 +115,8 @@ async def _append(
         related_entry_id=related_entry_id,
         created_at=uow.now,
     )
-    await uow.insert(entry)  # the member's new balances are written when the session flushes
+    await uow.write_balances(member)  # the row always holds the balances its entries end on
+    await uow.insert(entry)
     if kind in TIER_QUALIFYING and amount:
         await _add_to_month(uow, TierMonth, entry.member_id, month_of(uow.now), amount)
     await _count_as_earned(uow, entry)
@@ -207,10 +208,11 @@ async def _take_from_lots(
     return takes, left
 
 
-def _pay_debt(member: LockedMember, lot: Lot, paid: int) -> None:
-    """Let a newly spendable lot pay off points a reversal clawed back beyond the balance."""
-    member.debt -= paid
-    lot.remaining -= paid
+def _repay(member: LockedMember, paid: int) -> None:
+    """Let a newly spendable lot pay off points a reversal clawed back beyond the balance (the
+    caller takes `paid` from the lot)."""
+    if paid:  # an untouched member stays clean: nothing for the session to flush
+        member.debt -= paid
 
 
 async def credit(
@@ -235,21 +237,23 @@ async def credit(
         amount=0 if pending else points,
         pending_delta=points if pending else 0,
     )
-    lot = Lot(
-        member_id=cast(int, member.id),
-        entry_id=cast(int, entry.id),
-        amount=points,
-        remaining=points,
-        earned_at=uow.now,
-        available_at=cast(datetime, available_at) if pending else uow.now,
-        expires_at=add_months(uow.now, lifetime_months),
-        released=not pending,
-    )
     paid = 0 if pending else debt_repaid(debt=member.debt, points=points)
-    _pay_debt(member, lot, paid)
-    await uow.insert(lot)
+    _repay(member, paid)
+    lot = {
+        "member_id": member.id,
+        "entry_id": entry.id,
+        "amount": points,
+        "remaining": points - paid,
+        "expired": 0,
+        "earned_at": uow.now,
+        "available_at": available_at if pending else uow.now,
+        "expires_at": add_months(uow.now, lifetime_months),
+        "released": not pending,
+        "expiry_warned": False,
+    }
+    lot_id = await uow.insert_values(Lot, lot)  # a dict: the lot's object was never used
     if paid:
-        _allocate(uow, entry, [(lot.id or 0, paid)])
+        _allocate(uow, entry, [(lot_id, paid)])
     return entry
 
 
@@ -482,7 +486,8 @@ async def _release(
         pending_delta=-release.points,
         related_entry_id=lot.entry_id,
     )
-    _pay_debt(member, lot, release.repaid)
+    _repay(member, release.repaid)
+    lot.remaining -= release.repaid
     if release.repaid:
         _allocate(uow, entry, [(lot.id or 0, release.repaid)])
     return entry

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import bindparam, delete, func, insert, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from backend.db.tables import Device, Notification, PushOutbox
@@ -66,12 +66,49 @@ class Settled:
 
 
 DEVICES_OF = select(DEVICE.c.id).where(DEVICE.c.member_id == bindparam("member_id"))
+_DEVICES_IN_ORDER = DEVICES_OF.order_by(DEVICE.c.id)  # built once: not keyed again per call
 
 
 async def device_ids(session: AsyncSession, member_id: int) -> list[int]:
     """The member's devices."""
-    stmt = DEVICES_OF.order_by(DEVICE.c.id)
-    return list((await session.execute(stmt, {"member_id": member_id})).scalars())
+    return list((await session.execute(_DEVICES_IN_ORDER, {"member_id": member_id})).scalars())
+
+
+HAS_DEVICES = select(DEVICE.c.id).where(DEVICE.c.member_id == bindparam("o_member_id")).exists()
+"""Whether the member named by the bind parameter `o_member_id` has a device."""
+
+_QUEUE_TO_DEVICES = insert(OUTBOX).from_select(
+    ["notification_id", "device_id", "status", "not_before", "attempts", "created_at"],
+    select(
+        bindparam("o_notification_id", type_=OUTBOX.c.notification_id.type),
+        DEVICE.c.id,
+        literal(OutboxStatus.PENDING.value, OUTBOX.c.status.type),
+        bindparam("o_not_before", type_=OUTBOX.c.not_before.type),
+        literal(0, OUTBOX.c.attempts.type),
+        bindparam("o_now", type_=OUTBOX.c.created_at.type),
+    )
+    .where(DEVICE.c.member_id == bindparam("o_member_id"))
+    .order_by(DEVICE.c.id),
+)
+
+
+async def enqueue_to_devices(
+    session: AsyncSession,
+    notification_id: int,
+    member_id: int,
+    *,
+    not_before: datetime,
+    now: datetime,
+) -> None:
+    """Queue one push per device the member has now (in the current transaction, one statement,
+    the devices read by the INSERT itself)."""
+    params = {
+        "o_notification_id": notification_id,
+        "o_member_id": member_id,
+        "o_not_before": not_before,
+        "o_now": now,
+    }
+    await session.execute(_QUEUE_TO_DEVICES, params)
 
 
 async def device_ids_of(session: AsyncSession, member_ids: Sequence[int]) -> dict[int, list[int]]:

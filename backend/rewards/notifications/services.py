@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import bindparam, case, delete, func, insert, null, select, update
 from sqlmodel import col
 
 from backend.db.tables import Device, Member, Notification
@@ -57,14 +57,17 @@ async def notify(
     if member is None:
         raise NotFound("MEMBER_NOT_FOUND", "No such member.")
     rendered = render(kind, params, locale=member.locale, reward=reward)
-    devices = await outbox.device_ids(uow.session, member_id)
-    status, push_at = PushStatus.QUEUED, uow.now
-    if TEMPLATES[kind].category is Category.MARKETING:
+    if TEMPLATES[kind].category is not Category.MARKETING:
+        notification = await _transactional(uow, member_id, kind, rendered)
+    else:
+        devices = await outbox.device_ids(uow.session, member_id)
         status, push_at = await _marketing_schedule(uow, member_id, has_devices=bool(devices))
-    elif not devices:
-        status = PushStatus.NO_DEVICE
-    notification = Notification(**_columns(member_id, kind, rendered, status, push_at, uow.now))
-    await uow.insert(notification)  # one Core INSERT, not a flush of the session
+        notification = Notification(**_columns(member_id, kind, rendered, status, push_at, uow.now))
+        await uow.insert(notification)  # one Core INSERT, not a flush of the session
+        if status is PushStatus.QUEUED:
+            await outbox.enqueue(
+                uow.session, cast(int, notification.id), devices, not_before=push_at, now=uow.now
+            )
     uow.emit(
         NotificationReceived(
             member_id=member_id,
@@ -75,11 +78,51 @@ async def notify(
             deep_link=notification.deep_link,
         )
     )
-    if status is PushStatus.QUEUED:
-        await outbox.enqueue(
-            uow.session, cast(int, notification.id), devices, not_before=push_at, now=uow.now
-        )
     return notification
+
+
+async def _transactional(
+    uow: UnitOfWork, member_id: int, kind: Kind, rendered: Rendered
+) -> Notification:
+    """Insert a transactional notification, queued now to every device the member has (or
+    NO_DEVICE): the INSERTs read the devices themselves, so there is no statement to list them."""
+    columns = _columns(member_id, kind, rendered, PushStatus.QUEUED, uow.now, uow.now)
+    params = {f"n_{key}": value for key, value in columns.items() if key not in _BY_DEVICES}
+    params["o_member_id"] = member_id
+    row = (await uow.session.execute(_INSERT_TRANSACTIONAL, params)).one()
+    columns["push_status"] = row.push_status
+    if row.push_status == PushStatus.QUEUED.value:
+        await outbox.enqueue_to_devices(
+            uow.session, row.id, member_id, not_before=uow.now, now=uow.now
+        )
+    else:
+        columns["push_at"] = None
+    return Notification(id=row.id, **columns)
+
+
+_BY_DEVICES = frozenset({"push_status", "push_at"})
+"""The columns a transactional notification's INSERT derives from the member's devices."""
+
+_INSERT_TRANSACTIONAL = (
+    insert(NOTIFICATION)
+    .values(
+        {
+            **{
+                column.key: bindparam(f"n_{column.key}", type_=column.type)
+                for column in NOTIFICATION.columns
+                if column.key not in _BY_DEVICES | {"id", "read_at", "opened_at"}
+            },
+            "push_status": case(
+                (outbox.HAS_DEVICES, PushStatus.QUEUED.value), else_=PushStatus.NO_DEVICE.value
+            ),
+            "push_at": case(
+                (outbox.HAS_DEVICES, bindparam("n_created_at", type_=NOTIFICATION.c.push_at.type)),
+                else_=null(),
+            ),
+        }
+    )
+    .returning(NOTIFICATION.c.id, NOTIFICATION.c.push_status)
+)
 
 
 def _columns(

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, bindparam, case, func, or_, select, update
+from sqlalchemy import Executable, Row, bindparam, case, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
@@ -109,17 +110,24 @@ async def record_bought(session: AsyncSession, member_id: int, categories: set[s
     """Count one more purchase in each category (one upsert for all of them)."""
     if not categories:
         return
-    stmt = (
-        _dialect(session)
-        .insert(MEMBER_CATEGORY)
-        .values([{"member_id": member_id, "category": c, "bought": 1} for c in sorted(categories)])
+    rows = [{"member_id": member_id, "category": c} for c in sorted(categories)]
+    await session.execute(_bought_upsert(session.get_bind().dialect.name), rows)
+
+
+@functools.cache
+def _bought_upsert(dialect_name: str) -> Executable:
+    """`record_bought`'s upsert of one category, built once per dialect with bind parameters and
+    sent with a row of parameters per category: SQLAlchemy caches no multi-row VALUES, so that
+    form was compiled again for every purchase."""
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    stmt = dialect.insert(MEMBER_CATEGORY).values(
+        member_id=bindparam("member_id"), category=bindparam("category"), bought=1
     )
-    await session.execute(
-        stmt.on_conflict_do_update(
-            index_elements=[MEMBER_CATEGORY.c.member_id, MEMBER_CATEGORY.c.category],
-            set_={"bought": MEMBER_CATEGORY.c.bought + 1},
-        )
+    upsert: Executable = stmt.on_conflict_do_update(
+        index_elements=[MEMBER_CATEGORY.c.member_id, MEMBER_CATEGORY.c.category],
+        set_={"bought": MEMBER_CATEGORY.c.bought + 1},
     )
+    return upsert
 
 
 async def record_view(

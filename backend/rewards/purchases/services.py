@@ -60,17 +60,25 @@ class PurchaseSnapshot:
     @classmethod
     def of(cls, purchase: Purchase, *, member: Member) -> PurchaseSnapshot:
         """Take the snapshot of a purchase row bought by `member`."""
+        values = {key: getattr(purchase, key) for key in _COLUMNS}
+        return cls.of_values(cast(int, purchase.id), values, member=member)
+
+    @classmethod
+    def of_values(
+        cls, purchase_id: int, values: dict[str, Any], *, member: Member
+    ) -> PurchaseSnapshot:
+        """Take the snapshot of a purchase just inserted from its column values."""
         return cls(
-            id=cast(int, purchase.id),
-            order_id=purchase.order_id,
-            member_id=purchase.member_id,
-            amount=Decimal(purchase.amount),
-            currency=purchase.currency,
-            channel=purchase.channel,
-            occurred_at=purchase.occurred_at.astimezone(UTC),
-            points=purchase.points,
-            refunded_amount=Decimal(purchase.refunded_amount),
-            reversed_points=purchase.reversed_points,
+            id=purchase_id,
+            order_id=values["order_id"],
+            member_id=values["member_id"],
+            amount=Decimal(values["amount"]),
+            currency=values["currency"],
+            channel=values["channel"],
+            occurred_at=values["occurred_at"].astimezone(UTC),
+            points=values["points"],
+            refunded_amount=Decimal(values["refunded_amount"]),
+            reversed_points=values["reversed_points"],
             member_reference=member.card_number,
         )
 
@@ -94,6 +102,20 @@ class PurchaseSnapshot:
                 "refunded_amount": Decimal(data["refunded_amount"]),
             }
         )
+
+
+_COLUMNS = (
+    "order_id",
+    "member_id",
+    "amount",
+    "currency",
+    "channel",
+    "occurred_at",
+    "points",
+    "refunded_amount",
+    "reversed_points",
+)
+"""The purchase's columns a snapshot takes."""
 
 
 async def _purchase(uow: UnitOfWork, purchase_id: int) -> Purchase:
@@ -144,18 +166,21 @@ async def record_purchase(uow: UnitOfWork, *, data: PurchaseInput, actor: str) -
         rate=program.rates[data.currency],
         multiplier=program.tier(member.tier_code).multiplier * bonus,
     )
-    purchase = Purchase(
-        order_id=data.order_id,
-        member_id=cast(int, member.id),
-        amount=data.amount,
-        currency=data.currency,
-        channel=data.channel,
-        occurred_at=data.occurred_at or uow.now,
-        lines=[line.as_json() for line in data.lines],
-        points=points,
-        recorded_by=actor,
-        created_at=uow.now,
-    )
+    purchase: dict[str, Any] = {  # its column values: no model object is needed
+        "order_id": data.order_id,
+        "member_id": cast(int, member.id),
+        "amount": data.amount,
+        "currency": data.currency,
+        "channel": data.channel,
+        "occurred_at": data.occurred_at or uow.now,
+        "lines": [line.as_json() for line in data.lines],
+        "points": points,
+        "earn_entry_id": None,
+        "refunded_amount": Decimal(0),
+        "reversed_points": 0,
+        "recorded_by": actor,
+        "created_at": uow.now,
+    }
     if points > 0:
         entry = await credit(
             uow,
@@ -165,14 +190,14 @@ async def record_purchase(uow: UnitOfWork, *, data: PurchaseInput, actor: str) -
             lifetime_months=int(program.setting("lot_lifetime_months")),
             available_at=uow.now + timedelta(days=int(program.setting("return_window_days"))),
         )
-        purchase.earn_entry_id = entry.id
+        purchase["earn_entry_id"] = entry.id
         params = {"points": points, "order": data.order_id}
         await notify(uow, member_id=cast(int, member.id), kind=Kind.POINTS_EARNED, params=params)
-    await uow.insert(purchase)  # a concurrent twin collides on the order id here
+    purchase_id = await uow.insert_values(Purchase, purchase)  # a concurrent twin collides here
     categories = {line.category for line in data.lines if line.category}
     await purchase_recorded(uow, member=member, program=program, categories=categories)
     await reevaluate(uow, member=member, rules=program)
-    answer = PurchaseSnapshot.of(purchase, member=member)
+    answer = PurchaseSnapshot.of_values(purchase_id, purchase, member=member)
     await idempotency.store(
         uow, scope="purchase", key=key, payload=payload, answer=answer.as_json()
     )
