@@ -6,10 +6,11 @@ import asyncio
 import contextlib
 import gc
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -32,13 +33,14 @@ from backend.rewards.marketing.campaigns import run_due_campaigns
 from backend.rewards.notifications.sender import OutboxSender, SenderConfig
 from backend.rewards.offers.featured import STORE_EVERY_SECONDS, FeaturedPicks
 from backend.rewards.ports import Clock, LiveEvents, PushSender, RateLimiter, TokenVerifier
-from backend.rewards.profile.queries import OptionLabelMap, option_labels
-from backend.rewards.program import ProgramRules, RulesCache, load_rules
+from backend.rewards.profile.queries import option_labels
+from backend.rewards.program import RulesCache, load_rules
 from backend.rewards.shared import SharedValue
 from backend.rewards.uow import UnitOfWorkFactory
 from backend.settings import Settings
 
 log = logging.getLogger("rewards")
+T = TypeVar("T")
 REPO_ROOT = Path(__file__).resolve().parent.parent
 FULL_COLLECTION_EVERY = 2  # middle-generation collections per full collection (CPython: 10)
 
@@ -145,9 +147,9 @@ def create_app(
     """Build the service; tests pass fakes for the verifier, clock, database, limiter and push."""
     db = database or open_database(settings.database_url, settings.pools)
     the_clock = clock or SystemClock()
-    rules = RulesCache(lambda: _read_rules(db), ttl_seconds=settings.rules_cache_seconds)
+    rules = RulesCache(lambda: _on_reader(db, load_rules), ttl_seconds=settings.rules_cache_seconds)
     labels = SharedValue(
-        lambda: _read_option_labels(db),
+        lambda: _on_reader(db, option_labels),
         ttl_seconds=settings.rules_cache_seconds,
         what="the StyleID option labels",
     )
@@ -202,6 +204,7 @@ def create_app(
 
             await seed_demo(services.uows)
         await services.rules.load()  # requests then never wait for the rules
+        await services.option_labels.load()  # nor for the labels offer reasons name
         # What start-up made (modules, schema, engines, rules) lives as long as the process:
         # take it out of the collector's way, so full collections walk only what requests left.
         gc.collect()
@@ -284,16 +287,10 @@ def app_from_environment() -> Starlette:
     return create_app(load_settings())
 
 
-async def _read_rules(db: Database) -> ProgramRules:
-    """Read the program rules on a short-lived connection."""
+async def _on_reader(db: Database, read: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+    """Read a shared value (the rules, the option labels) on a short-lived connection."""
     async with db.reader.connect() as conn:
-        return await load_rules(conn)
-
-
-async def _read_option_labels(db: Database) -> OptionLabelMap:
-    """Read every StyleID option's labels on a short-lived connection."""
-    async with db.reader.connect() as conn:
-        return await option_labels(conn)
+        return await read(conn)
 
 
 def _graphiql(settings: Settings) -> tuple[Any, list[Any]]:

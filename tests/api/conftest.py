@@ -107,7 +107,6 @@ def client_for(clock, verifier) -> Callable[..., httpx.AsyncClient]:
     def build(database: Database, **settings: Any) -> httpx.AsyncClient:
         """The client (use it as an async context manager)."""
         config = Settings(**{"mode": "production", "jobs_enabled": False, **settings})
-        app = create_app(config, verifier=verifier, clock=clock, database=database)
-        return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test")
+        return _client(config, database, clock, verifier)
 
     return build
