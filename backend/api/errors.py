@@ -16,9 +16,9 @@ import strawberry
 from graphql import GraphQLError
 from strawberry.relay.types import InvalidGlobalIDError
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
-from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.types.execution import ExecutionContext
 
+from backend.api.lean import LeanExecutor
 from backend.rewards.errors import DomainError
 
 log = logging.getLogger("rewards.api")
@@ -104,8 +104,8 @@ class CodedErrorsSchema(strawberry.Schema):
         errors[:] = [public_error(error, request_id, operation) for error in errors]
 
 
-class CodedCoercionExecutor(StrawberryGraphQLCoreExecutionContext):
-    """graphql-core's executor; variables that fail coercion are `BAD_USER_INPUT`."""
+class CodedCoercionExecutor(LeanExecutor):
+    """The lean executor; variables that fail coercion are `BAD_USER_INPUT`."""
 
     @classmethod
     def build(cls, *args: Any, **kwargs: Any) -> Any:

@@ -9,6 +9,12 @@ get a resolver that calls their function directly (or reads the attribute). The 
 runs with the same arguments, so answers and errors are unchanged; the schema's types, and so
 the printed schema, are untouched. Fields with arguments or permissions keep strawberry's.
 Enum values are named through a map made once (`lean_enum_outputs`).
+
+Most of those fields are plain attributes of a scalar or enum type (the dashboard: 62 of 77).
+graphql-core executes each with an `Info`, a resolver call and a chain of completion calls; the
+`LeanExecutor` reads such a field's attribute and coerces it in a few steps, and leaves anything
+unusual (a null, an error, a middleware) to graphql-core, which then does all of it again: reading
+an attribute and coercing a scalar have no side effects.
 """
 
 from __future__ import annotations
@@ -17,11 +23,20 @@ from collections.abc import Callable
 from typing import Any, cast
 
 import strawberry
-from graphql import GraphQLObjectType
+from graphql import (
+    GraphQLLeafType,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLOutputType,
+    Undefined,
+    is_leaf_type,
+)
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import CustomGraphQLEnumType, GraphQLCoreConverter
 from strawberry.types.field import StrawberryField
 
 Resolve = Callable[..., Any]
+LEAVES = "rewards.lean_leaves"  # an object type's extension: its plain scalar and enum attributes
 
 
 def lean_resolvers(schema: strawberry.Schema) -> int:
@@ -33,13 +48,25 @@ def lean_resolvers(schema: strawberry.Schema) -> int:
     for named in graphql_schema.type_map.values():
         if not isinstance(named, GraphQLObjectType) or named is graphql_schema.subscription_type:
             continue
-        for field in named.fields.values():
+        leaves: dict[str, tuple[str, GraphQLLeafType, bool]] = {}
+        for name, field in named.fields.items():
             definition = field.extensions.get(GraphQLCoreConverter.DEFINITION_BACKREF)
             lean = _lean(definition, schema.config.info_class)
             if lean is not None:
                 field.resolve = lean
                 leaned += 1
+                leaf = _leaf(field.type)
+                if leaf is not None and lean._is_default:  # type: ignore[attr-defined]
+                    leaves[name] = (definition.python_name, *leaf)  # type: ignore[union-attr]
+        named.extensions = {**named.extensions, LEAVES: leaves}
     return leaned
+
+
+def _leaf(kind: GraphQLOutputType) -> tuple[GraphQLLeafType, bool] | None:
+    """A scalar or enum type and whether it is nullable, or None for other types."""
+    nullable = not isinstance(kind, GraphQLNonNull)
+    inner = kind if nullable else kind.of_type  # type: ignore[union-attr]
+    return (inner, nullable) if is_leaf_type(inner) else None
 
 
 def _lean(field: StrawberryField | None, info_class: type[Any]) -> Resolve | None:
@@ -116,3 +143,35 @@ def _enum_output(enum_type: CustomGraphQLEnumType) -> Callable[[Any], str]:
         return coerce(output_value)
 
     return coerce_output_value
+
+
+class LeanExecutor(StrawberryGraphQLCoreExecutionContext):
+    """graphql-core's executor with a short path for plain scalar and enum attributes."""
+
+    def execute_field(
+        self,
+        parent_type: GraphQLObjectType,
+        source: Any,
+        field_details_list: Any,
+        path: Any,
+        position_context: Any,
+    ) -> Any:
+        """The attribute, coerced, when that is all the field is; else graphql-core's way."""
+        leaf = parent_type.extensions.get(LEAVES, {}).get(field_details_list[0].node.name.value)
+        manager = self.middleware_manager
+        if leaf is not None and (manager is None or not manager.middlewares):
+            attribute, kind, nullable = leaf
+            try:
+                value = getattr(source, attribute)
+                if value is None:
+                    if nullable:
+                        return None
+                elif not isinstance(value, Exception):
+                    coerced = kind.coerce_output_value(value)
+                    if coerced is not None and coerced is not Undefined:
+                        return coerced
+            except Exception:  # graphql-core raises it again below, and reports it
+                pass
+        return super().execute_field(
+            parent_type, source, field_details_list, path, position_context
+        )

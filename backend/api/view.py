@@ -13,8 +13,8 @@ import asyncio
 import json
 import logging
 import math
+import random
 import re
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import accumulate
@@ -128,9 +128,10 @@ def bearer_token(headers: Headers) -> str | None:
 
 
 def request_id_of(headers: Headers) -> str:
-    """The client's `X-Request-Id` if it is sane, else a new one."""
+    """The client's `X-Request-Id` if it is sane, else a new one (random, not secret: no system
+    call for it on every request)."""
     given = headers.get("x-request-id", "")
-    return given if REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+    return given if REQUEST_ID.fullmatch(given) else f"{random.getrandbits(128):032x}"
 
 
 def response_media_type(accept: str | None) -> str | None:
