@@ -14,13 +14,15 @@ Most of those fields are plain attributes of a scalar or enum type (the dashboar
 graphql-core executes each with an `Info`, a resolver call and a chain of completion calls; the
 `LeanExecutor` reads such a field's attribute and coerces it in a few steps, and leaves anything
 unusual (a null, an error, a middleware) to graphql-core, which then does all of it again: reading
-an attribute and coercing a scalar have no side effects.
+an attribute and coercing a scalar have no side effects. It also keeps the sub-fields it collects
+for an object of a document without variables (which sub-fields an object gets depends only on
+the document then), so each request of a cached document no longer collects them again.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, cast
+from typing import Any, ClassVar, cast
 
 import strawberry
 from graphql import (
@@ -37,6 +39,7 @@ from strawberry.types.field import StrawberryField
 
 Resolve = Callable[..., Any]
 LEAVES = "rewards.lean_leaves"  # an object type's extension: its plain scalar and enum attributes
+SUBFIELDS_KEPT = 4096  # collected sub-field sets kept across requests, then forgotten at once
 
 
 def lean_resolvers(schema: strawberry.Schema) -> int:
@@ -146,7 +149,31 @@ def _enum_output(enum_type: CustomGraphQLEnumType) -> Callable[[Any], str]:
 
 
 class LeanExecutor(StrawberryGraphQLCoreExecutionContext):
-    """graphql-core's executor with a short path for plain scalar and enum attributes."""
+    """graphql-core's executor with a short path for plain scalar and enum attributes, and the
+    sub-fields of documents without variables collected once."""
+
+    # (id of the type, ids of the field nodes) -> (the type, the nodes, the collected fields): the
+    # type and nodes are kept with their ids, so no other object can take those ids meanwhile.
+    subfields: ClassVar[dict[tuple[int, ...], tuple[Any, tuple[Any, ...], Any]]] = {}
+
+    def collect_subfields(self, return_type: GraphQLObjectType, field_details_list: Any) -> Any:
+        """The sub-fields of an object, collected once per document when nothing varies them
+        (no variables, no `@defer`); graphql-core's own collection otherwise."""
+        if self.operation.variable_definitions or any(
+            d.defer_usage or d.fragment_variable_values for d in field_details_list
+        ):
+            return super().collect_subfields(return_type, field_details_list)
+        nodes = tuple(details.node for details in field_details_list)
+        key = (id(return_type), *map(id, nodes))
+        kept = self.subfields.get(key)
+        if kept is not None:
+            return kept[2]
+        collected = super().collect_subfields(return_type, field_details_list)
+        if not collected.new_defer_usages and not collected.forbidden_directive_instances:
+            if len(self.subfields) >= SUBFIELDS_KEPT:
+                self.subfields.clear()
+            self.subfields[key] = (return_type, nodes, collected)
+        return collected
 
     def execute_field(
         self,

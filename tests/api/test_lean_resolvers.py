@@ -8,7 +8,8 @@ from enum import Enum
 from typing import Any, ClassVar, NewType
 
 import strawberry
-from strawberry.extensions import SchemaExtension
+from graphql.execution import executor
+from strawberry.extensions import ParserCache, SchemaExtension
 from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.schema_converter import CustomGraphQLEnumType
 
@@ -167,3 +168,44 @@ def test_lean_executor_leaves_fields_to_middleware():
 
     assert seen[0] == seen[1]
     assert seen[1].count("size") == 5  # each thing but those whose `name` broke first
+
+
+def _parsed_once() -> strawberry.Schema:
+    """A lean schema that parses each query text once, as the service's document cache does."""
+    parser = ParserCache(maxsize=10)
+    return strawberry.Schema(
+        query=ThingQuery,
+        config=CONFIG,
+        execution_context_class=LeanExecutor,
+        extensions=[lambda: parser],
+    )
+
+
+def test_sub_fields_are_collected_once_per_document_without_variables(monkeypatch):
+    schema = _parsed_once()
+    query = "{ things { name ... on Thing { size } } }"
+    collections = []
+    collect = executor.collect_subfields
+    monkeypatch.setattr(
+        executor, "collect_subfields", lambda *a: collections.append(a) or collect(*a)
+    )
+
+    first = schema.execute_sync(query).data
+    collected_first = len(collections)
+    second = schema.execute_sync(query).data
+
+    assert first == second
+    assert first["things"][0] == {"name": "ok", "size": 3}  # type: ignore[index]
+    assert collected_first == 1  # `things`' sub-fields, once for its seven items
+    assert len(collections) == collected_first  # none the second time
+
+
+def test_sub_fields_that_depend_on_variables_are_collected_each_time():
+    schema = _parsed_once()
+    query = "query ($more: Boolean!) { things { name size @include(if: $more) } }"
+
+    with_size = schema.execute_sync(query, variable_values={"more": True}).data
+    without = schema.execute_sync(query, variable_values={"more": False}).data
+
+    assert with_size["things"][0] == {"name": "ok", "size": 3}  # type: ignore[index]
+    assert without["things"][0] == {"name": "ok"}  # type: ignore[index]
