@@ -84,6 +84,7 @@ class UnitOfWork:
         self._session: AsyncSession | None = None
         self._locked: dict[int, Member] = {}
         self._held: dict[type[HeldWrites], HeldWrites] = {}
+        self._rules_version: int | None = None
 
     @property
     def session(self) -> AsyncSession:
@@ -93,7 +94,7 @@ class UnitOfWork:
 
     async def __aenter__(self) -> UnitOfWork:
         """Open the session and its transaction."""
-        self._locked, self._held = {}, {}
+        self._locked, self._held, self._rules_version = {}, {}, None
         self._session = self._sessions()
         await self._session.begin()
         self.now = self.clock.now()
@@ -143,6 +144,12 @@ class UnitOfWork:
         if events and self._publisher is not None:
             await self._publisher.publish(events)
 
+    def read_rules_version(self, version: int) -> None:
+        """Take the rules' version a statement of this transaction read along with something
+        else (`idempotency.replay`): the next `rules()` checks the shared copy against it
+        instead of reading it again."""
+        self._rules_version = version
+
     async def rules(self) -> ProgramRules:
         """The program rules as committed now: the shared copy when its version is current.
 
@@ -150,9 +157,13 @@ class UnitOfWork:
         after a change are they read again here (and the shared copy replaced). On SQLite the
         write lock, on PostgreSQL the statement snapshot, make the version read inside this
         transaction the latest committed one, so no use case runs on rules older than that.
+        A version read just before by another statement of this transaction serves once.
         """
         known = self._rules.latest if self._rules else None
-        if known is not None and known.version == await rules_version(self.session):
+        version, self._rules_version = self._rules_version, None
+        if known is not None and version is None:
+            version = await rules_version(self.session)
+        if known is not None and known.version == version:
             return known
         fresh = await load_rules(self.session)
         if self._rules:

@@ -138,7 +138,7 @@ async def record_purchase(uow: UnitOfWork, *, data: PurchaseInput, actor: str) -
     data = clean_purchase(data)
     key, payload = data.order_id, data.payload()
     earlier = await idempotency.replay(
-        uow, scope="purchase", key=key, payload=payload, field="orderId"
+        uow, scope="purchase", key=key, payload=payload, field="orderId", rules=True
     )
     if earlier is not None:
         return PurchaseSnapshot.from_json(earlier)
@@ -210,7 +210,7 @@ async def refund_purchase(uow: UnitOfWork, *, data: RefundInput, actor: str) -> 
     data = clean_refund(data)
     key, payload = idempotency.pair_key(data.order_id, data.refund_id), data.payload()
     earlier = await idempotency.replay(
-        uow, scope="refund", key=key, payload=payload, field="refundId"
+        uow, scope="refund", key=key, payload=payload, field="refundId", rules=True
     )
     if earlier is not None:
         return PurchaseSnapshot.from_json(earlier)
