@@ -150,7 +150,7 @@ async def record_purchase(uow: UnitOfWork, *, data: PurchaseInput, actor: str) -
         rates=program.rates,
         started=program_start(program.settings),
     )
-    member = await lock_member_by_card(uow, data.card_number)
+    member = await lock_member_by_card(uow, data.card_number, tier_rules=program)
     _check_active(member)
     at, tier = data.occurred_at or uow.now, member.tier_code
     limited = segment_limited(program.bonus_events, at=at, tier=tier)
