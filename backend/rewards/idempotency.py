@@ -16,10 +16,10 @@ import hashlib
 import json
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Row, and_, bindparam, select
 from sqlmodel import col
 
-from backend.db.tables import IdempotencyKey
+from backend.db.tables import IdempotencyKey, RulesVersion
 from backend.rewards.errors import IdempotencyConflict
 from backend.rewards.uow import UnitOfWork
 
@@ -38,8 +38,17 @@ def pair_key(first: str, second: str) -> str:
 
 
 # Built once with bind parameters: SQLAlchemy finds its compiled form without a new cache key.
-STORED = select(col(IdempotencyKey.fingerprint), col(IdempotencyKey.result)).where(
-    col(IdempotencyKey.scope) == bindparam("scope"), col(IdempotencyKey.key) == bindparam("key")
+_THE_KEY = (
+    col(IdempotencyKey.scope) == bindparam("scope"),
+    col(IdempotencyKey.key) == bindparam("key"),
+)
+STORED = select(col(IdempotencyKey.fingerprint), col(IdempotencyKey.result)).where(*_THE_KEY)
+# The same lookup beside the one row of `rules_version`: one row whatever is stored, its key
+# columns NULL when the key is new.
+STORED_AND_RULES_VERSION = (
+    select(col(RulesVersion.version), col(IdempotencyKey.fingerprint), col(IdempotencyKey.result))
+    .select_from(RulesVersion)
+    .outerjoin(IdempotencyKey, and_(*_THE_KEY))
 )
 
 
@@ -55,20 +64,31 @@ def _storable(key: str) -> bool:
 
 
 async def replay(
-    uow: UnitOfWork, *, scope: str, key: str, payload: Any, field: str
+    uow: UnitOfWork, *, scope: str, key: str, payload: Any, field: str, rules: bool = False
 ) -> dict[str, Any] | None:
     """Return the stored answer of an earlier identical write, None if the key is new.
 
     A stored key with a different payload is refused, naming `field`, the input that holds the key.
+    With `rules`, the same statement reads the program rules' version for the `uow.rules()` that
+    follows (one statement less for a use case that reads both).
     """
     if not _storable(key):
         return None
-    row = (await uow.session.execute(STORED, {"scope": scope, "key": key})).first()
+    row = await _stored(uow, {"scope": scope, "key": key}, rules=rules)
     if row is None:
         return None
     if row.fingerprint != fingerprint(payload):
         raise IdempotencyConflict(field=field)
     return dict(row.result)
+
+
+async def _stored(uow: UnitOfWork, params: dict[str, str], *, rules: bool) -> Row[Any] | None:
+    """The stored key's fingerprint and answer, None if the key is new (see `replay`)."""
+    if not rules:
+        return (await uow.session.execute(STORED, params)).first()
+    row = (await uow.session.execute(STORED_AND_RULES_VERSION, params)).one()
+    uow.read_rules_version(row.version)
+    return row if row.fingerprint is not None else None  # a stored key always has one
 
 
 async def claim(uow: UnitOfWork, *, scope: str, key: str, payload: Any) -> IdempotencyKey:

@@ -8,13 +8,25 @@ import logging
 import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from types import TracebackType
-from typing import Any, NewType, Protocol, TypeVar
+from typing import Any, NamedTuple, NewType, Protocol, TypeVar
 
-from sqlalchemy import Insert, Select, bindparam, insert, select, update
+from sqlalchemy import (
+    Boolean,
+    ColumnElement,
+    Insert,
+    Select,
+    bindparam,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.engine import Row as ResultRow
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.sql.functions import FunctionElement
 from sqlmodel import SQLModel, col
 
 from backend.db.tables import Member
@@ -84,6 +96,8 @@ class UnitOfWork:
         self._session: AsyncSession | None = None
         self._locked: dict[int, Member] = {}
         self._held: dict[type[HeldWrites], HeldWrites] = {}
+        self._rules_version: int | None = None
+        self.read_with_lock: dict[int, ReadWithLock] = {}
 
     @property
     def session(self) -> AsyncSession:
@@ -93,7 +107,8 @@ class UnitOfWork:
 
     async def __aenter__(self) -> UnitOfWork:
         """Open the session and its transaction."""
-        self._locked, self._held = {}, {}
+        self._locked, self._held, self._rules_version = {}, {}, None
+        self.read_with_lock = {}
         self._session = self._sessions()
         await self._session.begin()
         self.now = self.clock.now()
@@ -114,7 +129,7 @@ class UnitOfWork:
         finally:
             await self._session.close()
             self._session = None
-            self._locked = {}
+            self._locked, self.read_with_lock = {}, {}
 
     def emit(self, event: MemberEvent) -> None:
         """Record a domain event; it is published only if this transaction commits."""
@@ -138,10 +153,16 @@ class UnitOfWork:
         for writes in held:
             await writes.write(self.session)
         await self.session.commit()
-        self._locked = {}
+        self._locked, self.read_with_lock = {}, {}
         events, self.events = committed(self.events), []
         if events and self._publisher is not None:
             await self._publisher.publish(events)
+
+    def read_rules_version(self, version: int) -> None:
+        """Take the rules' version a statement of this transaction read along with something
+        else (`idempotency.replay`): the next `rules()` checks the shared copy against it
+        instead of reading it again."""
+        self._rules_version = version
 
     async def rules(self) -> ProgramRules:
         """The program rules as committed now: the shared copy when its version is current.
@@ -150,9 +171,13 @@ class UnitOfWork:
         after a change are they read again here (and the shared copy replaced). On SQLite the
         write lock, on PostgreSQL the statement snapshot, make the version read inside this
         transaction the latest committed one, so no use case runs on rules older than that.
+        A version read just before by another statement of this transaction serves once.
         """
         known = self._rules.latest if self._rules else None
-        if known is not None and known.version == await rules_version(self.session):
+        version, self._rules_version = self._rules_version, None
+        if known is not None and version is None:
+            version = await rules_version(self.session)
+        if known is not None and known.version == version:
             return known
         fresh = await load_rules(self.session)
         if self._rules:
@@ -218,6 +243,27 @@ class UnitOfWork:
         self._locked[member.id or 0] = member
         return LockedMember(member)
 
+    async def lock_member_reading(
+        self, stmt: Select[Any], params: Mapping[str, Any]
+    ) -> LockedMember | None:
+        """Find and lock a member with a `lock_query` that reads more about them in the same
+        statement; what it read is kept in `read_with_lock`, as of the lock.
+
+        A PostgreSQL statement reads other tables as of its start: if the lock had to wait for a
+        writer of the member, who committed since, the statement runs again, the lock now held,
+        to read what that writer committed. (On SQLite `BEGIN IMMEDIATE` already holds the
+        database: nothing commits while a write transaction runs.)
+        """
+        row = (await self.session.execute(stmt, params)).first()
+        if row is None:
+            return None
+        if not row.locked_as_seen:
+            row = (await self.session.execute(stmt, params)).one()
+        member = row[0]
+        self._locked[member.id or 0] = member
+        self.read_with_lock[member.id or 0] = ReadWithLock(params, row)
+        return LockedMember(member)
+
     async def lock_members(self, member_ids: Sequence[int]) -> list[LockedMember]:
         """Lock several members in one statement, in id order (so batches never deadlock)."""
         stmt = (
@@ -239,6 +285,47 @@ class UnitOfWork:
         """Refuse a member this unit of work did not lock (e.g. one from another unit of work)."""
         if self._session is None or self._locked.get(member.id or 0) is not member:
             raise AssertionError(f"member {member.id} is not locked by this unit of work")
+
+
+class ReadWithLock(NamedTuple):
+    """What a member's lock statement read besides the member (`lock_member_reading`), and the
+    parameters it read it with. It stays current until this unit of work writes what it read:
+    whoever writes it drops it from `read_with_lock`."""
+
+    params: Mapping[str, Any]
+    row: ResultRow[Any]
+
+
+class LockedAsSeen(FunctionElement[bool]):
+    """True when the member row a statement locked is the version its snapshot saw: then no
+    writer of the member committed after the statement began."""
+
+    type = Boolean()
+    inherit_cache = True
+
+
+@compiles(LockedAsSeen)
+def _locked_as_seen(element: LockedAsSeen, compiler: Any, **kw: Any) -> str:
+    """SQLite: a write transaction holds the whole database from `BEGIN IMMEDIATE`."""
+    return "1"
+
+
+@compiles(LockedAsSeen, "postgresql")
+def _locked_as_seen_postgresql(element: LockedAsSeen, compiler: Any, **kw: Any) -> str:
+    """PostgreSQL: after waiting for the lock the statement locks the latest version (a writer
+    that committed meanwhile made it), while its subqueries still see the version of its
+    snapshot; the same creating transaction (`xmin`) means it is the same version."""
+    return "(SELECT seen.xmin FROM member AS seen WHERE seen.id = member.id) = member.xmin"
+
+
+def lock_query(column: str, *reads: ColumnElement[Any]) -> Select[Any]:
+    """The member a unique column's value (bind parameter `value`) names, locked, and `reads`,
+    labelled columns about them (correlated subqueries), in one statement for
+    `UnitOfWork.lock_member_reading`; build it once."""
+    condition = getattr(Member, column) == bindparam("value")
+    seen = LockedAsSeen().label("locked_as_seen")
+    stmt = select(Member, *reads, seen).where(condition).with_for_update()
+    return stmt.execution_options(populate_existing=True)
 
 
 BALANCES = ("balance", "pending", "debt")

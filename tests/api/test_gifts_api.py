@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from sqlalchemy import select
 from strawberry.relay import GlobalID
 
@@ -120,3 +122,16 @@ async def test_a_gift_out_of_stock_is_skipped_and_the_enrolment_goes_through(api
     assert await gifts(api, "bob") == []
     async with database.reader.connect() as conn:
         assert len((await conn.execute(select(Voucher.id))).all()) == 1
+
+
+async def test_concurrent_purchases_of_one_member_reach_each_milestone_once(api):
+    # Given a member
+    await member(api, "alice")
+    card = await card_of(api)
+    # When ten of their orders arrive at once
+    await asyncio.gather(*(buy(api, card, f"C-{n}") for n in range(1, 11)))
+    # Then each purchase counted the ones before it: both milestones, once each
+    assert (await gifts(api))[1:] == [
+        ("MILESTONE", "Your 4th purchase: a free tote bag"),
+        ("MILESTONE", "Your 10th purchase: 15 EUR off"),
+    ]

@@ -173,16 +173,17 @@ async def test_record_purchase_costs_the_same_few_statements_however_long_the_hi
         await api(RECORD, order(card, f"Q-{i}"), POS)
     twentieth = await costs_of_a_purchase(api, count_queries, card, "Q-20")
     assert first == twentieth, (first, twentieth)
-    # Read: the idempotency key, the rules' version (the rules themselves come from the shared
-    # cache while it is current), the member by card number, locked. Write: the member's
-    # balances, ledger entry, the month's earned points for the leaderboard (one upsert), lot,
-    # purchase; read the tier months; write the idempotency key with
-    # its answer, which is built from what was written; the categories bought (one upsert) and
-    # the purchase count for the milestone ladder; the points-earned notification: the inbox
+    # Read: the idempotency key with the rules' version beside it (the rules themselves come
+    # from the shared cache while it is current), the member by card number, locked, with their
+    # tier-qualifying points (the pending credit adds none, so `reevaluate` reads no months).
+    # Write: the member's balances, ledger entry, the month's earned points for the leaderboard
+    # (one upsert), lot, purchase (its INSERT returns the member's other purchases the milestone
+    # ladder counts); write the idempotency key with its answer, which is built from what was
+    # written; the categories bought (one upsert); the points-earned notification: the inbox
     # row, whose INSERT looks at the member's devices itself (plus one insert of pushes when
     # there are devices); last, the leaderboard's score histogram (one upsert of the old and new
     # score). SQLite adds its `BEGIN IMMEDIATE`.
-    assert first == {"sqlite": 15, "postgresql": 14}[database.writer.dialect.name], first
+    assert first == {"sqlite": 12, "postgresql": 11}[database.writer.dialect.name], first
 
 
 async def test_record_purchase_asks_once_more_when_a_segment_limited_event_covers_it(
@@ -198,12 +199,12 @@ async def test_record_purchase_asks_once_more_when_a_segment_limited_event_cover
     assert (
         await costs_of_a_purchase(api, count_queries, card, "Q-1")
         == {
-            "sqlite": 16,
-            "postgresql": 15,
+            "sqlite": 13,
+            "postgresql": 12,
         }[database.writer.dialect.name]
     )
     # a purchase outside the window asks nothing more
     earlier = order(card, "Q-2", occurredAt="2026-05-31T23:59:59Z")
     count_queries.count = 0
     assert (await api(RECORD, earlier, POS))["data"]["recordPurchase"]["errors"] == []
-    assert count_queries.count == {"sqlite": 15, "postgresql": 14}[database.writer.dialect.name]
+    assert count_queries.count == {"sqlite": 12, "postgresql": 11}[database.writer.dialect.name]

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import select
 
 from backend.db.tables import TierMonth
-from backend.rewards.ledger import Posting, Source, reverse_credit
+from backend.rewards.ledger import Posting, Source, credit, reverse_credit
 from backend.rewards.program import load_rules
-from backend.rewards.tiers.services import qualifying_now
+from backend.rewards.tiers.services import lock_counting, qualifying_now, reevaluate
 from tests.helpers import assert_consistent, give, new_member
 from tests.integration.test_migrations import _migrate
 
@@ -73,3 +74,51 @@ async def test_0005_rebuilds_the_months_from_the_ledger(database, uows, clock):
     await _migrate(database, "downgrade", "0004")
     await _migrate(database, "upgrade", "head")
     assert {m: await tier_months(uows, m) for m in (member.id, other.id)} == kept
+
+
+async def test_a_lock_that_waited_for_a_writer_reads_the_tier_points_it_committed(uows):
+    # Given a member with 100 qualifying points, and a writer holding their lock while it
+    # credits 300 more
+    member = await new_member(uows)
+    await give(uows, member.id, 100)
+    credited, release = asyncio.Event(), asyncio.Event()
+
+    async def writer(uow):
+        locked = await uow.lock_member(member.id)
+        await credit(uow, member=locked, points=300, posting=Posting("test", Source.STAFF))
+        credited.set()
+        await release.wait()
+        await uow.commit()
+
+    async def points_read_with_the_lock() -> int:
+        async with uows() as uow:
+            rules = await load_rules(uow.session)
+            await lock_counting(uow, "id", member.id, rules=rules)
+            return int(uow.read_with_lock[member.id].row.window_points)
+
+    writing = asyncio.create_task(uows.run(writer))
+    await credited.wait()
+    # When another unit of work locks the member, reading their points in the same statement
+    reading = asyncio.create_task(points_read_with_the_lock())
+    await asyncio.sleep(0.3)
+    assert not reading.done()  # it waits for the writer
+    release.set()
+    await writing
+    # Then it reads what the writer committed (PostgreSQL's statement began before the commit)
+    assert await reading == 400
+
+
+async def test_points_the_ledger_adds_after_the_lock_count_for_the_tier(uows):
+    # Given a member locked with their tier points read (none)
+    member = await new_member(uows)
+    async with uows() as uow:
+        rules = await load_rules(uow.session)
+        top = rules.tiers[-1]
+        locked = await lock_counting(uow, "id", member.id, rules=rules)
+        assert locked is not None and locked.tier_code != top.code
+        # When the same unit of work credits the top tier's threshold, spendable at once
+        posting = Posting("test", Source.STAFF)
+        await credit(uow, member=locked, points=top.threshold, posting=posting)
+        # Then the re-evaluation counts them: the points read with the lock are not used
+        assert await reevaluate(uow, member=locked, rules=rules)
+        assert locked.tier_code == top.code

@@ -119,6 +119,7 @@ async def _append(
     await uow.insert(entry)
     if kind in TIER_QUALIFYING and amount:
         await _add_to_month(uow, TierMonth, entry.member_id, month_of(uow.now), amount)
+        uow.read_with_lock.pop(entry.member_id, None)  # its tier points read with the lock
     await _count_as_earned(uow, entry)
     uow.emit(
         PointsChanged(
@@ -367,6 +368,8 @@ async def _add_each_to_month(
     rows = [{"member_id": m, "month": month, "points": points} for m in member_ids]
     if model is TierMonth:
         await uow.session.execute(stmt, rows)
+        for member_id in member_ids:  # their tier points read with their locks
+            uow.read_with_lock.pop(member_id, None)
         return
     moves = uow.held(ScoreMoves)
     for now in (await uow.session.execute(stmt.returning(table.c.points), rows)).scalars():

@@ -14,6 +14,8 @@ from backend.db.tables import AuditLog, Member
 from backend.rewards.errors import DomainError, NotFound
 from backend.rewards.members.rules import valid_card_number
 from backend.rewards.ports import Principal
+from backend.rewards.program import ProgramRules
+from backend.rewards.tiers.services import lock_counting
 from backend.rewards.uow import LockedMember, UnitOfWork
 
 T = TypeVar("T")
@@ -90,10 +92,16 @@ async def member_id_by_card(uow: UnitOfWork, card_number: str) -> int:
     return _found((await uow.session.execute(stmt)).scalar())
 
 
-async def lock_member_by_card(uow: UnitOfWork, card_number: str) -> LockedMember:
-    """Find and lock the member with a card number in one statement, for writes that name them by card."""
+async def lock_member_by_card(
+    uow: UnitOfWork, card_number: str, *, tier_rules: ProgramRules | None = None
+) -> LockedMember:
+    """Find and lock the member with a card number in one statement, for writes that name them by
+    card; with `tier_rules`, for writes that re-evaluate the tier, it reads the member's
+    tier-qualifying points too (`tiers.services.lock_counting`)."""
     reference = _card_or_refuse(card_number)
-    return _found(await uow.lock_member_by("card_number", reference))
+    if tier_rules is None:
+        return _found(await uow.lock_member_by("card_number", reference))
+    return _found(await lock_counting(uow, "card_number", reference, rules=tier_rules))
 
 
 def _card_or_refuse(card_number: str) -> str:

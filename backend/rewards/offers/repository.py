@@ -91,14 +91,19 @@ async def mark_used(
     return bool((await session.execute(stmt)).rowcount)  # type: ignore[attr-defined]
 
 
-BOUGHT = select(func.count()).where(
-    PURCHASE.c.member_id == bindparam("member_id"), PURCHASE.c.refunded_amount < PURCHASE.c.amount
+# A member's purchases the milestone ladder counts (those not refunded in full) besides one
+# order: a column of that order's INSERT (`purchases.services`), which adds the order itself.
+# Leaving the order out counts the same on both databases: a RETURNING subquery sees the row
+# just inserted on SQLite, not on PostgreSQL.
+BOUGHT_BESIDES = (
+    select(func.count())
+    .where(
+        PURCHASE.c.member_id == bindparam("bought_member_id"),
+        PURCHASE.c.refunded_amount < PURCHASE.c.amount,
+        PURCHASE.c.order_id != bindparam("bought_order_id"),
+    )
+    .scalar_subquery()
 )
-
-
-async def count_bought(session: AsyncSession, member_id: int) -> int:
-    """A member's purchases that were not refunded in full (what the milestone ladder counts)."""
-    return int((await session.execute(BOUGHT, {"member_id": member_id})).scalar_one())
 
 
 def _dialect(session: AsyncSession) -> Any:

@@ -333,15 +333,21 @@ async def welcome(uow: UnitOfWork, *, member_id: int, program: ProgramRules) -> 
 
 
 async def purchase_recorded(
-    uow: UnitOfWork, *, member: LockedMember, program: ProgramRules, categories: set[str]
+    uow: UnitOfWork,
+    *,
+    member: LockedMember,
+    program: ProgramRules,
+    categories: set[str],
+    bought: int,
 ) -> list[Voucher]:
-    """Count the categories bought and give the milestone gifts this purchase reaches."""
+    """Count the categories bought and give the milestone gifts this purchase reaches; `bought`
+    is the member's purchases the ladder counts, this one included (`repository.BOUGHT_BESIDES`
+    + 1)."""
     member_id = cast(int, member.id)
     await repository.record_bought(uow.session, member_id, categories)
     ladder = read_ladder(program.settings.get("milestones", []))
     if not ladder:
         return []
-    bought = await repository.count_bought(uow.session, member_id)
     given = []
     for step in due_milestones(ladder, bought):
         voucher = await issue_gift(

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlmodel import col
 
 from backend.db.tables import Member, Purchase
@@ -23,6 +23,7 @@ from backend.rewards.ledger import Posting, Source, credit, reverse_credit
 from backend.rewards.members.lookup import lock_member_by_card
 from backend.rewards.notifications.rules import Kind
 from backend.rewards.notifications.services import notify
+from backend.rewards.offers.repository import BOUGHT_BESIDES
 from backend.rewards.offers.services import purchase_recorded
 from backend.rewards.purchases.rules import (
     PurchaseInput,
@@ -118,6 +119,24 @@ _COLUMNS = (
 """The purchase's columns a snapshot takes."""
 
 
+PURCHASE = Purchase.__table__  # type: ignore[attr-defined]
+# The new purchase's id, and how many of the buyer's other purchases the milestone ladder counts:
+# read by the INSERT, after the buyer's lock, so no concurrent purchase of theirs is missed.
+_INSERT_PURCHASE = insert(PURCHASE).returning(PURCHASE.c.id, BOUGHT_BESIDES.label("bought_before"))
+
+
+async def _insert_purchase(uow: UnitOfWork, purchase: dict[str, Any]) -> tuple[int, int]:
+    """Insert a purchase from its column values; its id and the buyer's purchases the milestone
+    ladder counts, this one included (nothing of it is refunded yet)."""
+    params = {
+        **purchase,
+        "bought_member_id": purchase["member_id"],
+        "bought_order_id": purchase["order_id"],
+    }
+    row = (await uow.session.execute(_INSERT_PURCHASE, params)).one()
+    return int(row.id), int(row.bought_before) + 1
+
+
 async def _purchase(uow: UnitOfWork, purchase_id: int) -> Purchase:
     """Load a purchase row."""
     return (
@@ -138,7 +157,7 @@ async def record_purchase(uow: UnitOfWork, *, data: PurchaseInput, actor: str) -
     data = clean_purchase(data)
     key, payload = data.order_id, data.payload()
     earlier = await idempotency.replay(
-        uow, scope="purchase", key=key, payload=payload, field="orderId"
+        uow, scope="purchase", key=key, payload=payload, field="orderId", rules=True
     )
     if earlier is not None:
         return PurchaseSnapshot.from_json(earlier)
@@ -150,7 +169,7 @@ async def record_purchase(uow: UnitOfWork, *, data: PurchaseInput, actor: str) -
         rates=program.rates,
         started=program_start(program.settings),
     )
-    member = await lock_member_by_card(uow, data.card_number)
+    member = await lock_member_by_card(uow, data.card_number, tier_rules=program)
     _check_active(member)
     at, tier = data.occurred_at or uow.now, member.tier_code
     limited = segment_limited(program.bonus_events, at=at, tier=tier)
@@ -193,9 +212,11 @@ async def record_purchase(uow: UnitOfWork, *, data: PurchaseInput, actor: str) -
         purchase["earn_entry_id"] = entry.id
         params = {"points": points, "order": data.order_id}
         await notify(uow, member_id=cast(int, member.id), kind=Kind.POINTS_EARNED, params=params)
-    purchase_id = await uow.insert_values(Purchase, purchase)  # a concurrent twin collides here
+    purchase_id, bought = await _insert_purchase(uow, purchase)  # a concurrent twin collides here
     categories = {line.category for line in data.lines if line.category}
-    await purchase_recorded(uow, member=member, program=program, categories=categories)
+    await purchase_recorded(
+        uow, member=member, program=program, categories=categories, bought=bought
+    )
     await reevaluate(uow, member=member, rules=program)
     answer = PurchaseSnapshot.of_values(purchase_id, purchase, member=member)
     await idempotency.store(
@@ -210,7 +231,7 @@ async def refund_purchase(uow: UnitOfWork, *, data: RefundInput, actor: str) -> 
     data = clean_refund(data)
     key, payload = idempotency.pair_key(data.order_id, data.refund_id), data.payload()
     earlier = await idempotency.replay(
-        uow, scope="refund", key=key, payload=payload, field="refundId"
+        uow, scope="refund", key=key, payload=payload, field="refundId", rules=True
     )
     if earlier is not None:
         return PurchaseSnapshot.from_json(earlier)

@@ -43,7 +43,13 @@ def qualifying(
         if oldest
         else None
     )
-    return Qualifying(max(0, sum(points for _, points in counted)), leaves)
+    return Qualifying(counted_points(sum(points for _, points in counted)), leaves)
+
+
+def counted_points(window_total: int) -> int:
+    """Qualifying points from the total of the window's months: never below zero (a month's
+    reversals can outweigh its earns)."""
+    return max(0, window_total)
 
 
 def tier_for(ladder: tuple[TierRule, ...], qualifying: int) -> TierRule:
