@@ -15,9 +15,11 @@ loader with the answers. The dashboard costs one batch. A field whose read may h
 ahead returns `loaders.answer(read, then)`: the answer at once (a plain function, no coroutine,
 task or loader round) when it was, else an awaitable of it.
 
-No loader refers back to its `Loaders` (they hold the shared batch loader, not `self`): a
-request's loaders, caches and rows then form no reference cycle, so they are freed as the request
-ends instead of waiting for the collector (full collections were the dashboard's slowest answers).
+No loader refers back to its `Loaders` or to itself: they hold the request's `RequestReads` (the
+answers read ahead and the shared batch), and load functions are partials of module functions,
+never lambdas or bound methods of the object that keeps the loader. A request's loaders, caches
+and rows then form no reference cycle, so they are freed as the request ends instead of waiting
+for the collector (full collections were the dashboard's slowest answers).
 """
 
 from __future__ import annotations
@@ -46,23 +48,15 @@ R = TypeVar("R")
 NOT_AHEAD = object()  # a read `me` did not answer ahead (answers may be None)
 
 
-class Loaders:
-    """The loaders of one request; created fresh for every request so nothing leaks between users.
+class RequestReads:
+    """The reads of one request: the answers `me` read ahead and the batch every other read joins.
 
-    Each DataLoader is made on first use: most requests need only a few of them.
+    It refers to no loader, so the loaders that read through it (`Loaders`, `OfferLoaders`) can
+    hold it without a reference cycle.
     """
 
-    def __init__(
-        self,
-        database: Database,
-        rules: RulesCache,
-        now: datetime,
-        labels: SharedValue[OptionLabelMap],
-    ) -> None:
+    def __init__(self, database: Database) -> None:
         self._db = database
-        self._rules = rules
-        self._labels = labels
-        self.now = now
         self._ahead: dict[queries.Read[Any], Any] = {}  # answers `me` read ahead
 
     async def read(self, read: queries.Read[T]) -> T:
@@ -71,7 +65,7 @@ class Loaders:
         found: T = self._ahead.get(read, NOT_AHEAD)
         if found is not NOT_AHEAD:
             return found
-        answer: T = await self._reads.load(read)
+        answer: T = await self.batch.load(read)
         return answer
 
     def prime(self, read: queries.Read[T], answer: T) -> None:
@@ -96,9 +90,34 @@ class Loaders:
         return None if any(answer is NOT_AHEAD for answer in found) else found
 
     @cached_property
-    def _reads(self) -> DataLoader[queries.Read[Any], Any]:
+    def batch(self) -> DataLoader[queries.Read[Any], Any]:
         """The batch every read of this request goes through."""
         return DataLoader(partial(_run_reads, self._db))
+
+
+class Loaders:
+    """The loaders of one request; created fresh for every request so nothing leaks between users.
+
+    Each DataLoader is made on first use: most requests need only a few of them.
+    """
+
+    def __init__(
+        self,
+        database: Database,
+        rules: RulesCache,
+        now: datetime,
+        labels: SharedValue[OptionLabelMap],
+    ) -> None:
+        self._db = database
+        self._rules = rules
+        self._labels = labels
+        self.now = now
+        self.reads = reads = RequestReads(database)
+        # Its methods, called with no hop in between (bound to `reads`, they hold no `Loaders`).
+        self.read = reads.read
+        self.prime = reads.prime
+        self.answer = reads.answer
+        self.answered = reads.answered
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[AsyncConnection]:
@@ -122,32 +141,32 @@ class Loaders:
     @cached_property
     def member(self) -> DataLoader[int, Row[Any] | None]:
         """Members by id."""
-        return DataLoader(partial(_rows_by_ids, self._reads, queries.MEMBER))
+        return DataLoader(partial(_rows_by_ids, self.reads.batch, queries.MEMBER))
 
     @cached_property
     def entry(self) -> DataLoader[int, Row[Any] | None]:
         """Ledger entries by id, with their lot's state."""
-        return DataLoader(partial(_rows_by_ids, self._reads, queries.ENTRY))
+        return DataLoader(partial(_rows_by_ids, self.reads.batch, queries.ENTRY))
 
     @cached_property
     def purchase(self) -> DataLoader[int, Row[Any] | None]:
         """Purchases by id."""
-        return DataLoader(partial(_rows_by_ids, self._reads, queries.PURCHASE))
+        return DataLoader(partial(_rows_by_ids, self.reads.batch, queries.PURCHASE))
 
     @cached_property
     def clubs(self) -> ClubLoaders:
         """Club statuses of members."""
-        return ClubLoaders(self._reads.load, self.now)
+        return ClubLoaders(self.reads.batch.load, self.now)
 
     @cached_property
     def notification(self) -> DataLoader[int, Row[Any] | None]:
         """Inbox notifications by id."""
-        return DataLoader(partial(_rows_by_ids, self._reads, NOTIFICATION))
+        return DataLoader(partial(_rows_by_ids, self.reads.batch, NOTIFICATION))
 
     @cached_property
     def offers(self) -> OfferLoaders:
         """Offer lists, counts and vouchers."""
-        return OfferLoaders(self)
+        return OfferLoaders(self.reads, self._rules, self._labels, self.now, self.clubs)
 
 
 async def _then(answer: Awaitable[T], then: Callable[[T], R]) -> R:

@@ -159,7 +159,7 @@ async def closed(ws: ClientConnection) -> tuple[int | None, str | None]:
 def request_caches() -> list[Loaders]:
     """Every live request cache (loaders that were read through): none once requests ended."""
     gc.collect()
-    return [o for o in gc.get_objects() if isinstance(o, Loaders) and "_reads" in vars(o)]
+    return [o for o in gc.get_objects() if isinstance(o, Loaders) and "batch" in vars(o.reads)]
 
 
 async def adjust(api: Api, member_gid: str, points: int, key: str) -> None:
