@@ -12,6 +12,7 @@ from backend.rewards.offers.personalization import (
     FEATURED_POOL,
     Reason,
     ReasonCode,
+    _best,
     after,
     featured,
     fit,
@@ -22,6 +23,7 @@ from backend.rewards.offers.rules import (
     Interest,
     MemberFacts,
     Unavailable,
+    claim_refusal,
     early_access,
     hidden_before_start,
     opens_at,
@@ -208,3 +210,118 @@ def test_units_left_during_and_after_early_access(stock, club_stock, early, left
 def test_an_early_access_offer_scores_its_club_members_highest():
     found = fit(EARLY, IN_CLUB, now=NOW, ladder=LADDER)
     assert (found.score, found.reason) == (40, Reason(ReasonCode.EARLY_ACCESS, str(CLUB)))
+
+
+def _best_by_sorting(parts):
+    """The rule `_best` implements: the parts sorted by points (high first), then subject."""
+    found = sorted(parts, key=lambda part: (-part[0], part[1]))
+    return found[0] if found and found[0][0] > 0 else (0, None)
+
+
+@given(st.dictionaries(st.sampled_from("abcdef"), st.integers(0, 40)))
+def test_the_best_part_is_the_first_of_the_parts_sorted_by_points_then_subject(points):
+    parts = [(p, subject) for subject, p in points.items()]
+    assert _best(parts) == _best_by_sorting(parts)
+
+
+CATEGORIES = st.frozensets(st.sampled_from(["tea", "coffee", "shoes", "bags"]))
+STYLES = st.frozensets(st.sampled_from(["style:sporty", "style:boho", "style:classic"]))
+MOMENTS = st.integers(-200, 200).map(lambda days: NOW + timedelta(days=days))
+OFFER_TERMS = st.builds(
+    terms,
+    starts_at=MOMENTS,
+    ends_at=st.none() | MOMENTS,
+    stock=st.none() | st.integers(0, 3),
+    club_stock=st.none() | st.integers(0, 3),
+    per_member_limit=st.none() | st.integers(1, 3),
+    points_cost=st.integers(0, 300),
+    early_access_days=st.integers(0, 14),
+    categories=CATEGORIES,
+    audience=st.builds(
+        Audience,
+        min_tier=st.none() | st.sampled_from([*LADDER, "unknown"]),
+        club_id=st.none() | st.integers(1, 3),
+        club_only=st.booleans(),
+        style_tags=STYLES,
+        categories=CATEGORIES,
+    ),
+)
+INTERESTS = st.dictionaries(
+    st.sampled_from(["tea", "coffee", "shoes", "bags"]),
+    st.builds(
+        Interest,
+        bought=st.integers(0, 40),
+        viewed=st.integers(0, 40),
+        last_viewed_at=st.none() | MOMENTS,
+    ),
+)
+MEMBER_FACTS = st.builds(
+    MemberFacts,
+    tier_code=st.sampled_from([*LADDER, "unknown"]),
+    club_ids=st.frozensets(st.integers(1, 3)),
+    style_tags=STYLES,
+    categories_bought=CATEGORIES,
+    disliked_categories=CATEGORIES,
+    favourite_categories=CATEGORIES,
+    interest=INTERESTS,
+)
+
+
+def _fit_by_the_table(offer, facts):
+    """The module's table, part by part: every part with its points and subject, then the sum
+    and the first part of the most points (NEW_OFFER when none gives any)."""
+    interest = facts.interest
+    known = sorted(c for c in offer.categories if c in interest)
+
+    def views(c):
+        seen = interest[c]
+        if seen.last_viewed_at is None or seen.viewed <= 0:
+            return 0
+        age = NOW - seen.last_viewed_at
+        full = 4 * min(seen.viewed.bit_length(), 5)
+        return full if age <= timedelta(days=30) else full // 2 if age <= timedelta(days=180) else 0
+
+    def best(parts):
+        return max(parts, key=lambda part: part[0], default=(0, None))  # first among equals
+
+    matched = sorted(offer.audience.style_tags & facts.style_tags)
+    tier = offer.audience.min_tier
+    rung = LADDER.index(tier) if tier in LADDER else 0
+    parts = [
+        (
+            ReasonCode.EARLY_ACCESS,
+            40 if early_access(offer, facts, NOW) else 0,
+            str(offer.audience.club_id),
+        ),
+        (
+            ReasonCode.BOUGHT_CATEGORY,
+            *best([(8 * min(interest[c].bought.bit_length(), 5), c) for c in known]),
+        ),
+        (
+            ReasonCode.FAVOURITE_CATEGORY,
+            *best([(24, c) for c in sorted(offer.categories & facts.favourite_categories)]),
+        ),
+        (ReasonCode.STYLE_MATCH, 16 * min(len(matched), 2), matched[0] if matched else None),
+        (ReasonCode.VIEWED_CATEGORY, *best([(views(c), c) for c in known])),
+        (ReasonCode.TIER, 6 * rung, tier),
+    ]
+    code, points, subject = max(parts, key=lambda part: part[1])
+    reason = Reason(code, subject) if points > 0 else Reason(ReasonCode.NEW_OFFER)
+    return sum(part[1] for part in parts), reason
+
+
+@given(OFFER_TERMS, MEMBER_FACTS)
+def test_the_fit_is_the_sum_of_the_tables_parts_and_its_reason_the_largest(offer, facts):
+    found = fit(offer, facts, now=NOW, ladder=LADDER)
+    assert (found.score, found.reason) == _fit_by_the_table(offer, facts)
+
+
+@given(OFFER_TERMS, MEMBER_FACTS, st.integers(0, 300), st.integers(0, 3))
+def test_nothing_refuses_entry_to_an_offer_shown_to_the_member_only_its_claim(
+    offer, facts, balance, taken
+):
+    if not shown(offer, facts, now=NOW, ladder=LADDER):
+        return
+    early = early_access(offer, facts, NOW)
+    expected = refusal(offer, facts, now=NOW, ladder=LADDER, balance=balance, taken=taken)
+    assert claim_refusal(offer, early=early, balance=balance, taken=taken) == expected

@@ -13,7 +13,7 @@ import threading
 from collections import namedtuple
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     BindParameter,
@@ -136,8 +136,7 @@ OPEN_OFFERS = _CANDIDATES.where(
 OFFER_BY_ID = _CANDIDATES.where(OFFER.c.id == bindparam("offer_id"))
 
 
-@dataclass(frozen=True)
-class Candidate:
+class Candidate(NamedTuple):
     """An offer row (`OfferRow`), its terms, and how many vouchers of it the member holds."""
 
     row: Any

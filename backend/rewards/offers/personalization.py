@@ -24,8 +24,9 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
+from operator import itemgetter
+from typing import NamedTuple
 
 from backend.rewards.offers.rules import MemberFacts, OfferTerms, early_access, tier_rank
 
@@ -42,16 +43,19 @@ class ReasonCode(enum.StrEnum):
     NEW_OFFER = "NEW_OFFER"
 
 
-@dataclass(frozen=True)
-class Reason:
+# Reasons, fits and views are made for every offer on every listing: tuples are cheaper to make
+# than frozen dataclasses and as immutable.
+class Reason(NamedTuple):
     """A reason code and what it is about: a category, a StyleID tag, a tier code or a club id."""
 
     code: ReasonCode
     subject: str | None = None
 
 
-@dataclass(frozen=True)
-class Fit:
+NEW_OFFER = Reason(ReasonCode.NEW_OFFER)  # the reason of an offer no part gives points
+
+
+class Fit(NamedTuple):
     """An offer's score for a member and the reason it is shown."""
 
     score: int
@@ -77,8 +81,13 @@ def _steps(count: int) -> int:
 
 def _best(parts: Iterable[tuple[int, str]]) -> tuple[int, str | None]:
     """The highest-scoring (points, subject), the first subject in order among equals."""
-    found = sorted(parts, key=lambda part: (-part[0], part[1]))
-    return found[0] if found and found[0][0] > 0 else (0, None)
+    found = min(parts, key=_best_first, default=None)
+    return found if found is not None and found[0] > 0 else (0, None)
+
+
+def _best_first(part: tuple[int, str]) -> tuple[int, str]:
+    """Order parts by points (high first), then subject: the best is the least."""
+    return -part[0], part[1]
 
 
 def _viewed_points(viewed: int, last: datetime | None, now: datetime) -> int:
@@ -89,43 +98,42 @@ def _viewed_points(viewed: int, last: datetime | None, now: datetime) -> int:
     return full if now - last <= RECENT_VIEW else full // 2
 
 
+_points = itemgetter(1)  # of a (reason code, points, subject) part
+
+
 def fit(terms: OfferTerms, facts: MemberFacts, *, now: datetime, ladder: Sequence[str]) -> Fit:
     """Score an offer for a member and say why it is shown (see the module's table)."""
+    audience, categories = terms.audience, terms.categories
     interest = facts.interest
-    categories = sorted(terms.categories)
-    matched = sorted(terms.audience.style_tags & facts.style_tags)
-    tier = terms.audience.min_tier
+    known = [(c, interest[c]) for c in categories if c in interest]
+    matched = audience.style_tags & facts.style_tags
+    tier = audience.min_tier
     rung = tier_rank(tier, ladder) if tier is not None else 0
-    parts: list[tuple[ReasonCode, int, str | None]] = [
+    parts = (
         (
             ReasonCode.EARLY_ACCESS,
             EARLY_ACCESS_POINTS if early_access(terms, facts, now) else 0,
-            str(terms.audience.club_id),
+            audience.club_id,
         ),
         (
             ReasonCode.BOUGHT_CATEGORY,
-            *_best(
-                (BOUGHT_POINTS * _steps(interest[c].bought), c) for c in categories if c in interest
-            ),
+            *_best((BOUGHT_POINTS * _steps(i.bought), c) for c, i in known),
         ),
         (
             ReasonCode.FAVOURITE_CATEGORY,
-            *_best((FAVOURITE_POINTS, c) for c in categories if c in facts.favourite_categories),
+            *_best((FAVOURITE_POINTS, c) for c in categories & facts.favourite_categories),
         ),
-        (ReasonCode.STYLE_MATCH, STYLE_POINTS * min(len(matched), 2), next(iter(matched), None)),
+        (ReasonCode.STYLE_MATCH, STYLE_POINTS * min(len(matched), 2), min(matched, default=None)),
         (
             ReasonCode.VIEWED_CATEGORY,
-            *_best(
-                (_viewed_points(interest[c].viewed, interest[c].last_viewed_at, now), c)
-                for c in categories
-                if c in interest
-            ),
+            *_best((_viewed_points(i.viewed, i.last_viewed_at, now), c) for c, i in known),
         ),
         (ReasonCode.TIER, TIER_POINTS * rung, tier),
-    ]
-    score = sum(points for _, points, _ in parts)
-    code, points, subject = max(parts, key=lambda part: part[1])  # the first among equals
-    return Fit(score, Reason(code, subject) if points > 0 else Reason(ReasonCode.NEW_OFFER))
+    )
+    score = sum(map(_points, parts))
+    code, points, subject = max(parts, key=_points)  # the first among equals
+    # A part gives points only with its subject (the club's id is a number).
+    return Fit(score, Reason(code, str(subject)) if points > 0 else NEW_OFFER)
 
 
 Rank = tuple[int, int]

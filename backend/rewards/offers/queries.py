@@ -4,14 +4,15 @@ it is redeemable, decided from one `MemberOffers` read."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from backend.rewards.offers.facts import OfferFacts
+from backend.rewards.offers.facts import Candidate, OfferFacts
 from backend.rewards.offers.personalization import Fit, Rank, fit
 from backend.rewards.offers.rules import (
+    MemberFacts,
     Unavailable,
+    claim_refusal,
     early_access,
     hidden_before_start,
     in_audience,
@@ -20,8 +21,7 @@ from backend.rewards.offers.rules import (
 )
 
 
-@dataclass(frozen=True)
-class OfferView:
+class OfferView(NamedTuple):
     """An offer as one member sees it: the row, why it cannot be redeemed (None: it can), its
     fit for them, and whether they see it thanks to their club's early access."""
 
@@ -58,12 +58,26 @@ def views(
             and not hidden_before_start(c.terms, facts, now)
         ]
     found = [
-        OfferView(
-            c.row,
-            refusal(c.terms, facts, now=now, ladder=ladder, balance=balance, taken=c.taken),
-            fit(c.terms, facts, now=now, ladder=ladder),
-            early_access(c.terms, facts, now),
-        )
-        for c in seen
+        _view(c, facts, now=now, ladder=ladder, balance=balance, in_listing=listing) for c in seen
     ]
     return sorted(found, key=lambda view: view.rank, reverse=True)
+
+
+def _view(
+    offer: Candidate,
+    facts: MemberFacts,
+    *,
+    now: datetime,
+    ladder: Sequence[str],
+    balance: int,
+    in_listing: bool,
+) -> OfferView:
+    """One offer as the member sees it. An offer in a listing is `shown` to them, so nothing
+    refuses them entry: only its claim (stock, limit, points) may be refused."""
+    terms, early = offer.terms, early_access(offer.terms, facts, now)
+    reason = (
+        claim_refusal(terms, early=early, balance=balance, taken=offer.taken)
+        if in_listing
+        else refusal(terms, facts, now=now, ladder=ladder, balance=balance, taken=offer.taken)
+    )
+    return OfferView(offer.row, reason, fit(terms, facts, now=now, ladder=ladder), early)

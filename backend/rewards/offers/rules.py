@@ -6,7 +6,7 @@ import enum
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from backend.rewards.errors import DomainError
 from backend.rewards.text import best_language
@@ -63,8 +63,7 @@ MESSAGES = {
 }
 
 
-@dataclass(frozen=True)
-class Interest:
+class Interest(NamedTuple):
     """How often a member bought and viewed a category, and when they last viewed it."""
 
     bought: int = 0
@@ -250,7 +249,18 @@ def refusal(
         return closed
     if not in_audience(terms.audience, facts, ladder):
         return Unavailable.NOT_IN_AUDIENCE
-    left = units_left(terms, early=early_access(terms, facts, now))
+    return claim_refusal(terms, early=early_access(terms, facts, now), balance=balance, taken=taken)
+
+
+def claim_refusal(
+    terms: OfferTerms, *, early: bool, balance: int, taken: int
+) -> Unavailable | None:
+    """Why a member the offer is open to (`shown`) cannot redeem it now (None: they can).
+
+    The last checks of `refusal`: stock (the club's units when `early`), the member's limit,
+    their points.
+    """
+    left = units_left(terms, early=early)
     if left is not None and left <= 0:
         return Unavailable.OUT_OF_STOCK
     if terms.per_member_limit is not None and taken >= terms.per_member_limit:
