@@ -418,6 +418,9 @@ class MemberReads:
                 with suppress(PublicError):
                     page = history_page(**arguments)
                     planned.append(lambda member, page=page: queries.EntriesPage(member.id, *page))
+        # The offers' facts go first: they read the StyleID profile too and leave it as the
+        # answer of `styleProfile`'s read, which then sends nothing (see `queries.learn`).
+        planned.sort(key=lambda plan: plan != self.offers)
         return lambda member: [plan(member) for plan in planned]
 
 

@@ -32,6 +32,7 @@ ENTRY_WITH_LOT = select(
 ).select_from(ENTRY.outerjoin(LOT, LOT.c.entry_id == ENTRY.c.id))
 
 T_co = TypeVar("T_co", covariant=True)
+T = TypeVar("T")
 
 
 class Read(Protocol[T_co]):
@@ -53,6 +54,15 @@ def answer(conn: Connection, read: Read[T_co]) -> T_co:
         answers[read] = read.run(conn)
     found: T_co = answers[read]
     return found
+
+
+def learn(conn: Connection, read: Read[T], found: T) -> None:
+    """Keep `found` as `read`'s answer in the batch running on `conn`, if one is: a read that
+    reads another's answer in passing (the offers' facts read the StyleID profile) spares it
+    its statement. Outside a batch (a unit of work running a read) nothing is kept."""
+    answers: dict[Any, Any] | None = conn.info.get(BATCH_ANSWERS)
+    if answers is not None:
+        answers.setdefault(read, found)
 
 
 def run_batch(conn: Connection, reads: Sequence[Read[Any]]) -> list[Any]:

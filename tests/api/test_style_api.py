@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from backend.db.tables import AuditLog, LedgerEntry, StyleProfile
+from scripts.bench.run import readme_operation
 from tests.api.operations import ENROLL
 from tests.api.test_query_counts import counting_checkouts
 
@@ -234,6 +235,40 @@ async def test_me_style_profile_costs_a_fixed_few_statements(api, database, coun
     statements, checkouts = full
     assert statements <= 3, statements  # the member, their expiring points, the profile
     assert checkouts["reader"] <= statements and checkouts["writer"] == 0, checkouts
+
+
+DASHBOARD = readme_operation(0)
+
+
+async def dashboard_costs(api, database, count_queries, uid: str) -> tuple[dict, int, dict]:
+    """The README dashboard's `me`, its statements and checkouts, warm rules."""
+    await api(DASHBOARD, token=f"member:{uid}")
+    count_queries.count = 0
+    with counting_checkouts(database) as checkouts:
+        body = await api(DASHBOARD, token=f"member:{uid}")
+    assert "errors" not in body, body
+    return body["data"]["me"], count_queries.count, checkouts
+
+
+async def test_the_dashboard_reads_the_style_profile_once_with_the_offers(
+    api, database, count_queries
+):
+    # Given a member without a StyleID profile and one with a complete one
+    await enrol(api, "member:plain")
+    await enrol(api, "member:styled")
+    await update(api, "member:styled", **COMPLETE)
+    for uid, completion in (("plain", 0), ("styled", 100)):
+        # When each opens the README dashboard
+        me, statements, checkouts = await dashboard_costs(api, database, count_queries, uid)
+        # Then their StyleID is the one `me { styleProfile }` alone reads
+        alone = await me_style(api, f"member:{uid}")
+        assert me["styleProfile"]["completion"] == alone["styleProfile"]["completion"]
+        assert me["styleProfile"]["completion"] == completion, me
+        # and the batch reads: the member; points (due lots); tier (its months); the offers'
+        # facts (their member scalars read with the StyleID profile, which also answers
+        # `styleProfile`), categories and open offers; the history page; unread notifications;
+        # the wheel's spins; mascot hunts; the leaderboard rank
+        assert (statements, checkouts) == (11, {"reader": 1, "writer": 0}), (uid, statements)
 
 
 async def test_update_style_profile_costs_a_fixed_few_statements(api, database, count_queries):

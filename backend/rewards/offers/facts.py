@@ -34,9 +34,9 @@ from backend.rewards.clubs.queries import CLUB, MEMBERSHIP
 from backend.rewards.clubs.rules import MAX_EARLY_ACCESS_DAYS
 from backend.rewards.offers.repository import FEATURED, MEMBER_CATEGORY, OFFER, VOUCHER
 from backend.rewards.offers.rules import Interest, MemberFacts, OfferTerms
-from backend.rewards.profile.queries import PROFILE
+from backend.rewards.profile.queries import PROFILE, ProfilesOf
 from backend.rewards.profile.rules import StyleFacts, answers_of, facts
-from backend.rewards.queries import MEMBER
+from backend.rewards.queries import MEMBER, learn
 
 NOW: BindParameter[Any] = bindparam("now")
 # The member's StyleID profile (NULLs without one) and, per member, one value each: active
@@ -168,6 +168,8 @@ class MemberOffers:
         """Three statements: the member's scalars and profile, their categories, the offers."""
         params = {"member_id": self.member_id, "now": self.now}
         me = prepared.one(conn, MEMBER_FACTS, params)
+        # The profile's columns are the StyleID field's answer too (`me { styleProfile }`).
+        learn(conn, ProfilesOf((self.member_id,)), [me if me.member_id is not None else None])
         interest = {
             r.category: Interest(r.bought, r.viewed, r.last_viewed_at)
             for r in prepared.rows(conn, INTERESTS, params)
