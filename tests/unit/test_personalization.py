@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -10,6 +11,7 @@ from hypothesis import strategies as st
 
 from backend.rewards.offers.personalization import (
     FEATURED_POOL,
+    Fitter,
     Reason,
     ReasonCode,
     _best,
@@ -325,3 +327,17 @@ def test_nothing_refuses_entry_to_an_offer_shown_to_the_member_only_its_claim(
     early = early_access(offer, facts, NOW)
     expected = refusal(offer, facts, now=NOW, ladder=LADDER, balance=balance, taken=taken)
     assert claim_refusal(offer, early=early, balance=balance, taken=taken) == expected
+
+
+@given(st.lists(OFFER_TERMS, max_size=6), MEMBER_FACTS)
+def test_one_members_figures_score_each_of_many_offers_by_the_table(offers, facts):
+    fitter = Fitter(facts, now=NOW, ladder=LADDER)  # as a listing makes it: once for all offers
+    for offer in offers:
+        found = fitter(offer, early=early_access(offer, facts, NOW))
+        assert (found.score, found.reason) == _fit_by_the_table(offer, facts)
+
+
+@given(OFFER_TERMS, MEMBER_FACTS, MOMENTS, st.integers(-3, 14))
+def test_early_access_is_opening_for_the_member_before_the_public_start(offer, facts, now, days):
+    offer = replace(offer, early_access_days=days)
+    assert early_access(offer, facts, now) == (opens_at(offer, facts) <= now < offer.starts_at)

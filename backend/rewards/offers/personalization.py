@@ -99,41 +99,74 @@ def _viewed_points(viewed: int, last: datetime | None, now: datetime) -> int:
 
 
 _points = itemgetter(1)  # of a (reason code, points, subject) part
+# Enum members are looked up on every offer: module names are cheaper than class attributes.
+_EARLY_ACCESS = ReasonCode.EARLY_ACCESS
+_BOUGHT_CATEGORY = ReasonCode.BOUGHT_CATEGORY
+_FAVOURITE_CATEGORY = ReasonCode.FAVOURITE_CATEGORY
+_STYLE_MATCH = ReasonCode.STYLE_MATCH
+_VIEWED_CATEGORY = ReasonCode.VIEWED_CATEGORY
+_TIER = ReasonCode.TIER
 
 
 def fit(terms: OfferTerms, facts: MemberFacts, *, now: datetime, ladder: Sequence[str]) -> Fit:
     """Score an offer for a member and say why it is shown (see the module's table)."""
-    audience, categories = terms.audience, terms.categories
-    interest = facts.interest
-    known = [(c, interest[c]) for c in categories if c in interest]
-    matched = audience.style_tags & facts.style_tags
-    tier = audience.min_tier
-    rung = tier_rank(tier, ladder) if tier is not None else 0
-    parts = (
-        (
-            ReasonCode.EARLY_ACCESS,
-            EARLY_ACCESS_POINTS if early_access(terms, facts, now) else 0,
-            audience.club_id,
-        ),
-        (
-            ReasonCode.BOUGHT_CATEGORY,
-            *_best((BOUGHT_POINTS * _steps(i.bought), c) for c, i in known),
-        ),
-        (
-            ReasonCode.FAVOURITE_CATEGORY,
-            *_best((FAVOURITE_POINTS, c) for c in categories & facts.favourite_categories),
-        ),
-        (ReasonCode.STYLE_MATCH, STYLE_POINTS * min(len(matched), 2), min(matched, default=None)),
-        (
-            ReasonCode.VIEWED_CATEGORY,
-            *_best((_viewed_points(i.viewed, i.last_viewed_at, now), c) for c, i in known),
-        ),
-        (ReasonCode.TIER, TIER_POINTS * rung, tier),
-    )
-    score = sum(map(_points, parts))
-    code, points, subject = max(parts, key=_points)  # the first among equals
-    # A part gives points only with its subject (the club's id is a number).
-    return Fit(score, Reason(code, str(subject)) if points > 0 else NEW_OFFER)
+    return Fitter(facts, now=now, ladder=ladder)(terms, early=early_access(terms, facts, now))
+
+
+class Fitter:
+    """`fit` for one member at one moment: the points of each category they bought or viewed
+    and each tier's rung are worked out once, not once per offer."""
+
+    __slots__ = ("_bought", "_favourite", "_rungs", "_style_tags", "_viewed")
+
+    def __init__(self, facts: MemberFacts, *, now: datetime, ladder: Sequence[str]) -> None:
+        interest = facts.interest.items()
+        # Only categories that give points: a category of none gives the same as an unknown one.
+        self._bought = {
+            c: points for c, i in interest if (points := BOUGHT_POINTS * _steps(i.bought)) > 0
+        }
+        self._viewed = {
+            c: points
+            for c, i in interest
+            if (points := _viewed_points(i.viewed, i.last_viewed_at, now)) > 0
+        }
+        self._favourite = facts.favourite_categories
+        self._style_tags = facts.style_tags
+        self._rungs = {code: tier_rank(code, ladder) for code in ladder}
+
+    def __call__(self, terms: OfferTerms, *, early: bool) -> Fit:
+        """The offer's fit; `early` tells whether the member sees it thanks to early access."""
+        audience, categories = terms.audience, terms.categories
+        bought, bought_in = _best_of(self._bought, categories)
+        viewed, viewed_in = _best_of(self._viewed, categories)
+        favourites = categories & self._favourite
+        favourite = FAVOURITE_POINTS if favourites else 0
+        matched = audience.style_tags & self._style_tags
+        tier = audience.min_tier
+        rung = self._rungs.get(tier, 0) if tier is not None else 0
+        parts = (
+            (_EARLY_ACCESS, EARLY_ACCESS_POINTS if early else 0, audience.club_id),
+            (_BOUGHT_CATEGORY, bought, bought_in),
+            (_FAVOURITE_CATEGORY, favourite, min(favourites, default=None)),
+            (_STYLE_MATCH, STYLE_POINTS * min(len(matched), 2), min(matched, default=None)),
+            (_VIEWED_CATEGORY, viewed, viewed_in),
+            (_TIER, TIER_POINTS * rung, tier),
+        )
+        score = sum(map(_points, parts))
+        if not score:  # no part gives points (none is negative)
+            return Fit(0, NEW_OFFER)
+        code, _, subject = max(parts, key=_points)  # the first among equals
+        # A part gives points only with its subject (the club's id is a number).
+        return Fit(score, Reason(code, str(subject)))
+
+
+def _best_of(points: Mapping[str, int], categories: frozenset[str]) -> tuple[int, str | None]:
+    """The best (points, category) of an offer's categories (`_best`): an offer in none of the
+    member's categories is done with one set intersection."""
+    known = points.keys() & categories
+    if not known:
+        return 0, None
+    return _best((points[c], c) for c in known)
 
 
 Rank = tuple[int, int]

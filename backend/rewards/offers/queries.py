@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from operator import attrgetter
 from typing import Any, NamedTuple
 
 from backend.rewards.offers.facts import Candidate, OfferFacts
-from backend.rewards.offers.personalization import Fit, Rank, fit
+from backend.rewards.offers.personalization import Fit, Fitter, Rank
 from backend.rewards.offers.rules import (
     MemberFacts,
     Unavailable,
@@ -36,6 +37,9 @@ class OfferView(NamedTuple):
         return (self.fit.score, self.row.id)
 
 
+_by_rank = attrgetter("fit.score", "row.id")  # `OfferView.rank`, without a Python call per offer
+
+
 def views(
     read: OfferFacts, *, balance: int, now: datetime, ladder: Sequence[str], listing: bool
 ) -> list[OfferView]:
@@ -57,15 +61,18 @@ def views(
             if in_audience(c.terms.audience, facts, ladder)
             and not hidden_before_start(c.terms, facts, now)
         ]
+    fitter = Fitter(facts, now=now, ladder=ladder)  # the member's figures, once for all offers
     found = [
-        _view(c, facts, now=now, ladder=ladder, balance=balance, in_listing=listing) for c in seen
+        _view(c, facts, fitter, now=now, ladder=ladder, balance=balance, in_listing=listing)
+        for c in seen
     ]
-    return sorted(found, key=lambda view: view.rank, reverse=True)
+    return sorted(found, key=_by_rank, reverse=True)
 
 
 def _view(
     offer: Candidate,
     facts: MemberFacts,
+    fitter: Fitter,
     *,
     now: datetime,
     ladder: Sequence[str],
@@ -80,4 +87,4 @@ def _view(
         if in_listing
         else refusal(terms, facts, now=now, ladder=ladder, balance=balance, taken=offer.taken)
     )
-    return OfferView(offer.row, reason, fit(terms, facts, now=now, ladder=ladder), early)
+    return OfferView(offer.row, reason, fitter(terms, early=early), early)

@@ -183,7 +183,8 @@ def opens_at(terms: OfferTerms, facts: MemberFacts | None = None) -> datetime:
 
 def early_access(terms: OfferTerms, facts: MemberFacts, now: datetime) -> bool:
     """Tell whether the member redeems now only thanks to their club (before the public start)."""
-    return opens_at(terms, facts) <= now < terms.starts_at
+    # Most listed offers have started: the start alone answers, without `opens_at`.
+    return now < terms.starts_at and opens_at(terms, facts) <= now
 
 
 def units_left(terms: OfferTerms, *, early: bool) -> int | None:
