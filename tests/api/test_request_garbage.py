@@ -15,6 +15,7 @@ import pytest
 
 from backend.main import create_app
 from backend.settings import Settings
+from scripts.bench.dashboard_cpu import call
 from scripts.bench.run import readme_operation
 from tests.api.conftest import Api
 from tests.api.test_personal_offers import catalogue, tea_drinker
@@ -35,30 +36,9 @@ def app(database, clock, verifier) -> Any:
 
 async def post(app: Any, query: str, token: str) -> dict[str, Any]:
     """POST a query straight to the ASGI app (no HTTP client: its own objects are not counted)."""
-    body = json.dumps({"query": query}).encode()
-    headers = [
-        (b"content-type", b"application/json"),
-        (b"authorization", f"Bearer {token}".encode()),
-    ]
-    scope = {
-        "type": "http",
-        "method": "POST",
-        "path": "/graphql",
-        "headers": headers,
-        "query_string": b"",
-        "client": ("127.0.0.1", 5000),
-    }
-    messages = [{"type": "http.request", "body": body, "more_body": False}]
-    sent: list[dict[str, Any]] = []
-
-    async def receive() -> dict[str, Any]:
-        return messages.pop() if messages else {"type": "http.disconnect"}
-
-    async def send(message: dict[str, Any]) -> None:
-        sent.append(message)
-
-    await app(scope, receive, send)
-    answer: dict[str, Any] = json.loads(b"".join(m.get("body", b"") for m in sent[1:]))
+    status, body = await call(app, json.dumps({"query": query}).encode(), token)
+    assert status == 200, body
+    answer: dict[str, Any] = json.loads(body)
     return answer
 
 
