@@ -9,12 +9,11 @@ real fault, masked as "Unexpected error." with a request id and logged with its 
 # strawberry must see real annotation objects, not names local to payload_error.
 import enum
 import logging
-import weakref
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 import strawberry
-from graphql import GraphQLError, GraphQLResolveInfoHelpers
+from graphql import GraphQLError
 from strawberry.relay.types import InvalidGlobalIDError
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types.execution import ExecutionContext
@@ -106,23 +105,7 @@ class CodedErrorsSchema(strawberry.Schema):
 
 
 class CodedCoercionExecutor(LeanExecutor):
-    """The lean executor; variables that fail coercion are `BAD_USER_INPUT`.
-
-    graphql-core (3.3) keeps `async_helpers` (every resolver's `info.async_helpers`) as two methods
-    bound to the executor itself: a reference cycle, so each request's executor and all it refers
-    to (the field plan, the context, its loaders and rows) were freed only by the collector. Here
-    the helpers call the same methods through a weak reference instead. Only the executor's own
-    running methods build infos and call the helpers, and they hold the executor (so do the
-    subscription's per-event copies, through the event stream): it is alive whenever they run.
-    """
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        """graphql-core's executor, its resolver helpers bound weakly (see above)."""
-        super().__init__(*args, **kwargs)
-        self.async_helpers = GraphQLResolveInfoHelpers(
-            gather=WeakMethodCall(self.gather_async_work),
-            track=WeakMethodCall(self.track_async_work),
-        )
+    """The lean executor; variables that fail coercion are `BAD_USER_INPUT`."""
 
     @classmethod
     def build(cls, *args: Any, **kwargs: Any) -> Any:
@@ -132,22 +115,6 @@ class CodedCoercionExecutor(LeanExecutor):
             for error in built:
                 tag(error, BAD_USER_INPUT)
         return built
-
-
-class WeakMethodCall:
-    """Calls a bound method through a weak reference to its object (which must be alive)."""
-
-    __slots__ = ("_method",)
-
-    def __init__(self, method: Callable[..., Any]) -> None:
-        self._method = weakref.WeakMethod(method)
-
-    def __call__(self, *args: Any) -> Any:
-        """The method's answer; a clear error if its object is gone."""
-        method = self._method()
-        if method is None:
-            raise RuntimeError("The GraphQL execution these helpers belong to has ended.")
-        return method(*args)
 
 
 def payload_error(name: str, codes: Iterable[str], what: str) -> Any:

@@ -21,6 +21,7 @@ the document then), so each request of a cached document no longer collects them
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from typing import Any, ClassVar, cast
 
@@ -30,6 +31,7 @@ from graphql import (
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLOutputType,
+    GraphQLResolveInfoHelpers,
     Undefined,
     is_leaf_type,
 )
@@ -150,7 +152,23 @@ def _enum_output(enum_type: CustomGraphQLEnumType) -> Callable[[Any], str]:
 
 class LeanExecutor(StrawberryGraphQLCoreExecutionContext):
     """graphql-core's executor with a short path for plain scalar and enum attributes, and the
-    sub-fields of documents without variables collected once."""
+    sub-fields of documents without variables collected once.
+
+    graphql-core (3.3) keeps `async_helpers` (every resolver's `info.async_helpers`) as two methods
+    bound to the executor itself: a reference cycle, so each request's executor and all it refers
+    to (the field plan, the context, its loaders and rows) were freed only by the collector. Here
+    the helpers call the same methods through a weak reference instead. Only the executor's own
+    running methods build infos and call the helpers, and they hold the executor (so do the
+    subscription's per-event copies, through the event stream): it is alive whenever they run.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        """graphql-core's executor, its resolver helpers bound weakly (see above)."""
+        super().__init__(*args, **kwargs)
+        self.async_helpers = GraphQLResolveInfoHelpers(
+            gather=WeakMethodCall(self.gather_async_work),
+            track=WeakMethodCall(self.track_async_work),
+        )
 
     # (id of the type, ids of the field nodes) -> (the type, the nodes, the collected fields): the
     # type and nodes are kept with their ids, so no other object can take those ids meanwhile.
@@ -202,3 +220,19 @@ class LeanExecutor(StrawberryGraphQLCoreExecutionContext):
         return super().execute_field(
             parent_type, source, field_details_list, path, position_context
         )
+
+
+class WeakMethodCall:
+    """Calls a bound method through a weak reference to its object (which must be alive)."""
+
+    __slots__ = ("_method",)
+
+    def __init__(self, method: Callable[..., Any]) -> None:
+        self._method = weakref.WeakMethod(method)
+
+    def __call__(self, *args: Any) -> Any:
+        """The method's answer; a clear error if its object is gone."""
+        method = self._method()
+        if method is None:
+            raise RuntimeError("The GraphQL execution these helpers belong to has ended.")
+        return method(*args)
