@@ -8,15 +8,14 @@ from collections.abc import AsyncIterator, Callable
 from strawberry.extensions import SchemaExtension
 
 
-def execution_gate(slots: int) -> Callable[[], SchemaExtension]:
-    """A schema extension factory that lets at most `slots` operations execute at once.
+def execution_gate(gate: asyncio.Semaphore) -> Callable[[], SchemaExtension]:
+    """A schema extension factory that lets as many operations execute at once as `gate` has
+    slots (`CheckedSchema` waits at the same gate when it executes without extensions).
 
     With hundreds of operations executing, each pooled connection is shared by so many readers
     that a checkout can wait seconds; the rest wait here (FIFO, holding no connection), after
     parsing and validation, so a checkout waits only for the few operations admitted.
     """
-    gate = asyncio.Semaphore(slots)
-
     class ExecutionGate(SchemaExtension):
         """Hold one of the process's execution slots while the operation's resolvers run."""
 

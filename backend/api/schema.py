@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated
 
 import strawberry
@@ -15,7 +16,8 @@ from backend.api.clubs.queries import ClubsQuery
 from backend.api.clubs.types import Club
 from backend.api.context import Info
 from backend.api.documents import CheckedDocuments, DocumentCache, validation_rules
-from backend.api.errors import CodedCoercionExecutor, CodedErrorsSchema, PublicError
+from backend.api.errors import CodedCoercionExecutor, PublicError
+from backend.api.execution import CheckedSchema
 from backend.api.games.board.queries import BoardQuery
 from backend.api.games.board.types import Draw
 from backend.api.games.hunts.queries import HuntsQuery
@@ -206,7 +208,8 @@ def build_schema(
     # Made once: the rule classes and the cache are shared by every request.
     rules = validation_rules(max_depth=max_depth, max_aliases=max_aliases)
     cache = DocumentCache(document_cache_bytes)
-    schema = CodedErrorsSchema(
+    gate = asyncio.Semaphore(max_concurrent_operations)
+    schema = CheckedSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
@@ -228,8 +231,10 @@ def build_schema(
             lambda: CheckedDocuments(
                 cache, rules, max_tokens=max_tokens, anonymous_introspection=local_mode
             ),
-            execution_gate(max_concurrent_operations),
+            execution_gate(gate),
         ],
+        documents=cache,
+        gate=gate,
     )
     lean_resolvers(schema)
     lean_enum_outputs(schema)

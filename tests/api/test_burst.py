@@ -146,7 +146,7 @@ async def test_the_execution_gate_admits_a_few_operations_at_a_time_in_arrival_o
             running -= 1
             return n
 
-    schema = strawberry.Schema(query=Query, extensions=[execution_gate(2)])
+    schema = strawberry.Schema(query=Query, extensions=[execution_gate(asyncio.Semaphore(2))])
     results = await asyncio.gather(*(schema.execute(f"{{ work(n: {n}) }}") for n in range(10)))
     assert [r.data for r in results] == [{"work": n} for n in range(10)]
     assert (peak, entered) == (2, list(range(10)))
