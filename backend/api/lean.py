@@ -7,7 +7,8 @@ calls, before it calls the field's function; a plain attribute goes through thre
 extensions or exception handlers needs only the `Info`, so once the schema is built such fields
 get a resolver that calls their function directly (or reads the attribute). The same function
 runs with the same arguments, so answers and errors are unchanged; the schema's types, and so
-the printed schema, are untouched. Fields with arguments or permissions keep strawberry's.
+the printed schema, are untouched. Fields with arguments or permission classes get strawberry's
+steps in one call (`backend.api.checked`), or keep strawberry's wrapper when they use more of it.
 Enum values are named through a map made once (`lean_enum_outputs`).
 
 Most of those fields are plain attributes of a scalar or enum type (the dashboard: 62 of 77).
@@ -38,6 +39,7 @@ from graphql import (
 from strawberry.schema.schema_converter import CustomGraphQLEnumType, GraphQLCoreConverter
 from strawberry.types.field import StrawberryField
 
+from backend.api.checked import checked
 from backend.api.plan import LEAVES
 from backend.api.planned import PlannedExecutor
 
@@ -56,7 +58,7 @@ def lean_resolvers(schema: strawberry.Schema) -> int:
         leaves: dict[str, tuple[str, GraphQLLeafType, bool]] = {}
         for name, field in named.fields.items():
             definition = field.extensions.get(GraphQLCoreConverter.DEFINITION_BACKREF)
-            lean = _lean(definition, schema.config.info_class)
+            lean = _lean(definition, schema.config.info_class) or checked(definition, schema)
             if lean is not None:
                 field.resolve = lean
                 leaned += 1

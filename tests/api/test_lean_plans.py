@@ -12,6 +12,7 @@ from strawberry.extensions import ParserCache
 from strawberry.permission import BasePermission, PermissionExtension
 
 from backend.api.lean import LeanExecutor, lean_enum_outputs, lean_resolvers
+from backend.api.schema import build_schema
 
 
 class Refused(Exception):
@@ -289,3 +290,13 @@ async def test_planned_fields_complete_without_graphql_cores_steps(monkeypatch):
     assert not errors
     assert data["box"]["leaves"] == [{"name": "a", "size": 1}, {"name": "b", "size": None}]
     assert completions == ["box", "box"]  # the root field (non-null, then its object); no more
+
+
+def test_the_services_fields_with_permissions_or_arguments_are_checked_in_one_step():
+    schema = build_schema(local_mode=False)._schema
+
+    me = schema.query_type.fields["me"].resolve  # type: ignore[union-attr]
+    history = schema.type_map["Member"].fields["history"].resolve  # type: ignore[union-attr]
+
+    assert me.__qualname__.startswith("_permitted.")
+    assert history.__qualname__.startswith("_converted.")
