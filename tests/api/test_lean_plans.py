@@ -10,6 +10,7 @@ from graphql.execution.executor import Executor
 from strawberry import relay
 from strawberry.extensions import ParserCache
 from strawberry.permission import BasePermission, PermissionExtension
+from strawberry.schema.config import StrawberryConfig
 
 from backend.api.lean import LeanExecutor, lean_enum_outputs, lean_resolvers
 from backend.api.schema import build_schema
@@ -300,3 +301,45 @@ def test_the_services_fields_with_permissions_or_arguments_are_checked_in_one_st
 
     assert me.__qualname__.startswith("_permitted.")
     assert history.__qualname__.startswith("_converted.")
+
+
+async def _deliveries(schema: strawberry.Schema, query: str) -> list[Any]:
+    """An incremental answer: the first part, then each later part (as sent)."""
+    result: Any = await schema.execute(query)
+    parts = [result.initial_result.formatted]
+    async for part in result.subsequent_results:
+        parts.append(part.formatted)
+    return parts
+
+
+async def test_deferred_fragments_are_delivered_as_by_stock_strawberry():
+    config = StrawberryConfig(enable_experimental_incremental_execution=True)
+    stock = strawberry.Schema(query=BoxQuery, config=config)
+    parser = ParserCache(maxsize=10)
+    lean = strawberry.Schema(
+        query=BoxQuery,
+        config=config,
+        execution_context_class=LeanExecutor,
+        extensions=[lambda: parser],
+    )
+    lean_resolvers(lean)
+    query = """{ box { label ... @defer { leaf { name } made { name } } maybe { name } }
+                 boxes { label ... @defer(label: "more") { leaves { name size } } } }"""
+
+    expected = await _deliveries(stock, query)
+
+    assert await _deliveries(lean, query) == expected
+    assert await _deliveries(lean, query) == expected
+    assert "more" in repr(expected[0]["pending"])
+    assert len(expected[1]["incremental"]) > 1
+
+
+async def test_documents_with_variables_answer_as_stock_strawberry():
+    stock, lean = _schema(lean=False), _schema(lean=True)
+    query = "query ($n: Int!) { boxes { label sized(times: $n) leaves { name } } }"
+
+    expected = await stock.execute(query, variable_values={"n": 2})
+
+    for _ in range(2):
+        answer = await lean.execute(query, variable_values={"n": 2})
+        assert (answer.data, answer.errors) == (expected.data, expected.errors)
