@@ -45,7 +45,6 @@ class Step:
         "details",
         "field",
         "is_type_of",
-        "item_nullable",
         "item_type",
         "kind",
         "leaf",
@@ -80,7 +79,7 @@ class Step:
             self.attribute = getattr(self.resolve, "attribute", None)
         self.child: Plan | Literal[False] | None = None  # the sub-fields' plan; False: none
         self.completion = 0
-        self.nullable = self.item_nullable = True
+        self.nullable = True
         self.kind: GraphQLLeafType | None = None
         self.object_type: GraphQLObjectType | None = None
         self.item_type: GraphQLOutputType | None = None
@@ -99,9 +98,8 @@ class Step:
         if isinstance(inner, GraphQLList):
             if any(node.directives for node in self.nodes):  # `@stream` is graphql-core's
                 return
-            self.item_type = inner.of_type
-            self.item_nullable = not isinstance(inner.of_type, GraphQLNonNull)
-            inner = inner.of_type if self.item_nullable else inner.of_type.of_type
+            self.item_type = item = inner.of_type
+            inner = item.of_type if isinstance(item, GraphQLNonNull) else item
             if self._known_object(inner):
                 self.completion = LIST
             return
