@@ -7,7 +7,8 @@ calls, before it calls the field's function; a plain attribute goes through thre
 extensions or exception handlers needs only the `Info`, so once the schema is built such fields
 get a resolver that calls their function directly (or reads the attribute). The same function
 runs with the same arguments, so answers and errors are unchanged; the schema's types, and so
-the printed schema, are untouched. Fields with arguments or permissions keep strawberry's.
+the printed schema, are untouched. Fields with arguments or permission classes get strawberry's
+steps in one call (`backend.api.checked`), or keep strawberry's wrapper when they use more of it.
 Enum values are named through a map made once (`lean_enum_outputs`).
 
 Most of those fields are plain attributes of a scalar or enum type (the dashboard: 62 of 77).
@@ -16,14 +17,14 @@ graphql-core executes each with an `Info`, a resolver call and a chain of comple
 unusual (a null, an error, a middleware) to graphql-core, which then does all of it again: reading
 an attribute and coercing a scalar have no side effects. It also keeps the sub-fields it collects
 for an object of a document without variables (which sub-fields an object gets depends only on
-the document then), so each request of a cached document no longer collects them again.
+the document then), and a plan of them that later requests run (`backend.api.planned`).
 """
 
 from __future__ import annotations
 
 import weakref
 from collections.abc import Callable
-from typing import Any, ClassVar, cast
+from typing import Any, cast
 
 import strawberry
 from graphql import (
@@ -35,13 +36,14 @@ from graphql import (
     Undefined,
     is_leaf_type,
 )
-from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import CustomGraphQLEnumType, GraphQLCoreConverter
 from strawberry.types.field import StrawberryField
 
+from backend.api.checked import checked
+from backend.api.plan import LEAVES
+from backend.api.planned import PlannedExecutor
+
 Resolve = Callable[..., Any]
-LEAVES = "rewards.lean_leaves"  # an object type's extension: its plain scalar and enum attributes
-SUBFIELDS_KEPT = 4096  # collected sub-field sets kept across requests, then forgotten at once
 
 
 def lean_resolvers(schema: strawberry.Schema) -> int:
@@ -56,7 +58,7 @@ def lean_resolvers(schema: strawberry.Schema) -> int:
         leaves: dict[str, tuple[str, GraphQLLeafType, bool]] = {}
         for name, field in named.fields.items():
             definition = field.extensions.get(GraphQLCoreConverter.DEFINITION_BACKREF)
-            lean = _lean(definition, schema.config.info_class)
+            lean = _lean(definition, schema.config.info_class) or checked(definition, schema)
             if lean is not None:
                 field.resolve = lean
                 leaned += 1
@@ -93,6 +95,7 @@ def _attribute(name: str) -> Resolve:
         return getattr(source, name)
 
     resolve._is_default = True  # type: ignore[attr-defined]  # as strawberry marks it
+    resolve.attribute = name  # type: ignore[attr-defined]  # read again freely: no side effects
     return resolve
 
 
@@ -150,9 +153,9 @@ def _enum_output(enum_type: CustomGraphQLEnumType) -> Callable[[Any], str]:
     return coerce_output_value
 
 
-class LeanExecutor(StrawberryGraphQLCoreExecutionContext):
+class LeanExecutor(PlannedExecutor):
     """graphql-core's executor with a short path for plain scalar and enum attributes, and the
-    sub-fields of documents without variables collected once.
+    sub-fields of documents without variables collected and planned once (`PlannedExecutor`).
 
     graphql-core (3.3) keeps `async_helpers` (every resolver's `info.async_helpers`) as two methods
     bound to the executor itself: a reference cycle, so each request's executor and all it refers
@@ -170,29 +173,6 @@ class LeanExecutor(StrawberryGraphQLCoreExecutionContext):
             track=WeakMethodCall(self.track_async_work),
         )
 
-    # (id of the type, ids of the field nodes) -> (the type, the nodes, the collected fields): the
-    # type and nodes are kept with their ids, so no other object can take those ids meanwhile.
-    subfields: ClassVar[dict[tuple[int, ...], tuple[Any, tuple[Any, ...], Any]]] = {}
-
-    def collect_subfields(self, return_type: GraphQLObjectType, field_details_list: Any) -> Any:
-        """The sub-fields of an object, collected once per document when nothing varies them
-        (no variables, no `@defer`); graphql-core's own collection otherwise."""
-        if self.operation.variable_definitions or any(
-            d.defer_usage or d.fragment_variable_values for d in field_details_list
-        ):
-            return super().collect_subfields(return_type, field_details_list)
-        nodes = tuple(details.node for details in field_details_list)
-        key = (id(return_type), *map(id, nodes))
-        kept = self.subfields.get(key)
-        if kept is not None:
-            return kept[2]
-        collected = super().collect_subfields(return_type, field_details_list)
-        if not collected.new_defer_usages and not collected.forbidden_directive_instances:
-            if len(self.subfields) >= SUBFIELDS_KEPT:
-                self.subfields.clear()
-            self.subfields[key] = (return_type, nodes, collected)
-        return collected
-
     def execute_field(
         self,
         parent_type: GraphQLObjectType,
@@ -203,8 +183,7 @@ class LeanExecutor(StrawberryGraphQLCoreExecutionContext):
     ) -> Any:
         """The attribute, coerced, when that is all the field is; else graphql-core's way."""
         leaf = parent_type.extensions.get(LEAVES, {}).get(field_details_list[0].node.name.value)
-        manager = self.middleware_manager
-        if leaf is not None and (manager is None or not manager.middlewares):
+        if leaf is not None and self.planned:
             attribute, kind, nullable = leaf
             try:
                 value = getattr(source, attribute)
