@@ -28,6 +28,8 @@ from sqlalchemy import (
     or_,
     select,
 )
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 
 from backend.db import prepared
 from backend.rewards.clubs.queries import CLUB, MEMBERSHIP
@@ -39,6 +41,29 @@ from backend.rewards.profile.rules import StyleFacts, answers_of, facts
 from backend.rewards.queries import MEMBER, learn
 
 NOW: BindParameter[Any] = bindparam("now")
+
+
+class CommaJoined(FunctionElement[str]):
+    """Strings joined by commas (an aggregate), as `func.aggregate_strings(x, ",")` renders it
+    but with the comma written into the SQL: that one's separator is a literal-execute
+    parameter, which keeps a statement off `prepared`'s plans (built per run instead)."""
+
+    type = String()
+    inherit_cache = True
+
+
+@compiles(CommaJoined)
+def _comma_joined(element: CommaJoined, compiler: Any, **kw: Any) -> str:
+    """SQLite."""
+    return f"group_concat({compiler.process(element.clauses, **kw)}, ',')"
+
+
+@compiles(CommaJoined, "postgresql")
+def _comma_joined_postgresql(element: CommaJoined, compiler: Any, **kw: Any) -> str:
+    """PostgreSQL."""
+    return f"string_agg({compiler.process(element.clauses, **kw)}, ',')"
+
+
 # The member's StyleID profile (NULLs without one) and, per member, one value each: active
 # vouchers, the offer featured last, the clubs they belong to now (ids joined by commas).
 _ACTIVE_VOUCHERS = select(func.count()).where(
@@ -46,7 +71,7 @@ _ACTIVE_VOUCHERS = select(func.count()).where(
 )
 _LAST_FEATURED = select(FEATURED.c.offer_id).where(FEATURED.c.member_id == MEMBER.c.id)
 _CLUB_IDS = (
-    select(func.aggregate_strings(cast(MEMBERSHIP.c.club_id, String), ","))
+    select(CommaJoined(cast(MEMBERSHIP.c.club_id, String)))
     .join(CLUB, CLUB.c.id == MEMBERSHIP.c.club_id)
     .where(
         MEMBERSHIP.c.member_id == MEMBER.c.id,
