@@ -91,8 +91,8 @@ class Query(
         assert principal is not None
         loaders = info.context.loaders
         reads = MemberReads(loaders.now, await loaders.rules())
-        plan = reads.ahead(selected(info))
-        row, answers = await loaders.read(MemberWith(principal.uid, plan))
+        plan, folds = reads.ahead(selected(info))
+        row, answers = await loaders.read(MemberWith(principal.uid, plan, folds))
         loaders.prime(MemberByUid(principal.uid), row)
         for read, answer in answers:
             loaders.prime(read, answer)

@@ -38,10 +38,12 @@ from backend.api.offers.dashboard import (
 from backend.api.profile.types import StyleProfile, style_profile_of
 from backend.api.referrals.types import Referrals, member_referrals
 from backend.rewards import queries
-from backend.rewards.games.leaderboard import Period, RankOf, period_month
+from backend.rewards.games.leaderboard import Period, RankFold, RankOf, period_month
+from backend.rewards.games.mascot.queries import HuntsFold
+from backend.rewards.games.wheel.queries import WheelFold
 from backend.rewards.ledger import EntryKind, Source
-from backend.rewards.notifications.queries import UnreadCount
-from backend.rewards.offers.facts import MemberOffers
+from backend.rewards.notifications.queries import UnreadCount, UnreadFold
+from backend.rewards.offers.facts import FactsFold, MemberOffers
 from backend.rewards.ports import Principal, Role
 from backend.rewards.profile.queries import ProfilesOf
 from backend.rewards.program import ProgramRules, TierRule
@@ -348,7 +350,9 @@ class MemberReads:
     A new `Member` field (spins left, a leaderboard rank…) in three steps:
     1. a `Read` for it in the domain (`backend/rewards/.../queries.py`), or a method here if it
        needs the rules or the clock;
-    2. its name and read in `ahead` below, so `me` reads it with the member;
+    2. its name and read in `ahead` below, so `me` reads it with the member (a count or
+       other scalar of the member: also a `queries.Fold` in `folds`, so it comes as columns
+       of the member's own statement);
     3. a plain (not async) resolver returning `member.answer(info, read_of, then)`, where
        `read_of(reads)` builds the same read and `then(answer, reads)` makes the field's value
        (see `Member.points`, `unread_notification_count`). Under `me` it resolves at once from
@@ -388,13 +392,32 @@ class MemberReads:
         """`spinsLeftToday`, `nextFreeSpinAt`: the wheel and the member's spins as of now."""
         return wheel_read(member, self.now)
 
+    def folds(self, names: Iterable[str]) -> tuple[queries.Fold, ...]:
+        """The folds (`queries.Fold`) that answer the selected fields' reads from the member's
+        own statement, in a fixed order (one statement per set of folds)."""
+        offers, wheel = FactsFold(self.now), WheelFold(self.now)
+        by_field: dict[str, queries.Fold] = {
+            "activeVoucherCount": offers,
+            "redeemableOfferCount": offers,
+            "featuredOffer": offers,
+            "unreadNotificationCount": UnreadFold(),
+            "mascotHuntsLeftToday": HuntsFold(self.now),
+            "leaderboardRank": RankFold(period_month(Period.CURRENT_MONTH, self.now)),
+            "spinsLeftToday": wheel,
+            "nextFreeSpinAt": wheel,
+        }
+        wanted = {by_field[name] for name in names if name in by_field}
+        return tuple(fold for fold in dict.fromkeys(by_field.values()) if fold in wanted)
+
     def ahead(
         self, fields: Iterable[tuple[str, dict[str, Any]]]
-    ) -> Callable[[Any], list[queries.Read[Any]]]:
-        """The reads of the selected member fields as a function of the member row.
+    ) -> tuple[Callable[[Any], list[queries.Read[Any]]], tuple[queries.Fold, ...]]:
+        """The reads of the selected member fields as a function of the member row, and the
+        folds that answer some of them with the member's statement.
 
         A field with bad arguments is left out: its resolver answers the error.
         """
+        fields = list(fields)
         planned: list[Callable[[Any], queries.Read[Any]]] = []
         ranked = (self.offers, self.points)  # ranking weighs the offers against the balance
         simple: dict[str, tuple[Callable[[Any], queries.Read[Any]], ...]] = {
@@ -421,7 +444,8 @@ class MemberReads:
         # The offers' facts go first: they read the StyleID profile too and leave it as the
         # answer of `styleProfile`'s read, which then sends nothing (see `queries.learn`).
         planned.sort(key=lambda plan: plan != self.offers)
-        return lambda member: [plan(member) for plan in planned]
+        folds = self.folds(name for name, _ in fields)
+        return (lambda member: [plan(member) for plan in planned]), folds
 
 
 def _points(now: queries.PointsNow, reads: MemberReads) -> Points:

@@ -48,8 +48,11 @@ BATCH_ANSWERS = "rewards.batch_answers"  # key of a batch's answers in `Connecti
 
 def answer(conn: Connection, read: Read[T_co]) -> T_co:
     """`read`'s answer in the batch running on `conn` (see `run_batch`): a read that the batch
-    already ran, alone or inside another read (`MemberWith` runs `MemberByUid`), runs once."""
-    answers: dict[Any, Any] = conn.info.setdefault(BATCH_ANSWERS, {})
+    already ran, alone or inside another read (`MemberWith` runs `MemberByUid`), runs once.
+    Outside a batch (a unit of work running a read) it runs and nothing is kept."""
+    answers: dict[Any, Any] | None = conn.info.get(BATCH_ANSWERS)
+    if answers is None:
+        return read.run(conn)
     if read not in answers:
         answers[read] = read.run(conn)
     found: T_co = answers[read]
@@ -68,6 +71,7 @@ def learn(conn: Connection, read: Read[T], found: T) -> None:
 def run_batch(conn: Connection, reads: Sequence[Read[Any]]) -> list[Any]:
     """Run a batch of reads on one connection, equal reads once, and forget the answers after
     (`Connection.info` stays with the pooled connection)."""
+    conn.info[BATCH_ANSWERS] = {}
     try:
         return [answer(conn, read) for read in reads]
     finally:
@@ -99,24 +103,77 @@ class MemberByUid:
         return row
 
 
+@dataclass(frozen=True, eq=False)
+class Carried:
+    """Columns the member's statement carries for a `Fold`, and the outer joins they read
+    (`join(source)` returns `source` joined), if any. Compared by identity: one constant a kind."""
+
+    columns: tuple[Any, ...]
+    join: Callable[[Any], Any] | None = None
+
+
+class Fold(Protocol):
+    """A member read answered from columns of the member's own statement (`MemberWith`), so it
+    sends none of its own: its columns are correlated on `member.id` (or joined to it), their
+    bind parameters named apart from the other folds'. The read itself stays usable alone."""
+
+    @property
+    def carried(self) -> Carried:
+        """The columns (a module constant: the statement is built once per set of folds)."""
+        ...
+
+    def params(self) -> dict[str, Any]:
+        """The columns' bind parameters."""
+        ...
+
+    def learn(self, conn: Connection, row: Row[Any]) -> None:
+        """Keep the read's answer from the member's row (`learn`)."""
+        ...
+
+
+@cache
+def _member_carrying(carried: tuple[Carried, ...]) -> Select[Any]:
+    """The member by uid with the folds' columns: built once per set of folds (a few)."""
+    source = MEMBER
+    for fold in carried:
+        source = fold.join(source) if fold.join else source
+    columns = [column for fold in carried for column in fold.columns]
+    return select(MEMBER, *columns).select_from(source).where(MEMBER.c.uid == bindparam("uid"))
+
+
 @dataclass(frozen=True)
 class MemberWith:
     """The member row of a Firebase user, then the reads its fields will ask for, in one run.
 
     Fields of a member resolve only once the member is known, so their reads would form a second
     batch (another checkout and hand-off); `plan` names them from the row instead (`me` builds
-    it from the selected fields), and the answers come back with their reads.
+    it from the selected fields), and the answers come back with their reads. The reads that
+    `folds` answer come as columns of the member's statement (a round trip each spared).
     """
 
     uid: str
     plan: Callable[[Row[Any]], Sequence[Read[Any]]]
+    folds: tuple[Fold, ...] = ()
 
     def run(self, conn: Connection) -> tuple[Row[Any] | None, list[tuple[Read[Any], Any]]]:
         """The member row (None if there is none) and each planned read with its answer."""
-        row = answer(conn, MemberByUid(self.uid))
+        row = answer(conn, MemberByUid(self.uid)) if not self.folds else self._carrying(conn)
         if row is None:
             return None, []
         return row, [(read, answer(conn, read)) for read in self.plan(row)]
+
+    def _carrying(self, conn: Connection) -> Row[Any] | None:
+        """The member row with the folds' columns; their reads' answers kept for the batch."""
+        params: dict[str, Any] = {"uid": self.uid}
+        for fold in self.folds:
+            params.update(fold.params())
+        statement = _member_carrying(tuple(fold.carried for fold in self.folds))
+        row: Row[Any] | None = prepared.first(conn, statement, params)
+        learn(conn, MemberByUid(self.uid), row)
+        if row is not None:
+            for fold in self.folds:
+                fold.learn(conn, row)
+        return row
 
 
 @cache

@@ -10,6 +10,7 @@ from datetime import timedelta
 from sqlalchemy import event
 
 from backend.rewards.jobs import settle_due
+from scripts.bench.run import readme_operation
 from tests.api.operations import ME, RECORD
 from tests.api.test_purchases_api import ALICE, POS, enrolled, order
 from tests.api.test_staff_api import BY_EMAIL
@@ -24,6 +25,7 @@ HOT = (
     "idempotency_key",
     "tier_month",
 )
+DASHBOARD = readme_operation(0)
 NOT_PLANNED = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE", "PRAGMA", "SET", "SHOW")
 
 
@@ -98,6 +100,31 @@ async def test_the_dashboard_reads_only_through_indexes(api, clock, uows, databa
     assert body["data"]["me"]["tier"]["qualifyingPoints"] == 360
     assert len(sent) >= 4, sent  # member, points, tier months, history page
     assert await full_scans(database, sent) == []
+
+
+# Member-scoped tables the README dashboard reads as columns of the member's statement.
+MEMBER_SCOPED = (
+    "style_profile",
+    "voucher",
+    "featured_offer",
+    "club_membership",
+    "notification",
+    "mascot_hunt",
+    "earned_month",
+    "earned_score",
+    "wheel_player",
+    "member_category",
+)
+
+
+async def test_the_readme_dashboard_reads_only_through_indexes(api, clock, uows, database):
+    await a_member_with_history(api, clock, uows)
+    await api(DASHBOARD, token=ALICE)
+    with capturing(database) as sent:
+        body = await api(DASHBOARD, token=ALICE)
+    assert "errors" not in body and body["data"]["me"]["leaderboardRank"] == 1, body
+    assert len(sent) == 6, sent  # the member with its folded reads, then five row reads
+    assert await full_scans(database, sent, HOT + MEMBER_SCOPED) == []
 
 
 async def test_recording_a_purchase_uses_indexes_only(api, clock, uows, database):

@@ -6,9 +6,11 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import Column, Integer, MetaData, Table, bindparam, event, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, MultipleResultsFound, NoResultFound
 
 from backend.db import prepared
+from backend.rewards.offers.facts import MEMBER_FACTS
 from backend.rewards.queries import ENTRY, LOT, MEMBER
 from tests.helpers import give, new_member
 
@@ -102,3 +104,9 @@ async def test_a_failing_statement_raises_what_execute_raises(database):
     with pytest.raises(DBAPIError):
         await database.read(lambda conn: prepared.rows(conn, select(missing), {}))
     assert await database.read(lambda conn: prepared.rows(conn, ENTRY_OF, {"member_id": 1})) == []
+
+
+@pytest.mark.parametrize("dialect", [sqlite.dialect(), postgresql.asyncpg.dialect()])
+def test_the_offers_member_facts_keep_a_plan(dialect):
+    # a literal-execute parameter (`aggregate_strings`' separator) would build it on every run
+    assert prepared._Statement.of(MEMBER_FACTS, dialect).compiled is not None

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, create_engine
 
-from backend.rewards.queries import BATCH_ANSWERS, learn, run_batch
+from backend.rewards.queries import BATCH_ANSWERS, answer, learn, run_batch
 
 
 @dataclass(frozen=True)
@@ -49,3 +49,11 @@ def test_outside_a_batch_a_read_learns_nothing():
     with create_engine("sqlite://").connect() as conn:
         Teaching("profile").run(conn)  # as a unit of work runs a read on its own connection
         assert BATCH_ANSWERS not in conn.info
+
+
+def test_outside_a_batch_an_answer_runs_each_time_and_nothing_is_kept():
+    runs: list[str] = []
+    with create_engine("sqlite://").connect() as conn:
+        # as a unit of work runs `MemberOffers`, which asks for its facts through `answer`
+        assert [answer(conn, Counted("facts", runs)) for _ in range(2)] == ["facts"] * 2
+        assert runs == ["facts", "facts"] and BATCH_ANSWERS not in conn.info

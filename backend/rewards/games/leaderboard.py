@@ -19,13 +19,14 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import Connection, Row, and_, bindparam, func, select, tuple_
 
 from backend.db import prepared
 from backend.db.tables import EarnedMonth, EarnedScore, Member
 from backend.rewards.ledger.scores import SCORE_BAND
+from backend.rewards.queries import Carried, learn
 from backend.rewards.tiers.rules import month_of
 from games.leaderboard import page_ranks, page_start, rank_of
 
@@ -166,6 +167,38 @@ class RankOf:
     def run(self, conn: Connection) -> Standing | None:
         """One indexed statement, bounded by the number of distinct scores above the member's."""
         mine = prepared.first(conn, MINE, {"member_id": self.member_id, "month": self.month})
-        if mine is None or mine.points <= 0:
-            return None
-        return Standing(rank_of(int(mine.higher)), int(mine.points))
+        return standing(mine.points, mine.higher) if mine is not None else None
+
+
+def standing(points: int | None, higher: int) -> Standing | None:
+    """The standing of a member with `points` this month (None: no row) and `higher` above."""
+    if points is None or points <= 0:
+        return None
+    return Standing(rank_of(int(higher)), int(points))
+
+
+# The member's month and the members above them as columns of their own statement (`RankFold`).
+_MY_MONTH = and_(EARNED.c.member_id == MEMBER.c.id, EARNED.c.month == bindparam("rank_month"))
+
+
+@dataclass(frozen=True)
+class RankFold:
+    """`RankOf` as columns of the member's statement (`queries.Fold`): their month's row
+    joined (one key probe) and the histogram's members above it."""
+
+    month: date
+    carried: ClassVar[Carried] = Carried(
+        (
+            EARNED.c.points.label("rank_points"),
+            _members_above(EARNED.c.month, EARNED.c.points).label("rank_higher"),
+        ),
+        lambda source: source.outerjoin(EARNED, _MY_MONTH),
+    )
+
+    def params(self) -> dict[str, Any]:
+        """The board's month."""
+        return {"rank_month": self.month}
+
+    def learn(self, conn: Connection, row: Row[Any]) -> None:
+        """Keep the member's standing."""
+        learn(conn, RankOf(row.id, self.month), standing(row.rank_points, row.rank_higher))

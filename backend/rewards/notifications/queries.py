@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import Connection, Row, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from backend.db import prepared
 from backend.db.tables import Notification
+from backend.rewards.queries import MEMBER, Carried, learn
 
 NOTIFICATION = Notification.__table__  # type: ignore[attr-defined]
 
@@ -41,3 +42,27 @@ class UnreadCount:
     def run(self, conn: Connection) -> int:
         """One count on the member's unread index."""
         return int(prepared.scalar_one(conn, UNREAD, {"member_id": self.member_id}))
+
+
+# The unread count as a column of the member's own statement (`UnreadFold`).
+_UNREAD_OF_MEMBER = (
+    select(func.count())
+    .where(NOTIFICATION.c.member_id == MEMBER.c.id, NOTIFICATION.c.read_at.is_(None))
+    .scalar_subquery()
+    .label("unread_notifications")
+)
+
+
+@dataclass(frozen=True)
+class UnreadFold:
+    """`UnreadCount` as a column of the member's statement (`queries.Fold`)."""
+
+    carried: ClassVar[Carried] = Carried((_UNREAD_OF_MEMBER,))
+
+    def params(self) -> dict[str, Any]:
+        """It takes none."""
+        return {}
+
+    def learn(self, conn: Connection, row: Row[Any]) -> None:
+        """Keep the member's count."""
+        learn(conn, UnreadCount(row.id), int(row.unread_notifications))

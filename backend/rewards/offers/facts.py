@@ -13,7 +13,7 @@ import threading
 from collections import namedtuple
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
 from sqlalchemy import (
     BindParameter,
@@ -28,6 +28,8 @@ from sqlalchemy import (
     or_,
     select,
 )
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 
 from backend.db import prepared
 from backend.rewards.clubs.queries import CLUB, MEMBERSHIP
@@ -36,9 +38,32 @@ from backend.rewards.offers.repository import FEATURED, MEMBER_CATEGORY, OFFER, 
 from backend.rewards.offers.rules import Interest, MemberFacts, OfferTerms
 from backend.rewards.profile.queries import PROFILE, ProfilesOf
 from backend.rewards.profile.rules import StyleFacts, answers_of, facts
-from backend.rewards.queries import MEMBER, learn
+from backend.rewards.queries import MEMBER, Carried, answer, learn
 
 NOW: BindParameter[Any] = bindparam("now")
+
+
+class CommaJoined(FunctionElement[str]):
+    """Strings joined by commas (an aggregate), as `func.aggregate_strings(x, ",")` renders it
+    but with the comma written into the SQL: that one's separator is a literal-execute
+    parameter, which keeps a statement off `prepared`'s plans (built per run instead)."""
+
+    type = String()
+    inherit_cache = True
+
+
+@compiles(CommaJoined)
+def _comma_joined(element: CommaJoined, compiler: Any, **kw: Any) -> str:
+    """SQLite."""
+    return f"group_concat({compiler.process(element.clauses, **kw)}, ',')"
+
+
+@compiles(CommaJoined, "postgresql")
+def _comma_joined_postgresql(element: CommaJoined, compiler: Any, **kw: Any) -> str:
+    """PostgreSQL."""
+    return f"string_agg({compiler.process(element.clauses, **kw)}, ',')"
+
+
 # The member's StyleID profile (NULLs without one) and, per member, one value each: active
 # vouchers, the offer featured last, the clubs they belong to now (ids joined by commas).
 _ACTIVE_VOUCHERS = select(func.count()).where(
@@ -46,7 +71,7 @@ _ACTIVE_VOUCHERS = select(func.count()).where(
 )
 _LAST_FEATURED = select(FEATURED.c.offer_id).where(FEATURED.c.member_id == MEMBER.c.id)
 _CLUB_IDS = (
-    select(func.aggregate_strings(cast(MEMBERSHIP.c.club_id, String), ","))
+    select(CommaJoined(cast(MEMBERSHIP.c.club_id, String)))
     .join(CLUB, CLUB.c.id == MEMBERSHIP.c.club_id)
     .where(
         MEMBERSHIP.c.member_id == MEMBER.c.id,
@@ -55,14 +80,22 @@ _CLUB_IDS = (
         CLUB.c.active.is_(True),
     )
 )
+_FACTS_COLUMNS = (
+    *PROFILE.c,
+    _ACTIVE_VOUCHERS.scalar_subquery().label("active_vouchers"),
+    _LAST_FEATURED.scalar_subquery().label("last_featured"),
+    _CLUB_IDS.scalar_subquery().label("club_ids"),
+)
+
+
+def _with_profile(source: Any) -> Any:
+    """`source` (the member table, or joins of it) with the member's profile, if any."""
+    return source.outerjoin(PROFILE, PROFILE.c.member_id == MEMBER.c.id)
+
+
 MEMBER_FACTS = (
-    select(
-        PROFILE,
-        _ACTIVE_VOUCHERS.scalar_subquery().label("active_vouchers"),
-        _LAST_FEATURED.scalar_subquery().label("last_featured"),
-        _CLUB_IDS.scalar_subquery().label("club_ids"),
-    )
-    .select_from(MEMBER.outerjoin(PROFILE, PROFILE.c.member_id == MEMBER.c.id))
+    select(*_FACTS_COLUMNS)
+    .select_from(_with_profile(MEMBER))
     .where(MEMBER.c.id == bindparam("member_id"))
 )
 INTERESTS = select(MEMBER_CATEGORY).where(MEMBER_CATEGORY.c.member_id == bindparam("member_id"))
@@ -156,6 +189,38 @@ class OfferFacts:
 
 
 @dataclass(frozen=True)
+class FactsOf:
+    """A member's row of offer scalars and StyleID profile (`MEMBER_FACTS`) as of `now`."""
+
+    member_id: int
+    now: datetime
+
+    def run(self, conn: Connection) -> Row[Any]:
+        """One statement on the member's key."""
+        row: Row[Any] = prepared.one(
+            conn, MEMBER_FACTS, {"member_id": self.member_id, "now": self.now}
+        )
+        return row
+
+
+@dataclass(frozen=True)
+class FactsFold:
+    """`FactsOf` as columns of the member's statement (`queries.Fold`); the profile's columns
+    answer the StyleID read too, as `MemberOffers` leaves them."""
+
+    now: datetime
+    carried: ClassVar[Carried] = Carried(_FACTS_COLUMNS, _with_profile)
+
+    def params(self) -> dict[str, Any]:
+        """The moment vouchers and club memberships are counted at."""
+        return {"now": self.now}
+
+    def learn(self, conn: Connection, row: Row[Any]) -> None:
+        """Keep the member's row as their facts' row (it has every column of it)."""
+        learn(conn, FactsOf(row.id, self.now), row)
+
+
+@dataclass(frozen=True)
 class MemberOffers:
     """A member's offer facts with the open offers, or with one offer by id (open or not)."""
 
@@ -165,9 +230,10 @@ class MemberOffers:
     offer_id: int | None = None
 
     def run(self, conn: Connection) -> OfferFacts:
-        """Three statements: the member's scalars and profile, their categories, the offers."""
-        params = {"member_id": self.member_id, "now": self.now}
-        me = prepared.one(conn, MEMBER_FACTS, params)
+        """Three statements: the member's scalars and profile (unless `FactsFold` read them
+        with the member), their categories, the offers."""
+        params = {"member_id": self.member_id}
+        me = answer(conn, FactsOf(self.member_id, self.now))  # `FactsFold` may have read it
         # The profile's columns are the StyleID field's answer too (`me { styleProfile }`).
         learn(conn, ProfilesOf((self.member_id,)), [me if me.member_id is not None else None])
         interest = {

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
-from typing import Any
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, ClassVar
 
 from sqlalchemy import Connection, Row, bindparam, func, select
 
 from backend.db import prepared
 from backend.db.tables import MascotHunt, Member
 from backend.rewards.members.rules import local_day
+from backend.rewards.queries import Carried, learn
 
 HUNT = MascotHunt.__table__  # type: ignore[attr-defined]
 MEMBER = Member.__table__  # type: ignore[attr-defined]
@@ -38,6 +39,39 @@ class HuntsStarted:
         """One count on the member-and-day index."""
         params = {"member_id": self.member_id, "day": self.day}
         return int(prepared.scalar_one(conn, STARTED_ON, params))
+
+
+# A member's local day is the UTC day or one either side of it (zones span UTC-12 to UTC+14):
+# before the member's zone is known, their statement counts the hunts of all three (`HuntsFold`).
+_NEAR_DAYS = {-1: "hunts_day_before", 0: "hunts_day", 1: "hunts_day_after"}
+
+
+def _started_on(name: str) -> Any:
+    """The member's hunts started on the day bound to `name`, one index probe."""
+    started = select(func.count()).where(
+        HUNT.c.member_id == MEMBER.c.id, HUNT.c.local_day == bindparam(name)
+    )
+    return started.scalar_subquery().label(name)
+
+
+@dataclass(frozen=True)
+class HuntsFold:
+    """`HuntsStarted.today` as columns of the member's statement (`queries.Fold`)."""
+
+    now: datetime
+    carried: ClassVar[Carried] = Carried(tuple(_started_on(n) for n in _NEAR_DAYS.values()))
+
+    def params(self) -> dict[str, Any]:
+        """The UTC day and its neighbours."""
+        today = self.now.astimezone(UTC).date()
+        return {name: today + timedelta(days=shift) for shift, name in _NEAR_DAYS.items()}
+
+    def learn(self, conn: Connection, row: Row[Any]) -> None:
+        """Keep the count of the member's own local day."""
+        day = local_day(self.now, row.time_zone)
+        name = _NEAR_DAYS.get((day - self.now.astimezone(UTC).date()).days)
+        if name is not None:  # else `HuntsStarted` sends its own statement
+            learn(conn, HuntsStarted(row.id, day), int(row._mapping[name]))
 
 
 FLAGGED = (

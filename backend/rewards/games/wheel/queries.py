@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from types import SimpleNamespace
+from typing import Any, ClassVar
 
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import Connection, Row, bindparam, select, true
 
 from backend.db import prepared
 from backend.db.tables import WheelBudget, WheelConfig, WheelPlayer
@@ -16,6 +18,7 @@ from backend.rewards.games.wheel.rules import (
     next_local_midnight,
 )
 from backend.rewards.members.rules import local_day
+from backend.rewards.queries import MEMBER, Carried, learn
 from games.wheel import Allowance, allowance
 
 CONFIG = WheelConfig.__table__  # type: ignore[attr-defined]
@@ -72,8 +75,13 @@ class WheelNow:
         """One statement: the wheel, the member's state and today's payouts."""
         params = {"member_id": self.member_id, "day": budget_day(self.now)}
         row = prepared.first(conn, WHEEL_NOW, params)
-        config = Config.of(row) if row is not None else None
-        player = row if row is not None and row.player is not None else None
+        if row is None:
+            return self.state(None, None, 0)
+        return self.state(Config.of(row), row if row.player is not None else None, row.paid)
+
+    def state(self, config: Config | None, player: Any, paid: int | None) -> WheelState:
+        """The wheel state from the wheel, the member's row of `wheel_player` (or None) and
+        today's payouts."""
         today = local_day(self.now, self.time_zone)
         used = free_used_on(
             today,
@@ -90,5 +98,51 @@ class WheelNow:
             next_free_spin_at=next_local_midnight(self.now, self.time_zone),
             commitment=player.commitment if player else None,
             nonce=player.nonce if player else 0,
-            points_left=points_left(config, int(row.paid or 0) if row is not None else 0),
+            points_left=points_left(config, int(paid or 0)),
         )
+
+
+# `WHEEL_NOW` as columns of the member's statement (`WheelFold`): the wheel's named apart from
+# the member's, the member's state joined on their id.
+_WHEEL = "wheel_"
+_PLAYER_COLUMNS = ("commitment", "nonce", "extra_spins", "free_day", "free_used")
+
+
+def _with_wheel(source: Any) -> Any:
+    """`source` (the member's joins) with the newest wheel, the member's state and today's
+    payouts: at most one row each."""
+    return (
+        source.outerjoin(_LATEST, true())
+        .outerjoin(PLAYER, PLAYER.c.member_id == MEMBER.c.id)
+        .outerjoin(BUDGET, BUDGET.c.day == bindparam("wheel_day"))
+    )
+
+
+@dataclass(frozen=True)
+class WheelFold:
+    """`WheelNow` of a member as columns of their statement (`queries.Fold`)."""
+
+    now: datetime
+    carried: ClassVar[Carried] = Carried(
+        (
+            *(column.label(_WHEEL + column.name) for column in _LATEST.c),
+            PLAYER.c.member_id.label("player"),
+            *(PLAYER.c[name] for name in _PLAYER_COLUMNS),
+            BUDGET.c.points.label("paid"),
+        ),
+        _with_wheel,
+    )
+
+    def params(self) -> dict[str, Any]:
+        """The budget's day."""
+        return {"wheel_day": budget_day(self.now)}
+
+    def learn(self, conn: Connection, row: Row[Any]) -> None:
+        """Keep the member's wheel state; without a wheel, as `WHEEL_NOW`'s missing row."""
+        read = WheelNow(row.id, row.time_zone, self.now)
+        fields = row._mapping
+        if fields[_WHEEL + "id"] is None:
+            learn(conn, read, read.state(None, None, 0))
+            return
+        config = Config.of(SimpleNamespace(**{c.name: fields[_WHEEL + c.name] for c in _LATEST.c}))
+        learn(conn, read, read.state(config, row if row.player is not None else None, row.paid))
