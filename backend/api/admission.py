@@ -16,6 +16,7 @@ def execution_gate(gate: asyncio.Semaphore) -> Callable[[], SchemaExtension]:
     that a checkout can wait seconds; the rest wait here (FIFO, holding no connection), after
     parsing and validation, so a checkout waits only for the few operations admitted.
     """
+
     class ExecutionGate(SchemaExtension):
         """Hold one of the process's execution slots while the operation's resolvers run."""
 
