@@ -10,11 +10,19 @@ and makes the same `Row`s through the same result processors. Statement listener
 SQLAlchemy's `DBAPIError` (a lost connection invalidated), and a connection that has not begun
 begins first, as `execute` would (the SQLite writer's `BEGIN IMMEDIATE`). Give it statements
 built once (module constants): their plans are kept.
+
+The rows are tuples whose columns read as attributes in one step (`row.kind`): a SQLAlchemy
+`Row` finds an attribute only after the ordinary lookup has failed (about ten times a tuple
+index), and the hot paths read hundreds a request. They compare, hash, index and unpack as the
+`Row`s they are made from, and offer `_mapping`, `_fields` and `_asdict()`; a statement whose
+column names could not all be attributes (or would shadow one of `Row`'s) keeps `Row`s.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import keyword
+from collections import namedtuple
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,6 +46,7 @@ class _Plan:
     values: dict[str, Any]  # the statement's own values (`remaining > 0`): used unless given
     types: tuple[Any, ...]
     meta: SimpleResultMetaData
+    row: type[tuple[Any, ...]] | None  # the rows' class (None: SQLAlchemy's `Row`)
     results: list[Processor] | None = None  # known once a cursor has described the columns
 
     @classmethod
@@ -53,13 +62,15 @@ class _Plan:
         # the expanded list items' processors come with the state, the others with the statement
         processors = {**compiled._bind_processors, **state.processors}
         columns = compiled._result_columns
+        keys = [column.keyname for column in columns]
         return cls(
             sql=state.statement,
             sources=tuple(expanded.get(name, (name, None)) for name in names),
             binds=tuple(processors.get(name) for name in names),
             values={name: b.value for name, b in compiled.binds.items() if not b.required},
             types=tuple(column.type for column in columns),
-            meta=SimpleResultMetaData([column.keyname for column in columns]),
+            meta=SimpleResultMetaData(keys),
+            row=row_class(keys),
         )
 
     def parameters(self, params: Mapping[str, Any]) -> tuple[Any, ...]:
@@ -144,8 +155,36 @@ def rows(conn: Connection, statement: Select[Any], params: Mapping[str, Any]) ->
         conn._handle_dbapi_exception(error, plan.sql, parameters, cursor, None)
     finally:
         cursor.close()
-    meta, index = plan.meta, plan.meta._key_to_index
-    return [Row(meta, processors, index, values) for values in data]
+    meta, index, row = plan.meta, plan.meta._key_to_index, plan.row
+    if row is None:
+        return [Row(meta, processors, index, values) for values in data]
+    if processors is None:
+        return [tuple.__new__(row, values) for values in data]
+    return [tuple.__new__(row, Row(meta, processors, index, values)) for values in data]
+
+
+def row_class(keys: Sequence[str]) -> type[tuple[Any, ...]] | None:
+    """A tuple class reading `keys` as attributes, or None when one could not be an attribute
+    (not an identifier, private, repeated) or would shadow one of `Row`'s (`count`, `t`, ...)."""
+    if len(set(keys)) != len(keys) or not all(map(_plain_name, keys)):
+        return None
+    base = namedtuple("PreparedRow", keys)  # type: ignore[misc]
+    return type("PreparedRow", (base,), {"__slots__": (), "_mapping": property(_mapping)})
+
+
+def _plain_name(key: str) -> bool:
+    """Whether a column name can be a row attribute without shadowing anything."""
+    return (
+        key.isidentifier()
+        and not keyword.iskeyword(key)
+        and not key.startswith("_")
+        and not hasattr(Row, key)
+    )
+
+
+def _mapping(row: Any) -> dict[str, Any]:
+    """The row's columns by name, as `Row._mapping`."""
+    return dict(zip(row._fields, row, strict=True))
 
 
 def first(conn: Connection, statement: Select[Any], params: Mapping[str, Any]) -> Any:

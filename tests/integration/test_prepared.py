@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import Column, Integer, MetaData, Table, bindparam, event, select
+from sqlalchemy import Column, Integer, MetaData, Row, Table, bindparam, event, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, MultipleResultsFound, NoResultFound
 
@@ -110,3 +110,42 @@ async def test_a_failing_statement_raises_what_execute_raises(database):
 def test_the_offers_member_facts_keep_a_plan(dialect):
     # a literal-execute parameter (`aggregate_strings`' separator) would build it on every run
     assert prepared._Statement.of(MEMBER_FACTS, dialect).compiled is not None
+
+
+async def test_rows_read_every_column_as_an_attribute_as_a_row_does(database, uows, clock):
+    ids = await members_with_lots(uows, clock)
+    params = {"ids": ids, "after": clock.now() - timedelta(days=1)}
+
+    def both(conn):
+        return prepared.rows(conn, LOTS, params), conn.execute(LOTS, params).all()
+
+    fast, slow = await database.read(both)
+    assert type(fast[0]) is not Row and fast[0]._fields == slow[0]._fields
+    for mine, theirs in zip(fast, slow, strict=True):
+        assert all(getattr(mine, k) == getattr(theirs, k) for k in theirs._fields)
+        assert mine._asdict() == theirs._asdict() and hash(mine) == hash(theirs)
+        assert tuple(mine) == tuple(theirs) and mine[-1] == theirs[-1]
+
+
+@pytest.mark.parametrize(
+    "keys", [("id", "count"), ("id", "t"), ("id", "id"), ("id", "_secret"), ("id", "class")]
+)
+def test_names_that_could_not_be_plain_attributes_keep_sqlalchemys_rows(keys):
+    # `count` and `t` are names `Row` answers itself: such rows stay `Row`s, as `execute` makes them
+    assert prepared.row_class(keys) is None
+    assert prepared.row_class(("id", "kind")) is not None
+
+
+async def test_a_column_named_like_a_row_attribute_comes_in_a_row(database, uows):
+    member = await new_member(uows, "ann")
+    await give(uows, member.id, 5)
+    counted = select(ENTRY.c.id, ENTRY.c.amount.label("count")).where(
+        ENTRY.c.member_id == bindparam("member_id")
+    )
+    params = {"member_id": member.id}
+
+    def both(conn):
+        return prepared.rows(conn, counted, params), conn.execute(counted, params).all()
+
+    ((fast,), (slow,)) = await database.read(both)
+    assert isinstance(fast, Row) and fast == slow and fast.count == slow.count
