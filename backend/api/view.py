@@ -131,7 +131,7 @@ def request_id_of(headers: Headers) -> str:
     """The client's `X-Request-Id` if it is sane, else a new one (random, not secret: no system
     call for it on every request)."""
     given = headers.get("x-request-id", "")
-    return given if REQUEST_ID.fullmatch(given) else f"{random.getrandbits(128):032x}"
+    return given if given and REQUEST_ID.fullmatch(given) else f"{random.getrandbits(128):032x}"
 
 
 def response_media_type(accept: str | None) -> str | None:
@@ -330,13 +330,16 @@ class GraphQLEndpoint:
     def _json(self, raw: bytes | str, what: str) -> Any:
         """Decode JSON after checking its depth; lone surrogates are refused."""
         data = raw.encode() if isinstance(raw, str) else raw
-        if json_depth(data) > self.limits.max_json_depth:
+        limit = self.limits.max_json_depth
+        # each level opens a bracket: a text with fewer brackets cannot be nested deeper
+        if data.count(b"{") + data.count(b"[") > limit and json_depth(data) > limit:
             raise bad_request(f"The {what} is nested deeper than {self.limits.max_json_depth}.")
         try:
             value = json.loads(data.decode("utf-8"))
         except ValueError:  # also UnicodeDecodeError and over-long numbers
             raise bad_request(f"The {what} is not valid UTF-8 JSON.") from None
-        if has_lone_surrogate(value):
+        # strict UTF-8 holds no surrogates: only a `\\u` escape can make one
+        if b"\\u" in data and has_lone_surrogate(value):
             raise bad_request(f"The {what} holds a lone surrogate (\\ud800-\\udfff).")
         return value
 

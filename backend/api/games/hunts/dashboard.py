@@ -6,7 +6,7 @@ from typing import Any
 
 from backend.api.context import Info
 from backend.rewards.games.mascot.queries import HuntsStarted
-from backend.rewards.games.mascot.rules import current_rules, hunts_left
+from backend.rewards.games.mascot.rules import daily_hunts, hunts_left
 
 
 def hunts_started(member: Any, now: Any) -> HuntsStarted:
@@ -21,4 +21,4 @@ def mascot_hunts_left_today(root: Any, info: Info) -> int:
 
 def _hunts_left(started: Any, reads: Any) -> int:
     """The hunts left today, under the program's current hunt rules."""
-    return hunts_left(current_rules(reads.rules), started)
+    return hunts_left(daily_hunts(reads.rules), started)

@@ -38,6 +38,11 @@ def current_rules(program: ProgramRules) -> HuntRules:
     return HuntRules.of(dict(program.setting(SETTING)))
 
 
-def hunts_left(rules: HuntRules, started_today: int) -> int:
-    """Hunts the member may still start today."""
-    return max(0, rules.daily_hunts - started_today)
+def daily_hunts(program: ProgramRules) -> int:
+    """Hunts a member may start a day under the current rules (the dashboard's one figure)."""
+    return int(program.setting(SETTING)["daily_hunts"])
+
+
+def hunts_left(daily: int, started_today: int) -> int:
+    """Hunts the member may still start today, of `daily`."""
+    return max(0, daily - started_today)

@@ -171,7 +171,7 @@ async def start_hunt(uow: UnitOfWork, *, uid: str, idempotency_key: str | None) 
         deadline=uow.now + timedelta(milliseconds=rules.play.duration_ms),
     )
     await uow.insert(row)
-    left = hunts_left(rules, started + 1)
+    left = hunts_left(rules.daily_hunts, started + 1)
     if claimed is not None:
         idempotency.remember(claimed, {"hunt_id": row.id, "hunts_left": left})
     await uow.commit()
