@@ -71,7 +71,7 @@ class HuntsFold:
         day = local_day(self.now, row.time_zone)
         name = _NEAR_DAYS.get((day - self.now.astimezone(UTC).date()).days)
         if name is not None:  # else `HuntsStarted` sends its own statement
-            learn(conn, HuntsStarted(row.id, day), int(row._mapping[name]))
+            learn(conn, HuntsStarted(row.id, day), int(getattr(row, name)))
 
 
 FLAGGED = (
