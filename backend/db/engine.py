@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.util import greenlet_spawn
 
 T = TypeVar("T")
 
@@ -145,6 +146,12 @@ def _sqlite_batch_reader(url: str, *, timeout: float) -> Engine:
     return engine
 
 
+def _read_on(engine: Engine, reads: Callable[[Connection], T]) -> T:
+    """Run `reads` on a connection of `engine`'s pool, given back at once."""
+    with engine.connect() as conn:
+        return reads(conn)
+
+
 @dataclass
 class Database:
     """The engines of one database: `writer` for units of work, `reader` for queries.
@@ -155,8 +162,9 @@ class Database:
     for the writer), cheaper than a hand-off to a worker thread and back (a wake-up each way
     and the GIL passed twice: the dashboard's instructions −4.7 %, and no reader thread
     competing with the loop for the GIL). Longer reads (segment previews, reports) borrow
-    `reader`, aiosqlite's threads. On PostgreSQL `read()` takes the `reader` pool, with one
-    greenlet for the batch instead of one per statement.
+    `reader`, aiosqlite's threads. On PostgreSQL `read()` takes the `reader` pool's sync side in
+    one greenlet for the checkout, the batch and the return (`AsyncConnection` would start one
+    for each, and one per statement without a batch).
     """
 
     url: str
@@ -175,10 +183,8 @@ class Database:
         connection: a burst can never leave every connection held by a waiter.
         """
         if self.batch_reader is None:
-            async with self.reader.connect() as conn:
-                return await conn.run_sync(reads)
-        with self.batch_reader.connect() as conn:
-            return reads(conn)
+            return await greenlet_spawn(_read_on, self.reader.sync_engine, reads)
+        return _read_on(self.batch_reader, reads)
 
     @property
     def engines(self) -> tuple[Engine, ...]:
