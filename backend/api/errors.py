@@ -3,6 +3,8 @@
 Top-level errors: every client mistake carries `extensions.code` (tagged where it is found: the
 parser, the validation rules, variable coercion, `PublicError`); anything without a code is a
 real fault, masked as "Unexpected error." with a request id and logged with its traceback.
+A database connection that could not be had within `DATABASE_POOL_TIMEOUT_SECONDS` is no fault
+of the code: `SERVICE_BUSY`, nothing written, to be retried.
 """
 
 # No `from __future__ import annotations`: the error types are built at run time and
@@ -14,6 +16,7 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from strawberry.relay.types import InvalidGlobalIDError
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types.execution import ExecutionContext
@@ -26,6 +29,8 @@ log = logging.getLogger("rewards.api")
 BAD_USER_INPUT = "BAD_USER_INPUT"
 INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
 MASKED_MESSAGE = "Unexpected error."
+SERVICE_BUSY = "SERVICE_BUSY"
+BUSY_MESSAGE = "The service is busy; nothing was done. Retry shortly."
 # graphql-core raises these itself, with no original exception, when an argument fails coercion
 # during execution (e.g. null sent for `$id: ID = "…"` used where `ID!` is expected).
 ARGUMENT_ERROR_PREFIXES = ("Argument '", "Variable '$")
@@ -69,6 +74,9 @@ def public_error(
     error: GraphQLError, request_id: str | None, operation: str | None
 ) -> GraphQLError:
     """Log an error once (one line for a client error, a traceback for a fault); mask faults."""
+    if isinstance(error.original_error, PoolTimeout):
+        log.warning("no database connection in time in %s (request %s)", operation, request_id)
+        return _replaced(error, BUSY_MESSAGE, {"code": SERVICE_BUSY})
     code = error_code(error)
     if code is not None:
         log.info("client error %s in %s (request %s)", code, operation or "-", request_id)
@@ -81,13 +89,18 @@ def public_error(
         exc_info=(type(fault), fault, fault.__traceback__),
     )
     extensions = {"code": INTERNAL_SERVER_ERROR, "requestId": request_id}
+    return _replaced(error, MASKED_MESSAGE, {k: v for k, v in extensions.items() if v is not None})
+
+
+def _replaced(error: GraphQLError, message: str, extensions: dict[str, Any]) -> GraphQLError:
+    """`error` at the same place with another message and extensions (its cause left out)."""
     return GraphQLError(
-        MASKED_MESSAGE,
+        message,
         nodes=error.nodes,
         source=error.source,
         positions=error.positions,
         path=error.path,
-        extensions={k: v for k, v in extensions.items() if v is not None},
+        extensions=extensions,
     )
 
 

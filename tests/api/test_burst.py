@@ -171,3 +171,19 @@ async def test_the_rules_are_read_at_start_so_requests_do_not_read_them(
         body = await Api(client)("{ tiers { code } }", token="member:ann")
         assert body["data"]["tiers"][0] == {"code": "member"}
         assert count_queries.count == 0
+
+
+async def test_a_mutation_that_gets_no_connection_in_time_is_busy_and_changes_nothing(api, serve):
+    member_id = await enrol(api, "ann")
+    small, db = serve(Pools(readers=2, writers=1, timeout=0.2))
+    goodwill = {"memberId": member_id, "points": 100, "reason": "Goodwill", "idempotencyKey": "g"}
+    async with db.writer.connect():  # the only writer connection, held past the timeout
+        body = await small(ADJUST, {"input": goodwill}, STAFF)
+    [error] = body["errors"]
+    assert error["extensions"] == {"code": "SERVICE_BUSY"}
+    assert error["message"] == "The service is busy; nothing was done. Retry shortly."
+    assert body["data"] is None  # the payload is non-null: the error reaches the root
+    me = await small(ME, token="member:ann")
+    assert me["data"]["me"]["points"]["balance"] == 0
+    retried = await small(ADJUST, {"input": goodwill}, STAFF)
+    assert retried["data"]["adjustPoints"]["member"]["points"]["balance"] == 100

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 
 import pytest
 from sqlalchemy import text
@@ -37,4 +38,15 @@ async def test_more_batches_at_once_than_reader_connections_all_finish(database)
         )
     )
     assert answers == list(range(40))
+    assert database.read_connections_out() == 0
+
+
+async def test_a_batch_runs_on_the_event_loops_thread(database):
+    loop_thread = threading.get_ident()
+
+    def where(conn):
+        return threading.get_ident(), conn.execute(text("SELECT 1")).scalar()
+
+    thread, one = await database.read(where)
+    assert (thread, one) == (loop_thread, 1)  # SQLite in place, PostgreSQL's greenlet shares it
     assert database.read_connections_out() == 0
