@@ -390,8 +390,8 @@ class MemberReads:
     A new `Member` field (spins left, a leaderboard rank…) in three steps:
     1. a `Read` for it in the domain (`backend/rewards/.../queries.py`), or a method here if it
        needs the rules or the clock;
-    2. its name and read in `ahead` below, so `me` reads it with the member (a count or
-       other scalar of the member: also a `queries.Fold` in `folds`, so it comes as columns
+    2. its name and read in `AHEAD` below, so `me` reads it with the member (a count or
+       other scalar of the member: also a `queries.Fold` in `FOLDS`, so it comes as columns
        of the member's own statement);
     3. a plain (not async) resolver returning `member.answer(info, read_of, then)`, where
        `read_of(reads)` builds the same read and `then(answer, reads)` makes the field's value
@@ -438,6 +438,14 @@ class MemberReads:
         wanted = {FOLDS[name] for name in names if name in FOLDS}
         return tuple(make(self.now) for make in FOLD_ORDER if make in wanted)
 
+    def hunts(self, member: Any) -> queries.Read[Any]:
+        """`mascotHuntsLeftToday`: the hunts started on the member's local day."""
+        return hunts_started(member, self.now)
+
+    def referrals(self, member: Any) -> ReferralCounts:
+        """`referrals`: the friends the member's code brought."""
+        return ReferralCounts(member.id)
+
     def ahead(
         self, fields: Iterable[tuple[str, dict[str, Any]]]
     ) -> tuple[Callable[[Any], list[queries.Read[Any]]], tuple[queries.Fold, ...]]:
@@ -447,34 +455,39 @@ class MemberReads:
         A field with bad arguments is left out: its resolver answers the error.
         """
         fields = list(fields)
-        planned: list[Callable[[Any], queries.Read[Any]]] = []
-        ranked = (self.offers, self.points)  # ranking weighs the offers against the balance
-        simple: dict[str, tuple[Callable[[Any], queries.Read[Any]], ...]] = {
-            "points": (self.points,),
-            "tier": (self.tier,),
-            "styleProfile": (self.style_profile,),
-            "activeVoucherCount": (self.offers,),
-            "redeemableOfferCount": ranked,
-            "featuredOffer": ranked,
-            "unreadNotificationCount": (self.unread,),
-            "mascotHuntsLeftToday": (lambda member: hunts_started(member, self.now),),
-            "leaderboardRank": (self.rank,),
-            "spinsLeftToday": (self.wheel,),
-            "nextFreeSpinAt": (self.wheel,),
-            "referrals": (lambda member: ReferralCounts(member.id),),
-        }
+        planned: list[Callable[[MemberReads, Any], queries.Read[Any]]] = []
         for name, arguments in fields:
-            if name in simple:
-                planned.extend(simple[name])
+            if name in AHEAD:
+                planned.extend(AHEAD[name])
             elif name == "history":
                 with suppress(PublicError):
                     page = history_page(**arguments)
-                    planned.append(lambda member, page=page: queries.EntriesPage(member.id, *page))
+                    planned.append(
+                        lambda _reads, member, page=page: queries.EntriesPage(member.id, *page)
+                    )
         # The offers' facts go first: they read the StyleID profile too and leave it as the
         # answer of `styleProfile`'s read, which then sends nothing (see `queries.learn`).
-        planned.sort(key=lambda plan: plan != self.offers)
+        planned.sort(key=lambda plan: plan is not MemberReads.offers)
         folds = self.folds(name for name, _ in fields)
-        return (lambda member: [plan(member) for plan in planned]), folds
+        return (lambda member: [plan(self, member) for plan in planned]), folds
+
+
+# The reads (methods of `MemberReads`) of each member field `me` reads ahead, but `history`.
+_RANKED = (MemberReads.offers, MemberReads.points)  # ranking weighs offers against the balance
+AHEAD: dict[str, tuple[Callable[[MemberReads, Any], queries.Read[Any]], ...]] = {
+    "points": (MemberReads.points,),
+    "tier": (MemberReads.tier,),
+    "styleProfile": (MemberReads.style_profile,),
+    "activeVoucherCount": (MemberReads.offers,),
+    "redeemableOfferCount": _RANKED,
+    "featuredOffer": _RANKED,
+    "unreadNotificationCount": (MemberReads.unread,),
+    "mascotHuntsLeftToday": (MemberReads.hunts,),
+    "leaderboardRank": (MemberReads.rank,),
+    "spinsLeftToday": (MemberReads.wheel,),
+    "nextFreeSpinAt": (MemberReads.wheel,),
+    "referrals": (MemberReads.referrals,),
+}
 
 
 def _points(now: queries.PointsNow, reads: MemberReads) -> Points:
