@@ -137,8 +137,9 @@ class Fitter:
     def __call__(self, terms: OfferTerms, *, early: bool) -> Fit:
         """The offer's fit; `early` tells whether the member sees it thanks to early access."""
         audience, categories = terms.audience, terms.categories
-        bought, bought_in = _best_of(self._bought, categories)
-        viewed, viewed_in = _best_of(self._viewed, categories)
+        # Most members have viewed (or bought) nothing that gives points: nothing to look up.
+        bought, bought_in = _best_of(self._bought, categories) if self._bought else (0, None)
+        viewed, viewed_in = _best_of(self._viewed, categories) if self._viewed else (0, None)
         favourites = categories & self._favourite
         favourite = FAVOURITE_POINTS if favourites else 0
         matched = audience.style_tags & self._style_tags
@@ -152,8 +153,8 @@ class Fitter:
         parts = (
             (_EARLY_ACCESS, club, audience.club_id),
             (_BOUGHT_CATEGORY, bought, bought_in),
-            (_FAVOURITE_CATEGORY, favourite, min(favourites, default=None)),
-            (_STYLE_MATCH, style, min(matched, default=None)),
+            (_FAVOURITE_CATEGORY, favourite, min(favourites) if favourites else None),
+            (_STYLE_MATCH, style, min(matched) if matched else None),
             (_VIEWED_CATEGORY, viewed, viewed_in),
             (_TIER, TIER_POINTS * rung, tier),
         )
