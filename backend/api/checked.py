@@ -35,6 +35,7 @@ Resolve = Callable[..., Any]
 # left out: 0.0 and -0.0 are equal keys yet different answers).
 LASTING = frozenset({int, str, bool, type(None)})
 CONVERSIONS_KEPT = 256  # kept argument conversions per field, then forgotten at once
+NOT_KEPT = object()
 
 
 def lasting(values: Any) -> bool:
@@ -83,7 +84,7 @@ class Arguments:
         self._field = field
         self._config = schema.config
         self._registry = schema.schema_converter.scalar_registry
-        self._kept: dict[tuple[Any, ...], dict[str, Any]] = {}
+        self._kept: dict[tuple[Any, ...], dict[str, Any] | None] = {}  # None: not lasting
         self._by_self = resolver.self_parameter is not None
         self._sources = [p.name for p in (resolver.parent_parameter, resolver.root_parameter) if p]
         self._info_name = resolver.info_parameter.name if resolver.info_parameter else None
@@ -93,17 +94,16 @@ class Arguments:
         if not lasting(kwargs.values()):
             return self._strawberry(source, info, kwargs)
         key = tuple((name, type(value), value) for name, value in kwargs.items())
-        converted = self._kept.get(key)
-        if converted is None:
+        converted = self._kept.get(key, NOT_KEPT)
+        if converted is NOT_KEPT:
             field = self._field
-            converted = convert_arguments(
-                kwargs, field.arguments, self._registry, self._config, info
-            )
-            if not lasting(converted.values()):
-                return self._strawberry(source, info, kwargs)
+            found = convert_arguments(kwargs, field.arguments, self._registry, self._config, info)
+            converted = found if lasting(found.values()) else None  # e.g. a `GlobalID`: None
             if len(self._kept) >= CONVERSIONS_KEPT:
                 self._kept.clear()
             self._kept[key] = converted
+        if converted is None:  # converted to something the function could change
+            return self._strawberry(source, info, kwargs)
         kwargs = dict(converted)  # the function's own: it may change it
         for extension in self._field.extensions:
             kwargs = extension.map_arguments(kwargs)

@@ -379,7 +379,7 @@ async def test_documents_with_variables_answer_as_stock_strawberry():
 ARGUMENTS = """{ box {
     shown small: shown(size: SMALL, count: 2) large: shown(size: LARGE)
     wrapped: shown(wrapping: {paper: "red", sizes: [LARGE]}) tagged: shown(tags: ["a"])
-    truthy: shown(count: 1) guarded(times: 1) nested(times: 1)
+    truthy: shown(count: 1) guarded(times: 1) nested(times: 1) sized(node: "Qm94OjE=")
 } }"""
 
 
@@ -399,6 +399,7 @@ async def test_arguments_converted_once_answer_with_equal_independent_values():
     assert data["large"] == repr((Size.LARGE, None, None, 1))
     assert "Wrapping(paper='red', sizes=[<Size.LARGE: 'large'>])" in data["wrapped"]
     assert "['a']" in data["tagged"]
+    assert data["sized"] == "okok1"  # a `GlobalID` argument: converted on every call
     first = Box.given  # the last request's: each changed by the function after it answered
     Box.given = []
     await _run(lean, ARGUMENTS)
