@@ -202,16 +202,19 @@ class LeanExecutor(PlannedExecutor):
 
 
 class WeakMethodCall:
-    """Calls a bound method through a weak reference to its object (which must be alive)."""
+    """Calls a bound method through a weak reference to its object (which must be alive): its
+    function with the object, as `weakref.WeakMethod` would, without that class's Python-level
+    construction on every request."""
 
-    __slots__ = ("_method",)
+    __slots__ = ("_function", "_owner")
 
-    def __init__(self, method: Callable[..., Any]) -> None:
-        self._method = weakref.WeakMethod(method)
+    def __init__(self, method: Any) -> None:
+        self._owner = weakref.ref(method.__self__)
+        self._function = method.__func__
 
     def __call__(self, *args: Any) -> Any:
         """The method's answer; a clear error if its object is gone."""
-        method = self._method()
-        if method is None:
+        owner = self._owner()
+        if owner is None:
             raise RuntimeError("The GraphQL execution these helpers belong to has ended.")
-        return method(*args)
+        return self._function(owner, *args)

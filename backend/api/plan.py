@@ -38,6 +38,7 @@ class Step:
     """One response field of a plan."""
 
     __slots__ = (
+        "arguments",
         "attribute",
         "child",
         "classes",
@@ -74,6 +75,7 @@ class Step:
         self.resolve = field.resolve if field else None
         self.return_type: GraphQLOutputType | None = field.type if field else None
         self.needs_args = bool(field and (field.args or self.nodes[0].arguments))
+        self.arguments: dict[str, Any] | None = None  # the lasting argument values, once known
         self.attribute: str | None = None
         if self.resolve is not None and getattr(self.resolve, "_is_default", False):
             self.attribute = getattr(self.resolve, "attribute", None)

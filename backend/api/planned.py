@@ -22,6 +22,7 @@ from graphql.execution.values import get_argument_values
 from graphql.pyutils import Path, gather_with_cancel
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
+from backend.api.checked import lasting
 from backend.api.plan import OBJECT, SCALAR, Plan, Step
 
 PLAIN = frozenset({str, int, float, bool})  # coerced values that are never awaitable
@@ -167,18 +168,7 @@ class PlannedExecutor(StrawberryGraphQLCoreExecutionContext):
                 return None
         info = self.build_resolve_info(step.field, step.nodes, step.parent_type, path)  # type: ignore[arg-type]
         try:
-            first = details[0]
-            args = (
-                get_argument_values(
-                    step.field,  # type: ignore[arg-type]
-                    first.node,
-                    self.variable_values,
-                    first.fragment_variable_values,
-                    self.hide_suggestions,
-                )
-                if step.needs_args
-                else {}
-            )
+            args = self._arguments(step) if step.needs_args else {}
             result = step.resolve(source, info, **args)  # type: ignore[misc]
             if self.is_awaitable(result):
                 return self._complete_awaitable(step, info, path, result)
@@ -189,6 +179,24 @@ class PlannedExecutor(StrawberryGraphQLCoreExecutionContext):
             self.handle_field_error(raw_error, return_type, details, path)  # type: ignore[arg-type]
             return None
         return completed
+
+    def _arguments(self, step: Step) -> dict[str, Any]:
+        """graphql-core's argument values of the step's field. Without variables they depend
+        only on the document: lasting ones (`checked.lasting`) are kept on the step (the
+        resolver gets them unpacked into a dict of its own)."""
+        if step.arguments is not None:
+            return step.arguments
+        first = step.details[0]
+        args = get_argument_values(
+            step.field,  # type: ignore[arg-type]
+            first.node,
+            self.variable_values,
+            first.fragment_variable_values,
+            self.hide_suggestions,
+        )
+        if lasting(args.values()):
+            step.arguments = args
+        return args
 
     async def _complete_awaitable(self, step: Step, info: Any, path: Path, result: Any) -> Any:
         """graphql-core's `complete_awaitable_value` with the plan's completion."""

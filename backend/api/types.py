@@ -63,9 +63,22 @@ PointsSource = strawberry.enum(
 T = TypeVar("T")
 A = TypeVar("A")
 R = TypeVar("R")
+E = TypeVar("E", bound=enum.Enum)
 MAX_PAGE = 100
 MAX_PK = 2**31 - 1  # keys are PostgreSQL `integer` columns
 PK = re.compile(r"[1-9][0-9]{0,9}")
+
+
+def by_value(kind: type[E]) -> Callable[[Any], E]:
+    """`kind(value)` through a map of its members made once (calling an enum class takes a few
+    Python calls); a value it does not know gets the enum's own answer (its error)."""
+    members: dict[Any, E] = {member.value: member for member in kind}
+
+    def member_of(value: Any) -> E:
+        found = members.get(value)
+        return found if found is not None else kind(value)
+
+    return member_of
 
 
 def owns(principal: Principal | None, member_uid: str | None) -> bool:
@@ -151,6 +164,9 @@ class LedgerEntryStatus(enum.Enum):
     )
 
 
+_entry_kind, _source = by_value(EntryKind), by_value(Source)
+
+
 @strawberry.type(description="One append-only movement of points in the member's history.")
 class LedgerEntry(relay.Node):
     id: relay.NodeID[int]
@@ -194,7 +210,7 @@ class LedgerEntry(relay.Node):
         pending = row.lot_released is False and row.lot_available_at > now
         return cls(
             id=row.id,
-            kind=EntryKind(row.kind),
+            kind=_entry_kind(row.kind),
             status=LedgerEntryStatus.PENDING if pending else LedgerEntryStatus.POSTED,
             # Only entries on pending points (a pending earn, its reversal) move no spendable ones.
             points=row.amount or row.pending_delta,
@@ -203,7 +219,7 @@ class LedgerEntry(relay.Node):
             balance_after=row.balance_after,
             pending_after=row.pending_after,
             reason=row.reason,
-            source=Source(row.source),
+            source=_source(row.source),
             source_ref=row.source_ref,
             created_at=row.created_at,
             member_id=row.member_id,
@@ -342,6 +358,30 @@ def history_page(first: int = HISTORY_PAGE, after: str | None = None) -> tuple[i
     return page_size(first), decode_cursor(after)
 
 
+def _unread_fold(_now: datetime) -> UnreadFold:
+    """The inbox badge's fold (the same at any moment)."""
+    return UnreadFold()
+
+
+def _rank_fold(now: datetime) -> RankFold:
+    """The fold of the member's place on this month's board."""
+    return RankFold(period_month(Period.CURRENT_MONTH, now))
+
+
+# The fold (made from the moment of the request) of each member field a fold answers.
+FOLDS: dict[str, Callable[[datetime], queries.Fold]] = {
+    "activeVoucherCount": FactsFold,
+    "redeemableOfferCount": FactsFold,
+    "featuredOffer": FactsFold,
+    "unreadNotificationCount": _unread_fold,
+    "mascotHuntsLeftToday": HuntsFold,
+    "leaderboardRank": _rank_fold,
+    "spinsLeftToday": WheelFold,
+    "nextFreeSpinAt": WheelFold,
+}
+FOLD_ORDER = tuple(dict.fromkeys(FOLDS.values()))  # each fold once, in the statement's order
+
+
 @dataclass(frozen=True)
 class MemberReads:
     """The reads member fields send, built one way for their resolvers and for `me`, which runs
@@ -350,8 +390,8 @@ class MemberReads:
     A new `Member` field (spins left, a leaderboard rank…) in three steps:
     1. a `Read` for it in the domain (`backend/rewards/.../queries.py`), or a method here if it
        needs the rules or the clock;
-    2. its name and read in `ahead` below, so `me` reads it with the member (a count or
-       other scalar of the member: also a `queries.Fold` in `folds`, so it comes as columns
+    2. its name and read in `AHEAD` below, so `me` reads it with the member (a count or
+       other scalar of the member: also a `queries.Fold` in `FOLDS`, so it comes as columns
        of the member's own statement);
     3. a plain (not async) resolver returning `member.answer(info, read_of, then)`, where
        `read_of(reads)` builds the same read and `then(answer, reads)` makes the field's value
@@ -395,19 +435,16 @@ class MemberReads:
     def folds(self, names: Iterable[str]) -> tuple[queries.Fold, ...]:
         """The folds (`queries.Fold`) that answer the selected fields' reads from the member's
         own statement, in a fixed order (one statement per set of folds)."""
-        offers, wheel = FactsFold(self.now), WheelFold(self.now)
-        by_field: dict[str, queries.Fold] = {
-            "activeVoucherCount": offers,
-            "redeemableOfferCount": offers,
-            "featuredOffer": offers,
-            "unreadNotificationCount": UnreadFold(),
-            "mascotHuntsLeftToday": HuntsFold(self.now),
-            "leaderboardRank": RankFold(period_month(Period.CURRENT_MONTH, self.now)),
-            "spinsLeftToday": wheel,
-            "nextFreeSpinAt": wheel,
-        }
-        wanted = {by_field[name] for name in names if name in by_field}
-        return tuple(fold for fold in dict.fromkeys(by_field.values()) if fold in wanted)
+        wanted = {FOLDS[name] for name in names if name in FOLDS}
+        return tuple(make(self.now) for make in FOLD_ORDER if make in wanted)
+
+    def hunts(self, member: Any) -> queries.Read[Any]:
+        """`mascotHuntsLeftToday`: the hunts started on the member's local day."""
+        return hunts_started(member, self.now)
+
+    def referrals(self, member: Any) -> ReferralCounts:
+        """`referrals`: the friends the member's code brought."""
+        return ReferralCounts(member.id)
 
     def ahead(
         self, fields: Iterable[tuple[str, dict[str, Any]]]
@@ -418,34 +455,39 @@ class MemberReads:
         A field with bad arguments is left out: its resolver answers the error.
         """
         fields = list(fields)
-        planned: list[Callable[[Any], queries.Read[Any]]] = []
-        ranked = (self.offers, self.points)  # ranking weighs the offers against the balance
-        simple: dict[str, tuple[Callable[[Any], queries.Read[Any]], ...]] = {
-            "points": (self.points,),
-            "tier": (self.tier,),
-            "styleProfile": (self.style_profile,),
-            "activeVoucherCount": (self.offers,),
-            "redeemableOfferCount": ranked,
-            "featuredOffer": ranked,
-            "unreadNotificationCount": (self.unread,),
-            "mascotHuntsLeftToday": (lambda member: hunts_started(member, self.now),),
-            "leaderboardRank": (self.rank,),
-            "spinsLeftToday": (self.wheel,),
-            "nextFreeSpinAt": (self.wheel,),
-            "referrals": (lambda member: ReferralCounts(member.id),),
-        }
+        planned: list[Callable[[MemberReads, Any], queries.Read[Any]]] = []
         for name, arguments in fields:
-            if name in simple:
-                planned.extend(simple[name])
+            if name in AHEAD:
+                planned.extend(AHEAD[name])
             elif name == "history":
                 with suppress(PublicError):
                     page = history_page(**arguments)
-                    planned.append(lambda member, page=page: queries.EntriesPage(member.id, *page))
+                    planned.append(
+                        lambda _reads, member, page=page: queries.EntriesPage(member.id, *page)
+                    )
         # The offers' facts go first: they read the StyleID profile too and leave it as the
         # answer of `styleProfile`'s read, which then sends nothing (see `queries.learn`).
-        planned.sort(key=lambda plan: plan != self.offers)
+        planned.sort(key=lambda plan: plan is not MemberReads.offers)
         folds = self.folds(name for name, _ in fields)
-        return (lambda member: [plan(member) for plan in planned]), folds
+        return (lambda member: [plan(self, member) for plan in planned]), folds
+
+
+# The reads (methods of `MemberReads`) of each member field `me` reads ahead, but `history`.
+_RANKED = (MemberReads.offers, MemberReads.points)  # ranking weighs offers against the balance
+AHEAD: dict[str, tuple[Callable[[MemberReads, Any], queries.Read[Any]], ...]] = {
+    "points": (MemberReads.points,),
+    "tier": (MemberReads.tier,),
+    "styleProfile": (MemberReads.style_profile,),
+    "activeVoucherCount": (MemberReads.offers,),
+    "redeemableOfferCount": _RANKED,
+    "featuredOffer": _RANKED,
+    "unreadNotificationCount": (MemberReads.unread,),
+    "mascotHuntsLeftToday": (MemberReads.hunts,),
+    "leaderboardRank": (MemberReads.rank,),
+    "spinsLeftToday": (MemberReads.wheel,),
+    "nextFreeSpinAt": (MemberReads.wheel,),
+    "referrals": (MemberReads.referrals,),
+}
 
 
 def _points(now: queries.PointsNow, reads: MemberReads) -> Points:
@@ -461,9 +503,33 @@ def _points(now: queries.PointsNow, reads: MemberReads) -> Points:
     )
 
 
-def selected(info: Info) -> Iterator[tuple[str, dict[str, Any]]]:
+SELECTIONS_KEPT = 1024  # selections of documents without variables kept, then forgotten at once
+# ids of the return type and field nodes -> (them, kept so that nothing else takes their ids;
+# the selection)
+_selections: dict[tuple[int, ...], tuple[list[Any], list[tuple[str, dict[str, Any]]]]] = {}
+
+
+def selected(info: Info) -> list[tuple[str, dict[str, Any]]]:
     """The fields selected on the object the current field returns, with their arguments as
-    the resolvers get them (variables and defaults applied), fragments included."""
+    the resolvers get them (variables and defaults applied), fragments included.
+
+    Without variables they depend only on the document: worked out once per document (each
+    call gets its own argument dicts)."""
+    raw = info._raw_info
+    if raw.operation.variable_definitions:
+        return list(_selected(info))
+    objects = [raw.return_type, *raw.field_nodes]
+    key = tuple(map(id, objects))
+    kept = _selections.get(key)
+    if kept is None:
+        if len(_selections) >= SELECTIONS_KEPT:
+            _selections.clear()
+        kept = _selections[key] = (objects, list(_selected(info)))
+    return [(name, dict(arguments)) for name, arguments in kept[1]]
+
+
+def _selected(info: Info) -> Iterator[tuple[str, dict[str, Any]]]:
+    """`selected`, worked out from the field nodes."""
     raw = info._raw_info
     fields = get_named_type(raw.return_type).fields  # type: ignore[union-attr]
     variables = VariableValues({}, info.variable_values)  # strawberry keeps the coerced values

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import enum
 from typing import Any, ClassVar
 
 import strawberry
@@ -65,6 +66,18 @@ class NotABool(BasePermission):
         return 1
 
 
+@strawberry.enum(description="A size.")
+class Size(enum.Enum):
+    SMALL = "small"
+    LARGE = "large"
+
+
+@strawberry.input(description="How to wrap.")
+class Wrapping:
+    paper: str = strawberry.field(description="Paper.")
+    sizes: list[Size] = strawberry.field(description="Sizes.", default_factory=list)
+
+
 @strawberry.type(description="A leaf.")
 class Leaf:
     name: str = strawberry.field(description="Non-null text.")
@@ -80,6 +93,7 @@ class Box:
     leaves: list[Leaf] = strawberry.field(description="A list of non-null objects.")
     holes: list[Leaf | None] | None = strawberry.field(description="A list of nullable objects.")
     fault: strawberry.Private[str | None] = None
+    given: ClassVar[list[tuple[Any, ...]]] = []  # the arguments `shown` got, in order
 
     @strawberry.field(description="An object from a function.")
     def made(self) -> Leaf:
@@ -121,6 +135,23 @@ class Box:
     async def echo(self, word: str = "hi") -> str:
         """The word."""
         return word
+
+    @strawberry.field(description="Arguments as the function got them (which it changes).")
+    def shown(
+        self,
+        size: Size = Size.SMALL,
+        wrapping: Wrapping | None = None,
+        tags: list[str] | None = None,
+        count: int = 1,
+    ) -> str:
+        """What it was given, each time before it changes its arguments."""
+        given = repr((size, wrapping, tags, count))
+        Box.given.append((size, wrapping, tags))
+        if wrapping is not None:
+            wrapping.sizes.append(Size.LARGE)
+        if tags is not None:
+            tags.append("changed")
+        return given
 
     @strawberry.field(description="Guarded.", permission_classes=[Allow, DenyQuietly])
     async def guarded(self, info: strawberry.Info, times: int = 1) -> str:
@@ -343,3 +374,44 @@ async def test_documents_with_variables_answer_as_stock_strawberry():
     for _ in range(2):
         answer = await lean.execute(query, variable_values={"n": 2})
         assert (answer.data, answer.errors) == (expected.data, expected.errors)
+
+
+ARGUMENTS = """{ box {
+    shown small: shown(size: SMALL, count: 2) large: shown(size: LARGE)
+    wrapped: shown(wrapping: {paper: "red", sizes: [LARGE]}) tagged: shown(tags: ["a"])
+    truthy: shown(count: 1) guarded(times: 1) nested(times: 1) sized(node: "Qm94OjE=")
+} }"""
+
+
+async def test_arguments_converted_once_answer_with_equal_independent_values():
+    stock, lean = _schema(lean=False), _schema(lean=True)
+    Box.given.clear()
+    expected = await _run(stock, ARGUMENTS)
+    stock_given = list(Box.given)
+
+    for _ in range(3):  # the first request, then by the kept conversions
+        Box.given.clear()
+        assert await _run(lean, ARGUMENTS) == expected
+        assert Box.given == stock_given
+
+    data = expected[0]["box"]
+    assert data["shown"] == repr((Size.SMALL, None, None, 1))
+    assert data["large"] == repr((Size.LARGE, None, None, 1))
+    assert "Wrapping(paper='red', sizes=[<Size.LARGE: 'large'>])" in data["wrapped"]
+    assert "['a']" in data["tagged"]
+    assert data["sized"] == "okok1"  # a `GlobalID` argument: converted on every call
+    first = Box.given  # the last request's: each changed by the function after it answered
+    Box.given = []
+    await _run(lean, ARGUMENTS)
+    assert Box.given[3][1] is not first[3][1] and Box.given[4][2] is not first[4][2]
+
+
+async def test_arguments_of_equal_values_but_other_types_convert_apart():
+    lean = _schema(lean=True)
+    await _run(lean, "{ box { shown(count: 1) } }")
+
+    answer = await lean.execute("query ($c: Int!) { box { shown(count: $c) } }", {"c": True})
+
+    assert answer.errors  # a boolean is no Int: graphql-core refuses it, nothing kept answers
+    data, _ = await _run(lean, "{ box { shown(count: 1) } }")
+    assert data["box"]["shown"].endswith(", 1)")

@@ -122,6 +122,26 @@ async def test_root_fields_beside_me_share_its_batch_and_its_member_statement(
     assert (count_queries.count, checkouts) == (6, {"reader": 1, "writer": 0})
 
 
+async def test_me_reads_ahead_the_page_of_each_requests_own_variables_or_text(
+    api, uows, count_queries
+):
+    # Given a member with three entries
+    body = await api(ENROLL, {"input": {"birthDate": "1990-01-01"}}, "member:selection")
+    member_id = int(GlobalID.from_id(body["data"]["enroll"]["member"]["id"]).node_id)
+    for _ in range(3):
+        await give(uows, member_id, 5)
+    by_variable = "query ($n: Int!) { me { history(first: $n) { edges { cursor } } } }"
+    written = "{ me { history(first: 2) { edges { cursor } } } }"
+    sizes = []
+    # When the same texts come again (the selection of the text without variables is kept)
+    for query, variables in [(by_variable, {"n": 1}), (by_variable, {"n": 3}), (written, None)] * 2:
+        count_queries.count = 0
+        body = await api(query, variables, "member:selection")
+        sizes.append((len(body["data"]["me"]["history"]["edges"]), count_queries.count))
+    # Then each page is read ahead with the member (two statements), as its request asks
+    assert sizes == [(1, 2), (3, 2), (2, 2)] * 2, sizes
+
+
 async def test_a_bad_page_size_is_still_refused_when_read_ahead(api):
     await api(ENROLL, {"input": {"birthDate": "1990-01-01"}}, "member:pages")
     body = await api(OPENING, {"page": 0}, "member:pages")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Sequence
 from datetime import datetime
-from functools import partial
+from functools import cached_property, partial
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Row
@@ -53,11 +53,26 @@ class OfferLoaders:
         self._labels = labels
         self._clubs = clubs
         self.now = now
-        self.offer = DataLoader(partial(_by_ids, reads, OFFER))
-        self.voucher = DataLoader(partial(_by_ids, reads, VOUCHER))
-        # Keyed by member objects (id, tier and cached balances), cached by id: ranked once.
-        self.listing = DataLoader(partial(_listings, reads, rules, now), cache_key_fn=_member_id)
         self._ranked: dict[int, list[OfferView]] = {}  # listings ranked from answers read ahead
+
+    # Each loader is made on first use: the dashboard ranks from answers read ahead, and needs none.
+    @cached_property
+    def offer(self) -> DataLoader[int, Row[Any] | None]:
+        """Offers by id."""
+        return DataLoader(partial(_by_ids, self._reads, OFFER))
+
+    @cached_property
+    def voucher(self) -> DataLoader[int, Row[Any] | None]:
+        """Vouchers by id."""
+        return DataLoader(partial(_by_ids, self._reads, VOUCHER))
+
+    @cached_property
+    def listing(self) -> DataLoader[Any, list[OfferView]]:
+        """Each member's open offers, ranked. Keyed by member objects (id, tier and cached
+        balances), cached by id: ranked once."""
+        return DataLoader(
+            partial(_listings, self._reads, self._rules, self.now), cache_key_fn=_member_id
+        )
 
     async def default_language(self) -> str:
         """The language offers fall back to (a program setting)."""

@@ -12,7 +12,7 @@ import strawberry
 from strawberry import relay
 
 from backend.api.context import Info
-from backend.api.types import money, parse_pk
+from backend.api.types import by_value, money, parse_pk
 from backend.rewards.offers.personalization import Reason, ReasonCode, reason_text
 from backend.rewards.offers.queries import OfferView
 from backend.rewards.offers.rules import (
@@ -34,6 +34,7 @@ OfferKindGql = strawberry.enum(
     "FIXED_DISCOUNT (`discount` off), FREE_SHIPPING, FREE_PRODUCT, EXPERIENCE (an event or "
     "service), EXTRA_SPIN (a spin of the wheel).",
 )
+_offer_kind = by_value(OfferKind)
 OfferUnavailableReason = strawberry.enum(
     Unavailable,
     name="OfferUnavailableReason",
@@ -170,7 +171,7 @@ class Offer(relay.Node):
         amount = row.discount_amount
         return cls(
             id=row.id,
-            kind=OfferKind(row.kind),
+            kind=_offer_kind(row.kind),
             title=text["title"],
             description=text["description"],
             language=language,

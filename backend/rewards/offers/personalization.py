@@ -137,24 +137,27 @@ class Fitter:
     def __call__(self, terms: OfferTerms, *, early: bool) -> Fit:
         """The offer's fit; `early` tells whether the member sees it thanks to early access."""
         audience, categories = terms.audience, terms.categories
-        bought, bought_in = _best_of(self._bought, categories)
-        viewed, viewed_in = _best_of(self._viewed, categories)
+        # Most members have viewed (or bought) nothing that gives points: nothing to look up.
+        bought, bought_in = _best_of(self._bought, categories) if self._bought else (0, None)
+        viewed, viewed_in = _best_of(self._viewed, categories) if self._viewed else (0, None)
         favourites = categories & self._favourite
         favourite = FAVOURITE_POINTS if favourites else 0
         matched = audience.style_tags & self._style_tags
         tier = audience.min_tier
         rung = self._rungs.get(tier, 0) if tier is not None else 0
+        club = EARLY_ACCESS_POINTS if early else 0
+        style = STYLE_POINTS * min(len(matched), 2)
+        score = club + bought + favourite + style + viewed + TIER_POINTS * rung
+        if not score:  # no part gives points (none is negative): no reason to name
+            return Fit(0, NEW_OFFER)
         parts = (
-            (_EARLY_ACCESS, EARLY_ACCESS_POINTS if early else 0, audience.club_id),
+            (_EARLY_ACCESS, club, audience.club_id),
             (_BOUGHT_CATEGORY, bought, bought_in),
-            (_FAVOURITE_CATEGORY, favourite, min(favourites, default=None)),
-            (_STYLE_MATCH, STYLE_POINTS * min(len(matched), 2), min(matched, default=None)),
+            (_FAVOURITE_CATEGORY, favourite, min(favourites) if favourites else None),
+            (_STYLE_MATCH, style, min(matched) if matched else None),
             (_VIEWED_CATEGORY, viewed, viewed_in),
             (_TIER, TIER_POINTS * rung, tier),
         )
-        score = sum(map(_points, parts))
-        if not score:  # no part gives points (none is negative)
-            return Fit(0, NEW_OFFER)
         code, _, subject = max(parts, key=_points)  # the first among equals
         # A part gives points only with its subject (the club's id is a number).
         return Fit(score, Reason(code, str(subject)))
@@ -166,6 +169,9 @@ def _best_of(points: Mapping[str, int], categories: frozenset[str]) -> tuple[int
     known = points.keys() & categories
     if not known:
         return 0, None
+    if len(known) == 1:  # most offers have one category; every mapped one gives points
+        (category,) = known
+        return points[category], category
     return _best((points[c], c) for c in known)
 
 
