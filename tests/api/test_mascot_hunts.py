@@ -22,6 +22,7 @@ from backend.db.tables import (
     ProgramSetting,
 )
 from backend.main import create_app
+from backend.rewards.games.mascot import services as hunt_services
 from backend.settings import Settings
 from tests.api.conftest import Api
 from tests.api.operations import ENROLL
@@ -112,15 +113,18 @@ async def state(database) -> dict[str, Any]:
 
 
 async def test_a_hunt_is_animated_from_its_plan_and_its_catches_are_credited_once(
-    api, uows, database, clock, count_queries
+    api, uows, database, clock, count_queries, monkeypatch
 ):
-    # Given a member with no hunt played today
+    # Given a member with no hunt played today, whose next seed plans two golden mascots (a
+    # random one plans four or more about once in a hundred: over the daily cap)
+    monkeypatch.setattr(hunt_services, "random_bytes", bytes)
     alice = await enrol(api, "alice")
     assert (await api(LEFT, token="member:alice"))["data"]["me"]["mascotHuntsLeftToday"] == 5
     # When they start a hunt
     started = await start(api, "alice", key="hunt-1")
     hunt = started["hunt"]
     assert started["errors"] == [] and len(hunt["spawns"]) == 12
+    assert sum(spawn["golden"] for spawn in hunt["spawns"]) == 2
     assert (hunt["durationMs"], hunt["reactionMs"], hunt["huntsLeftToday"]) == (30_000, 150, 4)
     assert datetime.fromisoformat(hunt["deadline"]) == clock.now() + timedelta(seconds=30)
     assert datetime.fromisoformat(hunt["finishBy"]) == clock.now() + timedelta(seconds=40)
