@@ -15,12 +15,12 @@ a select without an ORDER BY, or with a column of a kind not listed here, is ref
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, NamedTuple
 
+import orjson
 from sqlalchemy import (
     BindParameter,
     Boolean,
@@ -105,7 +105,9 @@ def carried_rows(
 
 @compiles(JsonRows)
 def _json_rows_sqlite(element: JsonRows, compiler: Any, **kw: Any) -> str:
-    """SQLite: `json_group_array` keeps the order of the ordered subquery it reads."""
+    """SQLite (no ORDER BY inside an aggregate before 3.44): `json_group_array` reads the
+    ordered subquery in its order, as SQLite does not flatten an ordered subquery into an
+    aggregate (pinned by `tests/integration/test_rows_folds.py`)."""
     rows = element.rows.subquery("r")
     values = [
         case((c.is_(None), null()), else_=func.printf("%!.17g", c)) if _numeric(c) else c
@@ -147,7 +149,7 @@ class JsonDecoder:
     def rows(self, dialect: Dialect, text: str) -> list[Any]:
         """The rows of one JSON text."""
         plan = self._plans.get(dialect.name) or self._plan(dialect)
-        data = json.loads(text)
+        data = orjson.loads(text)  # a few times faster than `json.loads`, the same values
         for index, to_driver in plan.natives:
             for values in data:
                 if values[index] is not None:
