@@ -9,7 +9,8 @@ itself: the same row class, each value through the column type's own result proc
 the JSON value is made what the driver hands for that column (ISO text to dates and times,
 numeric text to `Decimal` or, on SQLite where numerics are stored as floats, to `float`).
 
-Numerics travel as text (SQLite's JSON writes floats with 15 digits, which loses the last bits);
+Numerics travel as text (SQLite's JSON writes floats with 15 digits, which loses the last bits;
+its `printf('%!.17g')` gives them back exactly below about 1e186, far above `Numeric(18, 4)`);
 a select without an ORDER BY, or with a column of a kind not listed here, is refused.
 """
 
@@ -97,7 +98,9 @@ def carried_rows(
         if element.key in correlated:
             outer = correlated[element.key]
             return literal_column(f"{outer.table.name}.{outer.name}", outer.type)
-        return bindparam(prefix + element.key, type_=element.type, required=element.required)
+        return bindparam(
+            prefix + element.key, element.value, type_=element.type, required=element.required
+        )
 
     replaced: Select[Any] = visitors.replacement_traverse(statement, {}, replace)  # type: ignore[call-overload]
     return JsonRows(replaced)
