@@ -358,28 +358,8 @@ def history_page(first: int = HISTORY_PAGE, after: str | None = None) -> tuple[i
     return page_size(first), decode_cursor(after)
 
 
-def _unread_fold(_now: datetime) -> UnreadFold:
-    """The inbox badge's fold (the same at any moment)."""
-    return UnreadFold()
-
-
-def _rank_fold(now: datetime) -> RankFold:
-    """The fold of the member's place on this month's board."""
-    return RankFold(period_month(Period.CURRENT_MONTH, now))
-
-
-# The fold (made from the moment of the request) of each member field a fold answers.
-FOLDS: dict[str, Callable[[datetime], queries.Fold]] = {
-    "activeVoucherCount": FactsFold,
-    "redeemableOfferCount": FactsFold,
-    "featuredOffer": FactsFold,
-    "unreadNotificationCount": _unread_fold,
-    "mascotHuntsLeftToday": HuntsFold,
-    "leaderboardRank": _rank_fold,
-    "spinsLeftToday": WheelFold,
-    "nextFreeSpinAt": WheelFold,
-}
-FOLD_ORDER = tuple(dict.fromkeys(FOLDS.values()))  # each fold once, in the statement's order
+_OFFER_FIELDS = ("activeVoucherCount", "redeemableOfferCount", "featuredOffer")
+_POINTS_FIELDS = ("points", "redeemableOfferCount", "featuredOffer")  # ranking weighs the balance
 
 
 @dataclass(frozen=True)
@@ -391,8 +371,9 @@ class MemberReads:
     1. a `Read` for it in the domain (`backend/rewards/.../queries.py`), or a method here if it
        needs the rules or the clock;
     2. its name and read in `AHEAD` below, so `me` reads it with the member (a count or
-       other scalar of the member: also a `queries.Fold` in `FOLDS`, so it comes as columns
-       of the member's own statement);
+       other scalar of the member: also a `queries.Fold` in `folds`, so it comes as columns
+       of the member's own statement; a few rows of the member: a `queries.MemberRows`
+       statement, whose `fold` carries them as one JSON column of it);
     3. a plain (not async) resolver returning `member.answer(info, read_of, then)`, where
        `read_of(reads)` builds the same read and `then(answer, reads)` makes the field's value
        (see `Member.points`, `unread_notification_count`). Under `me` it resolves at once from
@@ -403,14 +384,23 @@ class MemberReads:
     now: datetime
     rules: ProgramRules
 
+    @property
+    def warning_days(self) -> int:
+        """The expiry warning window of `points`."""
+        return int(self.rules.setting("expiry_warning_days"))
+
+    @property
+    def window_months(self) -> int:
+        """The tier-qualifying window of `tier`."""
+        return int(self.rules.setting("tier_window_months"))
+
     def points(self, member: Any) -> queries.PointsAsOf:
         """`points`: the cached balances settled as of now, with the warning window."""
-        days = int(self.rules.setting("expiry_warning_days"))
-        return queries.PointsAsOf.of(member, now=self.now, warning_days=days)
+        return queries.PointsAsOf.of(member, now=self.now, warning_days=self.warning_days)
 
     def tier(self, member: Any) -> QualifyingNow:
         """`tier`: the qualifying points in the program's window."""
-        return QualifyingNow(member.id, self.now, int(self.rules.setting("tier_window_months")))
+        return QualifyingNow(member.id, self.now, self.window_months)
 
     def offers(self, member: Any) -> MemberOffers:
         """The offer figures (`activeVoucherCount`, `redeemableOfferCount`, `featuredOffer`)."""
@@ -432,11 +422,37 @@ class MemberReads:
         """`spinsLeftToday`, `nextFreeSpinAt`: the wheel and the member's spins as of now."""
         return wheel_read(member, self.now)
 
-    def folds(self, names: Iterable[str]) -> tuple[queries.Fold, ...]:
+    def _scalar_folds(self, names: set[str]) -> tuple[queries.Fold, ...]:
+        """The inbox badge, hunts, rank and wheel as columns, those selected."""
+        folds: list[queries.Fold] = []
+        if "unreadNotificationCount" in names:
+            folds.append(UnreadFold())
+        if "mascotHuntsLeftToday" in names:
+            folds.append(HuntsFold(self.now))
+        if "leaderboardRank" in names:
+            folds.append(RankFold(period_month(Period.CURRENT_MONTH, self.now)))
+        if not names.isdisjoint(("spinsLeftToday", "nextFreeSpinAt")):
+            folds.append(WheelFold(self.now))
+        return tuple(folds)
+
+    def folds(self, fields: list[tuple[str, dict[str, Any]]]) -> tuple[queries.Fold, ...]:
         """The folds (`queries.Fold`) that answer the selected fields' reads from the member's
-        own statement, in a fixed order (one statement per set of folds)."""
-        wanted = {FOLDS[name] for name in names if name in FOLDS}
-        return tuple(make(self.now) for make in FOLD_ORDER if make in wanted)
+        own statement, in a fixed order (one statement per set of folds). Built per request:
+        plain tests, no fold hashed."""
+        names = {name for name, _ in fields}
+        folds: list[queries.Fold] = []
+        if not names.isdisjoint(_OFFER_FIELDS):  # the member's facts, categories, open offers
+            folds += (FactsFold(self.now), *MemberOffers.folds(self.now))
+        if not names.isdisjoint(_POINTS_FIELDS):
+            folds.append(queries.PointsAsOf.fold(now=self.now, warning_days=self.warning_days))
+        if "tier" in names:
+            folds.append(QualifyingNow.fold(self.now, self.window_months))
+        folds += self._scalar_folds(names)
+        for name, arguments in fields:
+            if name == "history":  # a page without bad arguments (its resolver answers those)
+                with suppress(PublicError):
+                    folds.append(queries.EntriesPage.fold(*history_page(**arguments)))
+        return tuple(folds)
 
     def hunts(self, member: Any) -> queries.Read[Any]:
         """`mascotHuntsLeftToday`: the hunts started on the member's local day."""
@@ -468,7 +484,7 @@ class MemberReads:
         # The offers' facts go first: they read the StyleID profile too and leave it as the
         # answer of `styleProfile`'s read, which then sends nothing (see `queries.learn`).
         planned.sort(key=lambda plan: plan is not MemberReads.offers)
-        folds = self.folds(name for name, _ in fields)
+        folds = self.folds(fields)
         return (lambda member: [plan(self, member) for plan in planned]), folds
 
 

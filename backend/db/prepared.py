@@ -155,7 +155,18 @@ def rows(conn: Connection, statement: Select[Any], params: Mapping[str, Any]) ->
         conn._handle_dbapi_exception(error, plan.sql, parameters, cursor, None)
     finally:
         cursor.close()
-    meta, index, row = plan.meta, plan.meta._key_to_index, plan.row
+    return made_rows(plan.meta, processors, plan.row, data)
+
+
+def made_rows(
+    meta: SimpleResultMetaData,
+    processors: list[Processor] | None,
+    row: type[tuple[Any, ...]] | None,
+    data: Sequence[Sequence[Any]],
+) -> list[Any]:
+    """Rows of the driver's values through the result processors: `row` tuples (SQLAlchemy
+    `Row`s when None)."""
+    index = meta._key_to_index
     if row is None:
         return [Row(meta, processors, index, values) for values in data]
     if processors is None:

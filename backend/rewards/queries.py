@@ -10,7 +10,7 @@ without building a statement and its cache key on every request.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cache
 from typing import Any, Protocol, TypeVar
@@ -19,6 +19,7 @@ from sqlalchemy import Connection, Row, Select, and_, bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from backend.db import prepared
+from backend.db.json_rows import JsonDecoder, carried_rows
 from backend.db.tables import LedgerEntry, Lot, Member, Purchase
 from backend.rewards.ledger.rules import LotState, expiring_within, settle_lots
 
@@ -115,7 +116,8 @@ class Carried:
 class Fold(Protocol):
     """A member read answered from columns of the member's own statement (`MemberWith`), so it
     sends none of its own: its columns are correlated on `member.id` (or joined to it), their
-    bind parameters named apart from the other folds'. The read itself stays usable alone."""
+    bind parameters named apart from the other folds'. The read itself stays usable alone.
+    Scalars come as columns of their own; a read of rows as one JSON column (`MemberRows`)."""
 
     @property
     def carried(self) -> Carried:
@@ -164,16 +166,90 @@ class MemberWith:
 
     def _carrying(self, conn: Connection) -> Row[Any] | None:
         """The member row with the folds' columns; their reads' answers kept for the batch."""
+        folds = _one_of_a_kind(self.folds)
         params: dict[str, Any] = {"uid": self.uid}
-        for fold in self.folds:
+        for fold in folds:
             params.update(fold.params())
-        statement = _member_carrying(tuple(fold.carried for fold in self.folds))
+        statement = _member_carrying(tuple(fold.carried for fold in folds))
         row: Row[Any] | None = prepared.first(conn, statement, params)
         learn(conn, MemberByUid(self.uid), row)
         if row is not None:
-            for fold in self.folds:
+            for fold in folds:
                 fold.learn(conn, row)
         return row
+
+
+def _one_of_a_kind(folds: tuple[Fold, ...]) -> tuple[Fold, ...]:
+    """The first fold of each kind: two of one kind (two history pages) would carry the same
+    columns and bind parameters, so the later ones' reads send their own statements."""
+    kinds: dict[Carried, Fold] = {}
+    for fold in folds:
+        kinds.setdefault(fold.carried, fold)
+    return tuple(kinds.values())
+
+
+@dataclass(frozen=True, eq=False)
+class MemberRows:
+    """A statement of a member's rows (a module constant with an ORDER BY, the member bound as
+    `member_id`): read on its own (`of`), or carried by the member's statement as one JSON
+    column named `name` (`fold`), bind parameters named apart by that name. One constant a kind.
+    """
+
+    name: str
+    statement: Select[Any]
+    carried: Carried = field(init=False)
+    decoder: JsonDecoder = field(init=False)
+
+    def __post_init__(self) -> None:
+        rows = carried_rows(self.statement, self.name + "_", {"member_id": MEMBER.c.id})
+        object.__setattr__(self, "carried", Carried((rows.label(self.name),)))
+        object.__setattr__(self, "decoder", JsonDecoder(self.statement))
+
+    def of(self, member_id: int, **binds: Any) -> RowsOf:
+        """The read of a member's rows with the statement's other bind parameters."""
+        return RowsOf(self, member_id, tuple(sorted(binds.items())))
+
+    def fold(self, **binds: Any) -> RowsFold:
+        """The fold answering `of(member_id, **binds)` for the member its statement reads."""
+        return RowsFold(self, tuple(sorted(binds.items())))
+
+
+@dataclass(frozen=True)
+class RowsOf:
+    """A member's rows of a `MemberRows` statement, as `prepared.rows` gives them."""
+
+    rows: MemberRows
+    member_id: int
+    binds: tuple[tuple[str, Any], ...]
+
+    def run(self, conn: Connection) -> list[Any]:
+        """One statement."""
+        return prepared.rows(
+            conn, self.rows.statement, {"member_id": self.member_id, **dict(self.binds)}
+        )
+
+
+@dataclass(frozen=True)
+class RowsFold:
+    """`RowsOf` the member as a JSON column of the member's statement (`Fold`): the same rows,
+    order and limit, decoded to the same values (`backend.db.json_rows`)."""
+
+    rows: MemberRows
+    binds: tuple[tuple[str, Any], ...]
+
+    @property
+    def carried(self) -> Carried:
+        """The statement's JSON column."""
+        return self.rows.carried
+
+    def params(self) -> dict[str, Any]:
+        """The statement's bind parameters but the member, named apart."""
+        return {f"{self.rows.name}_{name}": value for name, value in self.binds}
+
+    def learn(self, conn: Connection, row: Row[Any]) -> None:
+        """Keep the member's rows decoded from their column."""
+        found = self.rows.decoder.rows(conn.dialect, getattr(row, self.rows.name))
+        learn(conn, RowsOf(self.rows, row.id, self.binds), found)
 
 
 @cache
@@ -204,12 +280,23 @@ async def by_ids(conn: AsyncConnection, table: Any, ids: Sequence[int]) -> list[
 
 
 _PAGE = ENTRY_WITH_LOT.where(ENTRY.c.member_id == bindparam("member_id"))
-NEWEST_ENTRIES = _PAGE.order_by(ENTRY.c.id.desc()).limit(bindparam("limit"))
-ENTRIES_BEFORE = (
+NEWEST_ENTRIES = MemberRows(
+    "newest_entry_rows", _PAGE.order_by(ENTRY.c.id.desc()).limit(bindparam("limit"))
+)
+ENTRIES_BEFORE = MemberRows(
+    "older_entry_rows",
     _PAGE.where(ENTRY.c.id < bindparam("before_id"))
     .order_by(ENTRY.c.id.desc())
-    .limit(bindparam("limit"))
+    .limit(bindparam("limit")),
 )
+
+
+def _page(first: int, before_id: int | None) -> tuple[MemberRows, dict[str, Any]]:
+    """The statement of a page and its bind parameters but the member (one row more than
+    `first` is asked for, to tell whether more follow)."""
+    if before_id is None:
+        return NEWEST_ENTRIES, {"limit": first + 1}
+    return ENTRIES_BEFORE, {"limit": first + 1, "before_id": before_id}
 
 
 @dataclass(frozen=True)
@@ -220,28 +307,39 @@ class EntriesPage:
     first: int
     before_id: int | None
 
+    @staticmethod
+    def fold(first: int, before_id: int | None) -> RowsFold:
+        """The page's rows as a column of the member's statement (`MemberWith`)."""
+        rows, binds = _page(first, before_id)
+        return rows.fold(**binds)
+
     def run(self, conn: Connection) -> tuple[list[Row[Any]], bool]:
-        """The page's rows, and whether more follow (one row more is asked for to tell)."""
-        params = {"member_id": self.member_id, "limit": self.first + 1}
-        if self.before_id is None:
-            rows = prepared.rows(conn, NEWEST_ENTRIES, params)
-        else:
-            rows = prepared.rows(conn, ENTRIES_BEFORE, {**params, "before_id": self.before_id})
-        return list(rows[: self.first]), len(rows) > self.first
+        """The page's rows, and whether more follow."""
+        rows, binds = _page(self.first, self.before_id)
+        found = answer(conn, rows.of(self.member_id, **binds))
+        return list(found[: self.first]), len(found) > self.first
 
 
 # The lots that settling as of `now` changes (pending ones that matured) and those whose expiry
 # the warning window shows: an open-lots index range, never the member's whole history.
-DUE_LOTS = select(
-    LOT.c.id, LOT.c.remaining, LOT.c.released, LOT.c.available_at, LOT.c.expires_at
-).where(
-    LOT.c.member_id == bindparam("member_id"),
-    LOT.c.remaining > 0,
-    or_(
-        and_(LOT.c.released.is_(False), LOT.c.available_at <= bindparam("now")),
-        and_(LOT.c.released.is_(True), LOT.c.expires_at <= bindparam("until")),
-    ),
+DUE_LOTS = MemberRows(
+    "due_lot_rows",
+    select(LOT.c.id, LOT.c.remaining, LOT.c.released, LOT.c.available_at, LOT.c.expires_at)
+    .where(
+        LOT.c.member_id == bindparam("member_id"),
+        LOT.c.remaining > 0,
+        or_(
+            and_(LOT.c.released.is_(False), LOT.c.available_at <= bindparam("now")),
+            and_(LOT.c.released.is_(True), LOT.c.expires_at <= bindparam("until")),
+        ),
+    )
+    .order_by(LOT.c.id),
 )
+
+
+def _due(now: datetime, warning_days: int) -> dict[str, datetime]:
+    """The bind parameters of `DUE_LOTS` but the member."""
+    return {"now": now, "until": now + timedelta(days=warning_days)}
 
 
 @dataclass(frozen=True)
@@ -265,11 +363,16 @@ class PointsAsOf:
         """The read for a member row (or object) with `id`, `balance`, `pending` and `debt`."""
         return cls(member.id, member.balance, member.pending, member.debt, now, warning_days)
 
+    @staticmethod
+    def fold(*, now: datetime, warning_days: int) -> RowsFold:
+        """The due lots as a column of the member's statement (`MemberWith`)."""
+        return DUE_LOTS.fold(**_due(now, warning_days))
+
     def run(self, conn: Connection) -> PointsNow:
         """Read the due lots and settle them in memory."""
-        until = self.now + timedelta(days=self.warning_days)
-        params = {"member_id": self.member_id, "now": self.now, "until": until}
-        lots = [LotState(*row) for row in prepared.rows(conn, DUE_LOTS, params)]
+        binds = _due(self.now, self.warning_days)
+        lots = [LotState(*row) for row in answer(conn, DUE_LOTS.of(self.member_id, **binds))]
+        until = binds["until"]
         settled = settle_lots(
             balance=self.balance, pending=self.pending, debt=self.debt, lots=lots, now=self.now
         )

@@ -72,9 +72,9 @@ async def test_history_costs_the_same_statements_and_checkouts_for_2_or_40_entri
     many = await costs_of_history(api, uows, database, count_queries, "many", 40)
     assert few == many, (few, many)
     statements, checkouts = many
-    # The member, then points (due lots), tier (its months) and the page, which `me` reads ahead
-    # with it: one batch.
-    assert statements == 4, statements
+    # The member, with points (due lots), tier (its months) and the page as columns of its
+    # statement (`queries.RowsFold`): one statement, one batch.
+    assert statements == 1, statements
     # The batch borrows one connection and gives it back at once; a query never touches the
     # writers' pool.
     assert checkouts == {"reader": 1, "writer": 0}, checkouts
@@ -99,9 +99,10 @@ async def test_the_opening_query_reads_the_member_and_its_fields_in_one_batch(
     # When the app opens
     with counting_checkouts(database) as checkouts:
         body = await api(OPENING, {"page": 5}, "member:opening")
-    # Then the member, its due lots, tier months, history page and StyleID come in one batch
+    # Then the member (its due lots, tier months and history page folded in) and StyleID come
+    # in one batch
     assert body["data"]["me"]["styleProfile"] == {"completion": 0}, body
-    assert (count_queries.count, checkouts) == (5, {"reader": 1, "writer": 0})
+    assert (count_queries.count, checkouts) == (2, {"reader": 1, "writer": 0})
 
 
 async def test_root_fields_beside_me_share_its_batch_and_its_member_statement(
@@ -119,7 +120,7 @@ async def test_root_fields_beside_me_share_its_batch_and_its_member_statement(
         body = await api(opening_and_clubs, {"page": 5}, "member:sharing")
     # Then the clubs' viewer is the member `me` read: one member statement, one batch
     assert body["data"]["clubs"]["edges"] == [], body
-    assert (count_queries.count, checkouts) == (6, {"reader": 1, "writer": 0})
+    assert (count_queries.count, checkouts) == (3, {"reader": 1, "writer": 0})
 
 
 async def test_me_reads_ahead_the_page_of_each_requests_own_variables_or_text(
@@ -138,8 +139,8 @@ async def test_me_reads_ahead_the_page_of_each_requests_own_variables_or_text(
         count_queries.count = 0
         body = await api(query, variables, "member:selection")
         sizes.append((len(body["data"]["me"]["history"]["edges"]), count_queries.count))
-    # Then each page is read ahead with the member (two statements), as its request asks
-    assert sizes == [(1, 2), (3, 2), (2, 2)] * 2, sizes
+    # Then each page is read ahead with the member (in its statement), as its request asks
+    assert sizes == [(1, 1), (3, 1), (2, 1)] * 2, sizes
 
 
 async def test_a_bad_page_size_is_still_refused_when_read_ahead(api):

@@ -38,7 +38,7 @@ from backend.rewards.offers.repository import FEATURED, MEMBER_CATEGORY, OFFER, 
 from backend.rewards.offers.rules import Interest, MemberFacts, OfferTerms
 from backend.rewards.profile.queries import PROFILE, ProfilesOf
 from backend.rewards.profile.rules import StyleFacts, answers_of, facts
-from backend.rewards.queries import MEMBER, Carried, answer, learn
+from backend.rewards.queries import MEMBER, Carried, MemberRows, RowsFold, answer, learn
 
 NOW: BindParameter[Any] = bindparam("now")
 
@@ -98,7 +98,12 @@ MEMBER_FACTS = (
     .select_from(_with_profile(MEMBER))
     .where(MEMBER.c.id == bindparam("member_id"))
 )
-INTERESTS = select(MEMBER_CATEGORY).where(MEMBER_CATEGORY.c.member_id == bindparam("member_id"))
+INTERESTS = MemberRows(
+    "interest_rows",
+    select(MEMBER_CATEGORY)
+    .where(MEMBER_CATEGORY.c.member_id == bindparam("member_id"))
+    .order_by(MEMBER_CATEGORY.c.category),
+)
 # Offer rows with their open club's early access days and the member's vouchers of each (last).
 # The JSON columns come as their stored text: `OfferCache` decodes an offer once per content.
 _JSON_COLUMNS = frozenset(("texts", "categories", "style_tags", "audience_categories"))
@@ -158,15 +163,24 @@ class OfferCache:
 # A few hundred open offers at most in practice; stock changes add a key per unit taken.
 OFFERS = OfferCache(size=1024)
 # Listed offers open now, or open early to a club's members, newest first.
-OPEN_OFFERS = _CANDIDATES.where(
-    OFFER.c.listed.is_(True),
-    or_(
-        OFFER.c.starts_at <= NOW,
-        OFFER.c.club_id.is_not(None) & (OFFER.c.starts_at <= bindparam("early")),
-    ),
-    or_(OFFER.c.ends_at.is_(None), OFFER.c.ends_at > NOW),
-).order_by(OFFER.c.id.desc())
+OPEN_OFFERS = MemberRows(
+    "open_offer_rows",
+    _CANDIDATES.where(
+        OFFER.c.listed.is_(True),
+        or_(
+            OFFER.c.starts_at <= NOW,
+            OFFER.c.club_id.is_not(None) & (OFFER.c.starts_at <= bindparam("early")),
+        ),
+        or_(OFFER.c.ends_at.is_(None), OFFER.c.ends_at > NOW),
+    ).order_by(OFFER.c.id.desc()),
+)
 OFFER_BY_ID = _CANDIDATES.where(OFFER.c.id == bindparam("offer_id"))
+
+
+def _open(now: datetime) -> dict[str, datetime]:
+    """The bind parameters of `OPEN_OFFERS` but the member: now, and the earliest start a
+    club's early access can open now."""
+    return {"now": now, "early": now + timedelta(days=MAX_EARLY_ACCESS_DAYS)}
 
 
 class Candidate(NamedTuple):
@@ -230,19 +244,24 @@ class MemberOffers:
     offer_id: int | None = None
 
     def run(self, conn: Connection) -> OfferFacts:
-        """Three statements: the member's scalars and profile (unless `FactsFold` read them
-        with the member), their categories, the offers."""
-        params = {"member_id": self.member_id}
+        """Three statements: the member's scalars and profile, their categories, the offers
+        (fewer when folds read them with the member: `FactsFold`, `folds`)."""
         me = answer(conn, FactsOf(self.member_id, self.now))  # `FactsFold` may have read it
         # The profile's columns are the StyleID field's answer too (`me { styleProfile }`).
         learn(conn, ProfilesOf((self.member_id,)), [me if me.member_id is not None else None])
         interest = {
             r.category: Interest(r.bought, r.viewed, r.last_viewed_at)
-            for r in prepared.rows(conn, INTERESTS, params)
+            for r in answer(conn, INTERESTS.of(self.member_id))
         }
         return OfferFacts(
             self._facts(me, interest), self._offers(conn), me.active_vouchers, me.last_featured
         )
+
+    @staticmethod
+    def folds(now: datetime) -> tuple[RowsFold, RowsFold]:
+        """The member's categories and the open offers as columns of the member's statement
+        (`MemberWith`); with `FactsFold`, the offer facts then send no statement of their own."""
+        return INTERESTS.fold(), OPEN_OFFERS.fold(**_open(now))
 
     def _facts(self, me: Row[Any], interest: dict[str, Interest]) -> MemberFacts:
         """The member's facts from their row of scalars and profile and their categories."""
@@ -260,10 +279,9 @@ class MemberOffers:
 
     def _offers(self, conn: Connection) -> list[Candidate]:
         """The open offers, or the one asked for, with their terms and the vouchers taken."""
-        params: dict[str, Any] = {"member_id": self.member_id}
         if self.offer_id is None:
-            early = self.now + timedelta(days=MAX_EARLY_ACCESS_DAYS)
-            rows = prepared.rows(conn, OPEN_OFFERS, {**params, "now": self.now, "early": early})
+            rows = answer(conn, OPEN_OFFERS.of(self.member_id, **_open(self.now)))
         else:
-            rows = prepared.rows(conn, OFFER_BY_ID, {**params, "offer_id": self.offer_id})
+            params = {"member_id": self.member_id, "offer_id": self.offer_id}
+            rows = prepared.rows(conn, OFFER_BY_ID, params)
         return [OFFERS.candidate(row) for row in rows]

@@ -10,13 +10,13 @@ from typing import Any
 from sqlalchemy import Connection, Row, Select, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from backend.db import prepared
 from backend.db.tables import Member, TierMonth
 from backend.rewards.clock import add_months
 from backend.rewards.events import TierChanged
 from backend.rewards.notifications.rules import Kind
 from backend.rewards.notifications.services import notify
 from backend.rewards.program import ProgramRules
+from backend.rewards.queries import MemberRows, RowsFold, answer
 from backend.rewards.tiers.rules import (
     Qualifying,
     counted_points,
@@ -27,8 +27,14 @@ from backend.rewards.tiers.rules import (
 from backend.rewards.uow import LockedMember, UnitOfWork, lock_query
 
 TIER_MONTH = TierMonth.__table__  # type: ignore[attr-defined]
-TIER_MONTHS = select(TIER_MONTH.c.month, TIER_MONTH.c.points).where(
-    TIER_MONTH.c.member_id == bindparam("member_id"), TIER_MONTH.c.month >= bindparam("first")
+TIER_MONTHS = MemberRows(
+    "tier_month_rows",
+    select(TIER_MONTH.c.month, TIER_MONTH.c.points)
+    .where(
+        TIER_MONTH.c.member_id == bindparam("member_id"),
+        TIER_MONTH.c.month >= bindparam("first"),
+    )
+    .order_by(TIER_MONTH.c.month),
 )
 # The total of `TIER_MONTHS` as a column of a statement that reads the member.
 WINDOW_POINTS = (
@@ -63,6 +69,11 @@ class QualifyingNow:
             "first": first_counted_month(self.now, self.window_months),
         }
 
+    @staticmethod
+    def fold(now: datetime, window_months: int) -> RowsFold:
+        """The monthly rows as a column of the member's statement (`MemberWith`)."""
+        return TIER_MONTHS.fold(first=first_counted_month(now, window_months))
+
     def of_rows(self, rows: list[Row[Any]]) -> Qualifying:
         """Apply the tier rule to the monthly rows."""
         months = [(row.month, row.points) for row in rows]
@@ -70,7 +81,8 @@ class QualifyingNow:
 
     def run(self, conn: Connection) -> Qualifying:
         """One indexed range of the member's months."""
-        return self.of_rows(prepared.rows(conn, TIER_MONTHS, self.params))
+        first = first_counted_month(self.now, self.window_months)
+        return self.of_rows(answer(conn, TIER_MONTHS.of(self.member_id, first=first)))
 
 
 async def qualifying_now(
@@ -78,7 +90,7 @@ async def qualifying_now(
 ) -> Qualifying:
     """`QualifyingNow` with the program's window, inside a unit of work."""
     read = QualifyingNow(member_id, now, int(rules.setting("tier_window_months")))
-    return read.of_rows(list((await db.execute(TIER_MONTHS, read.params)).all()))
+    return read.of_rows(list((await db.execute(TIER_MONTHS.statement, read.params)).all()))
 
 
 @functools.cache
