@@ -6,12 +6,14 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import coredis
+import limits.aio.storage.memory
 import pytest
 from hypothesis import settings
 from sqlalchemy.engine import make_url
@@ -27,6 +29,7 @@ BACKENDS = ["sqlite", *(["postgresql"] if PG_URL else [])]
 REDIS_URL = os.environ.get("TEST_REDIS_URL")
 RATE_STORES = ["memory", *(["redis"] if REDIS_URL else [])]
 START = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+DAY_SECONDS = 86_400
 # Property tests check behaviour, not speed: a busy machine must not fail them on time.
 settings.register_profile("rewards", deadline=None)
 settings.load_profile("rewards")
@@ -95,6 +98,26 @@ async def database(
     yield db
     await db.dispose()
     await _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+class WindowStartClock:
+    """The wall clock as `limits`' in-process storage reads it, moved on to the next UTC midnight:
+    the start of every second, minute, hour and day window, from which real time runs on."""
+
+    def __init__(self) -> None:
+        self.offset = -time.time() % DAY_SECONDS
+
+    def time(self) -> float:
+        """Seconds since the epoch, moved by the offset."""
+        return time.time() + self.offset
+
+
+@pytest.fixture(autouse=True)
+def rate_windows_start_with_the_test(monkeypatch: pytest.MonkeyPatch) -> None:
+    """In-process rate-limit windows start as the test starts, as Redis ones start at a key's
+    first hit: otherwise a window aligned to the wall clock's minute can end between two hits of
+    a test (the second then counts only in part, and a hit over the limit gets through)."""
+    monkeypatch.setattr(limits.aio.storage.memory, "time", WindowStartClock())
 
 
 @pytest.fixture
