@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import func, select, update
 from strawberry.relay import GlobalID, to_base64
 
@@ -112,12 +113,17 @@ async def state(database) -> dict[str, Any]:
     return {"hunts": [tuple(h) for h in hunts], "rows": counts, "balances": sorted(balances)}
 
 
-async def test_a_hunt_is_animated_from_its_plan_and_its_catches_are_credited_once(
-    api, uows, database, clock, count_queries, monkeypatch
-):
-    # Given a member with no hunt played today, whose next seed plans two golden mascots (a
-    # random one plans four or more about once in a hundred: over the daily cap)
+@pytest.fixture
+def under_the_cap(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Hunt seeds that plan two golden mascots of twelve, so catching all stays under the daily
+    cap (150): a random seed plans four or more about once in a hundred hunts."""
     monkeypatch.setattr(hunt_services, "random_bytes", bytes)
+
+
+async def test_a_hunt_is_animated_from_its_plan_and_its_catches_are_credited_once(
+    api, uows, database, clock, count_queries, under_the_cap
+):
+    # Given a member with no hunt played today
     alice = await enrol(api, "alice")
     assert (await api(LEFT, token="member:alice"))["data"]["me"]["mascotHuntsLeftToday"] == 5
     # When they start a hunt
@@ -165,7 +171,7 @@ async def test_a_hunt_is_animated_from_its_plan_and_its_catches_are_credited_onc
 
 
 async def test_ten_concurrent_finishes_of_one_hunt_on_small_pools_credit_it_once(
-    api, uows, database, clock, verifier
+    api, uows, database, clock, verifier, under_the_cap
 ):
     alice = await enrol(api, "alice")
     hunt = (await start(api, "alice"))["hunt"]
