@@ -358,10 +358,6 @@ def history_page(first: int = HISTORY_PAGE, after: str | None = None) -> tuple[i
     return page_size(first), decode_cursor(after)
 
 
-_OFFER_FIELDS = ("activeVoucherCount", "redeemableOfferCount", "featuredOffer")
-_POINTS_FIELDS = ("points", "redeemableOfferCount", "featuredOffer")  # ranking weighs the balance
-
-
 @dataclass(frozen=True)
 class MemberReads:
     """The reads member fields send, built one way for their resolvers and for `me`, which runs
@@ -422,36 +418,15 @@ class MemberReads:
         """`spinsLeftToday`, `nextFreeSpinAt`: the wheel and the member's spins as of now."""
         return wheel_read(member, self.now)
 
-    def _scalar_folds(self, names: set[str]) -> tuple[queries.Fold, ...]:
-        """The inbox badge, hunts, rank and wheel as columns, those selected."""
-        folds: list[queries.Fold] = []
-        if "unreadNotificationCount" in names:
-            folds.append(UnreadFold())
-        if "mascotHuntsLeftToday" in names:
-            folds.append(HuntsFold(self.now))
-        if "leaderboardRank" in names:
-            folds.append(RankFold(period_month(Period.CURRENT_MONTH, self.now)))
-        if not names.isdisjoint(("spinsLeftToday", "nextFreeSpinAt")):
-            folds.append(WheelFold(self.now))
-        return tuple(folds)
-
-    def folds(self, fields: list[tuple[str, dict[str, Any]]]) -> tuple[queries.Fold, ...]:
-        """The folds (`queries.Fold`) that answer the selected fields' reads from the member's
-        own statement, in a fixed order (one statement per set of folds). Built per request:
-        plain tests, no fold hashed."""
-        names = {name for name, _ in fields}
-        folds: list[queries.Fold] = []
-        if not names.isdisjoint(_OFFER_FIELDS):  # the member's facts, categories, open offers
-            folds += (FactsFold(self.now), *MemberOffers.folds(self.now))
-        if not names.isdisjoint(_POINTS_FIELDS):
-            folds.append(queries.PointsAsOf.fold(now=self.now, warning_days=self.warning_days))
-        if "tier" in names:
-            folds.append(QualifyingNow.fold(self.now, self.window_months))
-        folds += self._scalar_folds(names)
-        for name, arguments in fields:
-            if name == "history":  # a page without bad arguments (its resolver answers those)
-                with suppress(PublicError):
-                    folds.append(queries.EntriesPage.fold(*history_page(**arguments)))
+    def folds(
+        self, planned: Iterable[Callable[..., Any]], pages: Iterable[tuple[int, int | None]]
+    ) -> tuple[queries.Fold, ...]:
+        """The folds (`queries.Fold`) that answer the planned reads (methods of `AHEAD`) and the
+        history pages from the member's own statement, in `FOLDS`' fixed order (one statement
+        per set of folds)."""
+        wanted = set(planned)
+        folds = [fold for read, make in FOLDS.items() if read in wanted for fold in make(self)]
+        folds += [queries.EntriesPage.fold(*page) for page in pages]
         return tuple(folds)
 
     def hunts(self, member: Any) -> queries.Read[Any]:
@@ -470,21 +445,22 @@ class MemberReads:
 
         A field with bad arguments is left out: its resolver answers the error.
         """
-        fields = list(fields)
         planned: list[Callable[[MemberReads, Any], queries.Read[Any]]] = []
+        pages: list[tuple[int, int | None]] = []
         for name, arguments in fields:
             if name in AHEAD:
                 planned.extend(AHEAD[name])
             elif name == "history":
                 with suppress(PublicError):
-                    page = history_page(**arguments)
-                    planned.append(
-                        lambda _reads, member, page=page: queries.EntriesPage(member.id, *page)
-                    )
+                    pages.append(history_page(**arguments))
+        planned += [
+            lambda _reads, member, page=page: queries.EntriesPage(member.id, *page)
+            for page in pages
+        ]
         # The offers' facts go first: they read the StyleID profile too and leave it as the
         # answer of `styleProfile`'s read, which then sends nothing (see `queries.learn`).
         planned.sort(key=lambda plan: plan is not MemberReads.offers)
-        folds = self.folds(fields)
+        folds = self.folds(planned, pages)
         return (lambda member: [plan(self, member) for plan in planned]), folds
 
 
@@ -503,6 +479,19 @@ AHEAD: dict[str, tuple[Callable[[MemberReads, Any], queries.Read[Any]], ...]] = 
     "spinsLeftToday": (MemberReads.wheel,),
     "nextFreeSpinAt": (MemberReads.wheel,),
     "referrals": (MemberReads.referrals,),
+}
+# The folds answering each read of `AHEAD` from the member's statement (its columns), in the
+# statement's order; reads without one (`styleProfile`, `referrals`) send their own.
+FOLDS: dict[Callable[..., Any], Callable[[MemberReads], tuple[queries.Fold, ...]]] = {
+    MemberReads.offers: lambda r: (FactsFold(r.now), *MemberOffers.folds(r.now)),
+    MemberReads.points: lambda r: (
+        queries.PointsAsOf.fold(now=r.now, warning_days=r.warning_days),
+    ),
+    MemberReads.tier: lambda r: (QualifyingNow.fold(r.now, r.window_months),),
+    MemberReads.unread: lambda _r: (UnreadFold(),),
+    MemberReads.hunts: lambda r: (HuntsFold(r.now),),
+    MemberReads.rank: lambda r: (RankFold(period_month(Period.CURRENT_MONTH, r.now)),),
+    MemberReads.wheel: lambda r: (WheelFold(r.now),),
 }
 
 

@@ -62,12 +62,14 @@ class QualifyingNow:
     window_months: int
 
     @property
+    def first(self) -> date:
+        """The first month the window counts."""
+        return first_counted_month(self.now, self.window_months)
+
+    @property
     def params(self) -> dict[str, int | date]:
         """The bind parameters of `TIER_MONTHS`."""
-        return {
-            "member_id": self.member_id,
-            "first": first_counted_month(self.now, self.window_months),
-        }
+        return {"member_id": self.member_id, "first": self.first}
 
     @staticmethod
     def fold(now: datetime, window_months: int) -> RowsFold:
@@ -81,8 +83,7 @@ class QualifyingNow:
 
     def run(self, conn: Connection) -> Qualifying:
         """One indexed range of the member's months."""
-        first = first_counted_month(self.now, self.window_months)
-        return self.of_rows(answer(conn, TIER_MONTHS.of(self.member_id, first=first)))
+        return self.of_rows(answer(conn, TIER_MONTHS.of(self.member_id, first=self.first)))
 
 
 async def qualifying_now(
